@@ -1,0 +1,473 @@
+"""The one implementation behind both facades (private).
+
+Everything here is synchronous and thread-safe. `SelfLearningMemory` (async) and
+`SyncSelfLearningMemory` (blocking) are thin shells over `MemoryEngine`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+from uuid import UUID, uuid4
+
+from pydantic import BaseModel, ValidationError
+
+from memory_core.config import MemoryConfig
+from memory_core.errors import (
+    EpisodeAlreadyCompletedError,
+    EpisodeNotFoundError,
+    InvalidInputError,
+    PatternNotFoundError,
+    PayloadTooLargeError,
+    StepOrderError,
+)
+from memory_core.learning import LearningService
+from memory_core.models import (
+    Episode,
+    ExecutionStep,
+    Heuristic,
+    MemoryStats,
+    OutcomeKind,
+    Pattern,
+    PatternKind,
+    RetrievedEpisode,
+    RetrievedPattern,
+    TaskContext,
+    TaskOutcome,
+    TaskType,
+    TokenUsage,
+    utcnow,
+)
+from memory_core.retrieval import EpisodeFilters, RetrievalEngine
+from memory_core.storage import (
+    EpisodeQuery,
+    EpisodeStore,
+    HotCache,
+    SQLAlchemyEpisodeStore,
+    WriteBatch,
+)
+from memory_core.storage.buffer import WriteBehindBuffer
+
+__all__ = ["MemoryEngine", "validate_namespace"]
+
+logger = logging.getLogger("memory_core")
+
+_NAMESPACE_RE = re.compile(r"^[A-Za-z0-9_.:@-]{1,200}$")
+
+
+def validate_namespace(namespace: str) -> str:
+    """Return ``namespace`` if valid, else raise `InvalidInputError`."""
+    if not _NAMESPACE_RE.match(str(namespace)):
+        raise InvalidInputError(
+            f"invalid namespace {namespace!r}: use 1-200 characters of letters, digits "
+            "and . _ : @ -"
+        )
+    return namespace
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _coerce(model: type[M], value: object, what: str) -> M:
+    if isinstance(value, model):
+        return value
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        raise InvalidInputError(f"invalid {what}: {exc}") from exc
+
+
+class MemoryEngine:
+    """Records episodes, hands completed ones to learning, and answers retrieval queries.
+
+    Args:
+        config: Configuration (defaults when None).
+        namespace: Tenant whose data this engine reads and writes.
+        store: A ready store; by default one is opened from ``config.database_url``.
+    """
+
+    def __init__(
+        self,
+        config: MemoryConfig | None = None,
+        *,
+        namespace: str = "default",
+        store: EpisodeStore | None = None,
+    ) -> None:
+        self.config = config or MemoryConfig()
+        self.namespace = validate_namespace(namespace)
+        self._owns_store = store is None
+        self.store: EpisodeStore = store or SQLAlchemyEpisodeStore(
+            self.config.resolved_database_url
+        )
+        self._lock = threading.RLock()
+        self._active: dict[UUID, Episode] = {}
+        self._episode_cache: HotCache[Episode] = HotCache(
+            self.config.cache_max_episodes, self.config.cache_ttl_seconds
+        )
+        self._pattern_cache: HotCache[Pattern] = HotCache(
+            self.config.cache_max_patterns, self.config.cache_ttl_seconds
+        )
+        self._buffer = WriteBehindBuffer(
+            self.store,
+            self.namespace,
+            interval=self.config.flush_interval_ms / 1000.0,
+            max_pending=self.config.flush_max_pending,
+        )
+        self.learning = LearningService(self.config, self.store, self.namespace)
+        self.retrieval = RetrievalEngine(self.config, self.store, self.namespace)
+        self._closed = False
+        self.learning.resume()
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start_episode(
+        self,
+        task_description: str,
+        context: TaskContext | Mapping[str, Any] | None = None,
+        task_type: TaskType | str = TaskType.OTHER,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        episode_id: UUID | None = None,
+    ) -> UUID:
+        """Start recording an episode; see `SyncSelfLearningMemory.start_episode`."""
+        self._check_open()
+        if not str(task_description).strip():
+            raise InvalidInputError("task_description must be a non-empty string")
+        size = len(task_description.encode())
+        if size > self.config.limits.max_description_bytes:
+            raise PayloadTooLargeError(
+                f"task_description is {size} bytes, over the limit of "
+                f"{self.config.limits.max_description_bytes}; shorten it or raise "
+                "MemoryConfig.limits.max_description_bytes"
+            )
+        ctx = TaskContext() if context is None else _coerce(TaskContext, context, "context")
+        try:
+            kind = TaskType(task_type)
+        except ValueError as exc:
+            raise InvalidInputError(
+                f"unknown task_type {task_type!r}; use one of "
+                f"{', '.join(t.value for t in TaskType)}"
+            ) from exc
+        try:
+            episode = Episode(
+                episode_id=episode_id or uuid4(),
+                task_type=kind,
+                task_description=task_description,
+                context=ctx,
+                metadata=dict(metadata or {}),
+            )
+        except ValidationError as exc:
+            raise InvalidInputError(f"invalid episode: {exc}") from exc
+        with self._lock:
+            if episode.episode_id in self._active:
+                raise InvalidInputError(f"episode {episode.episode_id} is already being recorded")
+            self._active[episode.episode_id] = episode
+        self._buffer.add_episode(episode.model_copy(update={"steps": []}))
+        return episode.episode_id
+
+    def _active_episode(self, episode_id: UUID) -> Episode:
+        """The in-flight episode, re-loaded from the store after a restart if needed."""
+        episode = self._active.get(episode_id)
+        if episode is not None:
+            return episode
+        stored = self.store.get_episode(self.namespace, episode_id)
+        if stored is None:
+            raise EpisodeNotFoundError(episode_id, self.namespace)
+        if stored.is_complete:
+            raise EpisodeAlreadyCompletedError(episode_id)
+        self._active[episode_id] = stored
+        return stored
+
+    def _check_step(self, step: ExecutionStep) -> None:
+        limits = self.config.limits
+        result = step.result
+        text = None if result is None else (result.output or result.message)
+        if text is not None and len(text.encode()) > limits.max_step_output_bytes:
+            raise PayloadTooLargeError(
+                f"step output/error is {len(text.encode())} bytes, over the limit of "
+                f"{limits.max_step_output_bytes}; truncate it or raise "
+                "MemoryConfig.limits.max_step_output_bytes"
+            )
+        if step.parameters:
+            try:
+                size = len(json.dumps(step.parameters, default=str).encode())
+            except (TypeError, ValueError) as exc:
+                raise InvalidInputError(
+                    f"step parameters are not JSON-serialisable: {exc}"
+                ) from exc
+            if size > limits.max_parameters_bytes:
+                raise PayloadTooLargeError(
+                    f"step parameters are {size} bytes, over the limit of "
+                    f"{limits.max_parameters_bytes}; store large artifacts elsewhere and "
+                    "log a reference"
+                )
+
+    def log_step(self, episode_id: UUID, step: ExecutionStep | Mapping[str, Any]) -> ExecutionStep:
+        """Append a step; see `SyncSelfLearningMemory.log_step`."""
+        self._check_open()
+        step = _coerce(ExecutionStep, step, "step")
+        self._check_step(step)
+        with self._lock:
+            episode = self._active_episode(episode_id)
+            if len(episode.steps) >= self.config.limits.max_steps_per_episode:
+                raise PayloadTooLargeError(
+                    f"episode {episode_id} already has {len(episode.steps)} steps, the limit; "
+                    "split the task or raise MemoryConfig.limits.max_steps_per_episode"
+                )
+            last = episode.steps[-1].step_number if episode.steps else 0
+            assert last is not None
+            if step.step_number is None:
+                step = step.model_copy(update={"step_number": last + 1})
+            elif step.step_number <= last:
+                raise StepOrderError(
+                    f"step_number {step.step_number} is not above the previous step "
+                    f"({last}); omit step_number to have it assigned"
+                )
+            episode.steps.append(step)
+            self._buffer.add_step(episode_id, step)
+        return step
+
+    def complete_episode(
+        self,
+        episode_id: UUID,
+        outcome: TaskOutcome | Mapping[str, Any],
+        *,
+        token_usage: TokenUsage | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> Episode:
+        """Finish, score, store and learn from an episode; see the facade's docstring."""
+        self._check_open()
+        outcome = _coerce(TaskOutcome, outcome, "outcome")
+        with self._lock:
+            episode = self._active_episode(episode_id)
+            final = episode.model_copy(
+                update={
+                    "outcome": outcome,
+                    "end_time": utcnow(),
+                    "steps": list(episode.steps),
+                    "token_usage": token_usage or episode.token_usage,
+                    "metadata": {**episode.metadata, **(metadata or {})},
+                }
+            )
+            size = len(final.model_dump_json().encode())
+            if size > self.config.limits.max_episode_bytes:
+                raise PayloadTooLargeError(
+                    f"episode {episode_id} is {size} bytes as JSON, over the limit of "
+                    f"{self.config.limits.max_episode_bytes}; it was not completed"
+                )
+            self.learning.admit()
+            final = self.learning.assess(final)
+            self._buffer.flush()
+            self.store.write(self.namespace, WriteBatch(completed=[final]))
+            del self._active[episode_id]
+        self._episode_cache.put(episode_id, final)
+        self.retrieval.episode_completed(final)
+        self.learning.submit(final)
+        return final.model_copy(deep=True)
+
+    # ---------------------------------------------------------------- reads
+
+    def get_episode(self, episode_id: UUID) -> Episode:
+        """Return one episode (in-flight or completed) with its steps."""
+        with self._lock:
+            active = self._active.get(episode_id)
+            if active is not None:
+                return active.model_copy(deep=True)
+        cached = self._episode_cache.get(episode_id)
+        if cached is not None:
+            return cached.model_copy(deep=True)
+        episode = self.store.get_episode(self.namespace, episode_id)
+        if episode is None:
+            raise EpisodeNotFoundError(episode_id, self.namespace)
+        if episode.is_complete:
+            self._episode_cache.put(episode_id, episode)
+        return episode
+
+    def list_episodes(
+        self,
+        *,
+        domain: str | None = None,
+        task_type: TaskType | str | None = None,
+        outcome_kind: OutcomeKind | None = None,
+        completed: bool | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        min_reward: float | None = None,
+        limit: int | None = 100,
+        offset: int = 0,
+    ) -> list[Episode]:
+        """List full episodes, newest first; see the facade's docstring."""
+        if limit is not None and not 0 <= limit <= 10_000:
+            raise InvalidInputError("limit must be between 0 and 10000 (or None for all)")
+        if offset < 0:
+            raise InvalidInputError("offset must be >= 0")
+        self._buffer.flush()
+        query = EpisodeQuery(
+            domain=domain,
+            task_type=None if task_type is None else TaskType(task_type),
+            outcome_kind=outcome_kind,
+            completed=completed,
+            since=since,
+            until=until,
+            min_reward=min_reward,
+            limit=limit,
+            offset=offset,
+        )
+        return self.store.list_episodes(self.namespace, query)
+
+    def delete_episode(self, episode_id: UUID) -> None:
+        """Delete an episode and its steps (patterns learned from it stay)."""
+        with self._lock:
+            self._buffer.flush()
+            was_active = self._active.pop(episode_id, None) is not None
+            deleted = self.store.delete_episode(self.namespace, episode_id)
+        self._episode_cache.invalidate(episode_id)
+        self.retrieval.episode_deleted(episode_id)
+        if not (deleted or was_active):
+            raise EpisodeNotFoundError(episode_id, self.namespace)
+
+    def get_pattern(self, pattern_id: UUID) -> Pattern:
+        """Return one pattern."""
+        cached = self._pattern_cache.get(pattern_id)
+        if cached is not None:
+            return cached
+        pattern = self.store.get_pattern(self.namespace, pattern_id)
+        if pattern is None:
+            raise PatternNotFoundError(pattern_id, self.namespace)
+        self._pattern_cache.put(pattern_id, pattern)
+        return pattern
+
+    def list_patterns(
+        self, *, kind: PatternKind | None = None, domain: str | None = None, limit: int | None = 100
+    ) -> list[Pattern]:
+        """List patterns, most recently updated first."""
+        return self.store.list_patterns(self.namespace, kind=kind, domain=domain, limit=limit)
+
+    def list_heuristics(self, *, limit: int | None = 100) -> list[Heuristic]:
+        """List learned heuristics, most recently updated first."""
+        return self.store.list_heuristics(self.namespace, limit=limit)
+
+    # ------------------------------------------------------------ retrieval
+
+    def search_episodes(
+        self,
+        task_description: str,
+        context: TaskContext | Mapping[str, Any] | None = None,
+        limit: int = 5,
+        *,
+        include_below_floor: bool = False,
+        domain: str | None = None,
+        task_type: TaskType | str | None = None,
+        outcome_kind: OutcomeKind | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        min_reward: float | None = None,
+    ) -> list[RetrievedEpisode]:
+        """Rank past episodes for a task, with score breakdowns."""
+        if not 0 < limit <= 1_000:
+            raise InvalidInputError("limit must be between 1 and 1000")
+        ctx = TaskContext() if context is None else _coerce(TaskContext, context, "context")
+        filters = EpisodeFilters(
+            domain=domain,
+            task_type=None if task_type is None else TaskType(task_type),
+            outcome_kind=outcome_kind,
+            since=since,
+            until=until,
+            min_reward=min_reward,
+        )
+        return self.retrieval.search_episodes(
+            task_description or "", ctx, limit, filters, include_below_floor=include_below_floor
+        )
+
+    def search_patterns(
+        self,
+        context: TaskContext | Mapping[str, Any] | None = None,
+        limit: int = 10,
+        *,
+        task_description: str | None = None,
+        episode_id: UUID | None = None,
+    ) -> list[RetrievedPattern]:
+        """Rank patterns for a context; ``episode_id`` records them as retrieved for it."""
+        if not 0 < limit <= 1_000:
+            raise InvalidInputError("limit must be between 1 and 1000")
+        ctx = TaskContext() if context is None else _coerce(TaskContext, context, "context")
+        found = self.retrieval.search_patterns(ctx, task_description, limit)
+        if episode_id is not None and found:
+            with self._lock:
+                episode = self._active_episode(episode_id)
+                seen = set(episode.retrieved_pattern_ids)
+                episode.retrieved_pattern_ids.extend(
+                    r.pattern.pattern_id for r in found if r.pattern.pattern_id not in seen
+                )
+        return found
+
+    def record_pattern_application(
+        self,
+        pattern_id: UUID,
+        episode_id: UUID | None,
+        helped: bool,
+        reward_delta: float | None = None,
+    ) -> Pattern:
+        """Record that a pattern was applied and whether it helped."""
+        pattern = self.learning.record_application(pattern_id, episode_id, helped, reward_delta)
+        self._pattern_cache.invalidate(pattern_id)
+        return pattern
+
+    # ---------------------------------------------------------------- admin
+
+    def stats(self) -> MemoryStats:
+        """A snapshot of counts, cache counters and learning-queue counters."""
+        with self._lock:
+            in_flight = len(self._active)
+        self._buffer.flush()
+        total = self.store.count_episodes(self.namespace)
+        completed = self.store.count_episodes(self.namespace, completed=True)
+        return MemoryStats(
+            namespace=self.namespace,
+            database_url=_safe_url(getattr(self.store, "url", "custom store")),
+            episodes_total=total,
+            episodes_completed=completed,
+            episodes_in_flight=in_flight,
+            patterns_total=len(self.store.list_patterns(self.namespace)),
+            heuristics_total=len(self.store.list_heuristics(self.namespace)),
+            pending_writes=self._buffer.pending,
+            episode_cache_hits=self._episode_cache.hits,
+            episode_cache_misses=self._episode_cache.misses,
+            pattern_cache_hits=self._pattern_cache.hits,
+            pattern_cache_misses=self._pattern_cache.misses,
+            learning=self.learning.stats(),
+        )
+
+    def flush(self) -> None:
+        """Make every pending write durable now."""
+        self._buffer.flush()
+
+    def wait_for_learning(self, timeout: float | None = None) -> bool:
+        """Block until queued learning work is done; False if ``timeout`` ran out."""
+        return self.learning.wait(timeout)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise InvalidInputError("this memory is closed; create a new one")
+
+    def close(self) -> None:
+        """Flush pending writes, finish learning work and release the store. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._buffer.close()
+            self.learning.close()
+            self.retrieval.close()
+        finally:
+            if self._owns_store:
+                self.store.close()
+
+
+def _safe_url(url: str) -> str:
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)

@@ -1,0 +1,187 @@
+"""Configuration: one `MemoryConfig` model with documented defaults.
+
+Every field can also be set from the environment with ``MEMORY_CORE_<FIELD>``; fields of a
+nested section use a double underscore, e.g. ``MEMORY_CORE_LEARNING__WORKERS=4`` or
+``MEMORY_CORE_RETRIEVAL__RECENCY_HALF_LIFE_DAYS=14``. Read them with
+:meth:`MemoryConfig.from_env`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from memory_core.errors import ConfigurationError
+
+__all__ = [
+    "ENV_PREFIX",
+    "LearningConfig",
+    "LimitsConfig",
+    "MemoryConfig",
+    "RetrievalConfig",
+    "RewardConfig",
+    "default_database_url",
+]
+
+ENV_PREFIX = "MEMORY_CORE_"
+
+_Section = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+def default_database_url() -> str:
+    """The embedded default: a SQLite file in the user's data directory.
+
+    ``$MEMORY_CORE_HOME`` overrides the directory.
+    """
+    home = os.environ.get("MEMORY_CORE_HOME")
+    if home:
+        base = Path(home)
+    else:
+        from platformdirs import user_data_dir
+
+        base = Path(user_data_dir("memory-core", appauthor=False))
+    return f"sqlite:///{base / 'memory.db'}"
+
+
+class LimitsConfig(BaseModel):
+    """Size limits checked at the boundary; exceeding one raises `PayloadTooLargeError`."""
+
+    model_config = _Section
+
+    max_description_bytes: int = Field(default=10_000, gt=0)
+    """Task description size (UTF-8 bytes)."""
+    max_steps_per_episode: int = Field(default=1_000, gt=0)
+    """Steps one episode may hold."""
+    max_step_output_bytes: int = Field(default=10_000, gt=0)
+    """A step's output or error message."""
+    max_parameters_bytes: int = Field(default=1_000_000, gt=0)
+    """A step's parameters, serialised as JSON."""
+    max_episode_bytes: int = Field(default=10_000_000, gt=0)
+    """The whole episode serialised as JSON, checked at completion."""
+
+
+class RewardConfig(BaseModel):
+    """Knobs of the default reward scorer (reference values by default)."""
+
+    model_config = _Section
+
+    duration_reference_seconds: float = Field(default=60.0, gt=0)
+    """Duration at which the duration sub-score has decayed to exp(-1/2)."""
+    step_reference_count: float = Field(default=10.0, gt=0)
+    """Step count at which the step sub-score has decayed to exp(-1/2)."""
+    duration_weight: float = Field(default=0.5, ge=0)
+    """Weight of the duration sub-score in efficiency."""
+    step_weight: float = Field(default=0.5, ge=0)
+    """Weight of the step-count sub-score in efficiency."""
+
+
+class LearningConfig(BaseModel):
+    """How completed episodes are learned from."""
+
+    model_config = _Section
+
+    background: bool = True
+    """Extract patterns on a background worker pool (False: inside ``complete_episode``)."""
+    workers: int = Field(default=2, ge=1, le=64)
+    """Worker threads of the learning queue."""
+    queue_size: int = Field(default=1_000, ge=1)
+    """Episodes that may wait for extraction before backpressure applies."""
+    backpressure: Literal["inline", "block", "reject"] = "inline"
+    """What ``complete_episode`` does when the queue is full."""
+    block_timeout_seconds: float = Field(default=5.0, gt=0)
+    """How long the ``block`` policy waits for room before raising."""
+    extraction_threshold: float = Field(default=0.7, ge=0, le=1)
+    """Minimum step success rate for success patterns (tool sequences, decisions)."""
+    error_recovery_threshold: float = Field(default=0.3, ge=0, le=1)
+    """Minimum step success rate for error-recovery patterns."""
+    max_sequence_length: int = Field(default=5, ge=1)
+    """Longest tool sequence kept as a pattern."""
+    merge_threshold: float = Field(default=0.85, ge=0, le=1)
+    """Similarity at which a new pattern merges into a stored near-duplicate."""
+    quality_threshold: float | None = Field(default=None, ge=0, le=1)
+    """Optional quality gate (computed after reflection and extraction). None: off."""
+
+
+class RetrievalConfig(BaseModel):
+    """How past episodes and patterns are ranked for a new task."""
+
+    model_config = _Section
+
+    recency_half_life_days: float = Field(default=30.0, gt=0)
+    """Age at which the recency component halves."""
+    refresh_interval_seconds: float = Field(default=1.0, ge=0)
+    """Longest delay before episodes completed by other processes become retrievable."""
+
+
+class MemoryConfig(BaseModel):
+    """Everything configurable about a memory; every field has a working default.
+
+    By default every well-formed episode is stored and learned from (no quality gate),
+    in a SQLite file in the user's data directory.
+    """
+
+    model_config = _Section
+
+    database_url: str | None = None
+    """SQLAlchemy URL. None: a SQLite file in the user's data directory (see
+    `default_database_url`); ``sqlite:///:memory:`` for throwaway use;
+    ``postgresql://user:pw@host/db`` for many processes on many machines."""
+    cache_max_episodes: int = Field(default=1_000, ge=0)
+    """Completed episodes kept in the in-process LRU/TTL cache (0 disables it)."""
+    cache_max_patterns: int = Field(default=5_000, ge=0)
+    """Patterns kept in the in-process cache (0 disables it)."""
+    cache_ttl_seconds: float = Field(default=30.0, gt=0)
+    """Longest time a cached item is served without re-reading the database."""
+    flush_interval_ms: float = Field(default=100.0, gt=0, le=60_000)
+    """Longest time a new episode or logged step waits in memory before it is durable."""
+    flush_max_pending: int = Field(default=1_000, ge=1)
+    """Pending writes that trigger an immediate flush."""
+    load_plugins: bool = True
+    """Load plugins from the ``memory_core`` entry-point group when a memory is created."""
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    reward: RewardConfig = Field(default_factory=RewardConfig)
+    learning: LearningConfig = Field(default_factory=LearningConfig)
+    retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL that will be used (the default when ``database_url`` is None)."""
+        return self.database_url or default_database_url()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> MemoryConfig:
+        """Build a config from ``MEMORY_CORE_*`` variables (keyword overrides win).
+
+        Args:
+            environ: Mapping to read instead of ``os.environ``.
+            **overrides: Field values that take precedence over the environment.
+
+        Raises:
+            ConfigurationError: If a variable names no field or holds an invalid value.
+        """
+        env = os.environ if environ is None else environ
+        data: dict[str, Any] = {}
+        for key, value in env.items():
+            if not key.startswith(ENV_PREFIX) or key == "MEMORY_CORE_HOME":
+                continue
+            if key.startswith("MEMORY_CORE_TEST_"):
+                continue
+            path = key[len(ENV_PREFIX) :].lower().split("__")
+            target = data
+            for part in path[:-1]:
+                target = target.setdefault(part, {})
+            target[path[-1]] = value
+        for key, value in overrides.items():
+            data[key] = value
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{ENV_PREFIX}{'__'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+                for err in exc.errors()
+            )
+            raise ConfigurationError(f"invalid memory-core configuration: {problems}") from exc

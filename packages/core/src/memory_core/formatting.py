@@ -1,0 +1,129 @@
+"""Compact, LLM-ready text for episodes and patterns, shared by every adapter.
+
+Framework adapters (LangChain documents, LlamaIndex nodes, memory tools, prompt
+injection) all render memory through these functions, so the text an agent sees is the
+same whichever framework it runs in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from memory_core.models import Episode, Pattern, RetrievedEpisode, RetrievedPattern
+
+__all__ = [
+    "episode_metadata",
+    "format_episode",
+    "format_pattern",
+    "pattern_metadata",
+]
+
+_MAX_ERROR_CHARS = 160
+
+
+def _clip(text: str, limit: int = _MAX_ERROR_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def format_episode(episode: Episode) -> str:
+    """Render an episode as a few lines an LLM can use as a lesson.
+
+    Covers the task, its context, the outcome (with reward), the tool sequence, key errors
+    and how they were recovered from, and the reflection's insights and improvements.
+    """
+    ctx = episode.context
+    context_bits = [f"domain={ctx.domain}", f"complexity={ctx.complexity.value}"]
+    if ctx.language:
+        context_bits.append(f"language={ctx.language}")
+    if ctx.framework:
+        context_bits.append(f"framework={ctx.framework}")
+    if ctx.tags:
+        context_bits.append("tags=" + ",".join(ctx.tags))
+    lines = [
+        f"Past task ({episode.task_type.value}): {_clip(episode.task_description, 300)}",
+        f"Context: {', '.join(context_bits)}",
+    ]
+    if episode.outcome is not None:
+        outcome = _clip(episode.outcome.summary, 200)
+        if episode.reward is not None:
+            outcome += f" (reward {episode.reward.total:.2f})"
+        lines.append(f"Outcome: {outcome}")
+    if episode.steps:
+        tools: list[str] = []
+        for step in episode.steps:
+            if not tools or tools[-1] != step.tool:
+                tools.append(step.tool)
+        ok = episode.successful_steps
+        lines.append(f"Tools: {' -> '.join(tools)} ({ok}/{len(episode.steps)} steps succeeded)")
+        recoveries: list[str] = []
+        for before, after in zip(episode.steps, episode.steps[1:], strict=False):
+            if not before.is_success and after.is_success:
+                error = _clip(before.error_message or "no result")
+                recoveries.append(f"{before.tool} failed ({error}); recovered with {after.tool}")
+        errors = [
+            f"{s.tool}: {_clip(s.error_message or 'no result')}"
+            for s in episode.steps
+            if not s.is_success and s.result is not None
+        ]
+        if recoveries:
+            lines.append("Recovered: " + "; ".join(recoveries[:3]))
+        elif errors:
+            lines.append("Errors: " + "; ".join(errors[:3]))
+    if episode.reflection is not None:
+        if episode.reflection.insights:
+            lines.append("Insights: " + " ".join(episode.reflection.insights[:3]))
+        if episode.reflection.improvements:
+            lines.append("Improve: " + " ".join(episode.reflection.improvements[:2]))
+    return "\n".join(lines)
+
+
+def format_pattern(pattern: Pattern) -> str:
+    """Render a pattern as one or two lines an LLM can act on."""
+    where = f" in {pattern.domain}" if pattern.domain else ""
+    rate = f"{pattern.success_rate:.0%} success over {pattern.sample_size} runs"
+    if pattern.kind == "tool_sequence":
+        return f"Tool sequence{where}: {' -> '.join(pattern.tools)} ({rate})"
+    if pattern.kind == "decision_point":
+        return f"Decision{where}: when '{pattern.condition}', use {pattern.action} ({rate})"
+    if pattern.kind == "error_recovery":
+        steps = "; ".join(pattern.recovery_steps[:3])
+        return f"Error recovery{where}: on '{_clip(pattern.error_type)}', do {steps} ({rate})"
+    features = ", ".join(pattern.context_features)
+    return f"For context [{features}]: {pattern.recommended_approach} ({rate})"
+
+
+def episode_metadata(result: RetrievedEpisode | Episode) -> dict[str, Any]:
+    """JSON-friendly metadata for a retrieved episode (ids, reward, score breakdown)."""
+    episode = result.episode if isinstance(result, RetrievedEpisode) else result
+    meta: dict[str, Any] = {
+        "source": "memory-core",
+        "type": "episode",
+        "episode_id": str(episode.episode_id),
+        "task_type": episode.task_type.value,
+        "domain": episode.context.domain,
+        "outcome": episode.outcome.kind if episode.outcome else None,
+        "reward": episode.reward.total if episode.reward else None,
+    }
+    if isinstance(result, RetrievedEpisode):
+        meta["score"] = result.score
+        meta["score_breakdown"] = dict(result.breakdown)
+    return meta
+
+
+def pattern_metadata(result: RetrievedPattern | Pattern) -> dict[str, Any]:
+    """JSON-friendly metadata for a retrieved pattern (id, kind, rates, score breakdown)."""
+    pattern = result.pattern if isinstance(result, RetrievedPattern) else result
+    meta: dict[str, Any] = {
+        "source": "memory-core",
+        "type": "pattern",
+        "pattern_id": str(pattern.pattern_id),
+        "kind": pattern.kind,
+        "domain": pattern.domain,
+        "success_rate": pattern.success_rate,
+        "sample_size": pattern.sample_size,
+    }
+    if isinstance(result, RetrievedPattern):
+        meta["score"] = result.score
+        meta["score_breakdown"] = dict(result.breakdown)
+    return meta

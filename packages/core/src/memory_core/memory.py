@@ -1,0 +1,467 @@
+"""The public facades: `SelfLearningMemory` (async) and `SyncSelfLearningMemory` (blocking).
+
+Both expose the same methods over one `MemoryEngine`, as httpx's ``AsyncClient`` and
+``Client`` do. The async facade runs anything that may touch the database in a worker
+thread (``asyncio.to_thread``), so it never blocks the event loop; the cheap in-memory
+operations (``start_episode``, ``log_step``) run inline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self
+from uuid import UUID
+
+from memory_core._engine import MemoryEngine
+from memory_core.config import MemoryConfig
+from memory_core.models import (
+    Episode,
+    ExecutionStep,
+    Heuristic,
+    MemoryStats,
+    OutcomeKind,
+    Pattern,
+    PatternKind,
+    RetrievedEpisode,
+    RetrievedPattern,
+    TaskContext,
+    TaskOutcome,
+    TaskType,
+    TokenUsage,
+)
+from memory_core.storage import EpisodeStore
+
+__all__ = ["SelfLearningMemory", "SyncSelfLearningMemory"]
+
+ContextLike = TaskContext | Mapping[str, Any] | None
+
+
+class _Facade:
+    """What both facades share: construction and the engine."""
+
+    def __init__(
+        self,
+        config: MemoryConfig | None = None,
+        *,
+        namespace: str = "default",
+        store: EpisodeStore | None = None,
+    ) -> None:
+        self._engine = MemoryEngine(config, namespace=namespace, store=store)
+
+    @property
+    def namespace(self) -> str:
+        """The tenant this memory reads and writes; other namespaces are invisible."""
+        return self._engine.namespace
+
+    @property
+    def config(self) -> MemoryConfig:
+        """The configuration in use."""
+        return self._engine.config
+
+    @property
+    def engine(self) -> MemoryEngine:
+        """The shared synchronous implementation (for adapters and tools)."""
+        return self._engine
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(namespace={self.namespace!r})"
+
+
+class SyncSelfLearningMemory(_Facade):
+    """A self-learning episodic memory with blocking methods.
+
+    Args:
+        config: Configuration; defaults to `MemoryConfig()` (SQLite in the user's data dir).
+        namespace: Tenant name; each namespace sees only its own episodes and patterns.
+        store: Use this store instead of opening ``config.database_url``.
+
+    Example:
+        >>> with SyncSelfLearningMemory(MemoryConfig(database_url="sqlite:///:memory:")) as m:
+        ...     eid = m.start_episode("Add a test", TaskContext(language="python"))
+        ...     _ = m.log_step(eid, ExecutionStep(tool="pytest", action="run tests"))
+        ...     episode = m.complete_episode(eid, TaskOutcome.success("tests pass"))
+    """
+
+    def start_episode(
+        self,
+        task_description: str,
+        context: ContextLike = None,
+        task_type: TaskType | str = TaskType.OTHER,
+        *,
+        metadata: Mapping[str, str] | None = None,
+    ) -> UUID:
+        """Start recording a task run and return its episode id.
+
+        Raises:
+            InvalidInputError: For an empty description, a bad context or task type.
+            PayloadTooLargeError: For a description over ``limits.max_description_bytes``.
+        """
+        return self._engine.start_episode(task_description, context, task_type, metadata=metadata)
+
+    def log_step(self, episode_id: UUID, step: ExecutionStep | Mapping[str, Any]) -> ExecutionStep:
+        """Append a step to an in-flight episode and return it (with its step number).
+
+        The step is durable within ``flush_interval_ms``.
+
+        Raises:
+            EpisodeNotFoundError: Unknown episode id (in this namespace).
+            EpisodeAlreadyCompletedError: The episode is complete.
+            StepOrderError: An explicit step number is not above the previous one.
+            PayloadTooLargeError: Output, parameters or step count over the limits.
+        """
+        return self._engine.log_step(episode_id, step)
+
+    def complete_episode(
+        self,
+        episode_id: UUID,
+        outcome: TaskOutcome | Mapping[str, Any],
+        *,
+        token_usage: TokenUsage | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> Episode:
+        """Finish an episode: score it, reflect on it, store it, and queue it for learning.
+
+        Returns the stored episode (with reward and reflection). Nothing is stored when an
+        error is raised, and the episode can be completed again after fixing the cause.
+
+        Raises:
+            EpisodeNotFoundError: Unknown episode id.
+            EpisodeAlreadyCompletedError: Completed before.
+            PayloadTooLargeError: The episode is over ``limits.max_episode_bytes``.
+            LearningQueueFullError: Queue full under the ``reject`` policy.
+            StorageError: The database failed.
+        """
+        return self._engine.complete_episode(
+            episode_id, outcome, token_usage=token_usage, metadata=metadata
+        )
+
+    def get_episode(self, episode_id: UUID) -> Episode:
+        """Return an episode with its steps.
+
+        Raises:
+            EpisodeNotFoundError: Unknown episode id (in this namespace).
+        """
+        return self._engine.get_episode(episode_id)
+
+    def list_episodes(
+        self,
+        *,
+        domain: str | None = None,
+        task_type: TaskType | str | None = None,
+        outcome_kind: OutcomeKind | None = None,
+        completed: bool | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        min_reward: float | None = None,
+        limit: int | None = 100,
+        offset: int = 0,
+    ) -> list[Episode]:
+        """Return full episodes (with steps), newest first, filtered by the given fields."""
+        return self._engine.list_episodes(
+            domain=domain,
+            task_type=task_type,
+            outcome_kind=outcome_kind,
+            completed=completed,
+            since=since,
+            until=until,
+            min_reward=min_reward,
+            limit=limit,
+            offset=offset,
+        )
+
+    def delete_episode(self, episode_id: UUID) -> None:
+        """Delete an episode and its steps.
+
+        Raises:
+            EpisodeNotFoundError: Unknown episode id.
+        """
+        self._engine.delete_episode(episode_id)
+
+    def search_episodes(
+        self,
+        task_description: str,
+        context: ContextLike = None,
+        limit: int = 5,
+        **filters: Any,
+    ) -> list[RetrievedEpisode]:
+        """Rank past episodes for a task, each with its score and score breakdown.
+
+        Filters: ``domain``, ``task_type``, ``outcome_kind``, ``since``, ``until``,
+        ``min_reward``; ``include_below_floor=True`` also returns weakly related episodes,
+        flagged ``below_floor``.
+        """
+        return self._engine.search_episodes(task_description, context, limit, **filters)
+
+    def retrieve_relevant_context(
+        self, task_description: str, context: ContextLike = None, limit: int = 5
+    ) -> list[Episode]:
+        """Return the past episodes most likely to help with a task, best first."""
+        return [r.episode for r in self._engine.search_episodes(task_description, context, limit)]
+
+    def search_patterns(
+        self,
+        context: ContextLike = None,
+        limit: int = 10,
+        *,
+        task_description: str | None = None,
+        episode_id: UUID | None = None,
+    ) -> list[RetrievedPattern]:
+        """Rank patterns for a context, with breakdowns.
+
+        Pass the in-flight ``episode_id`` to record the patterns as retrieved for it; its
+        reward then updates their effectiveness when it completes.
+        """
+        return self._engine.search_patterns(
+            context, limit, task_description=task_description, episode_id=episode_id
+        )
+
+    def retrieve_relevant_patterns(
+        self, context: ContextLike = None, limit: int = 10, *, episode_id: UUID | None = None
+    ) -> list[Pattern]:
+        """Return the patterns most relevant to a context, best first."""
+        found = self._engine.search_patterns(context, limit, episode_id=episode_id)
+        return [r.pattern for r in found]
+
+    def get_pattern(self, pattern_id: UUID) -> Pattern:
+        """Return one pattern.
+
+        Raises:
+            PatternNotFoundError: Unknown pattern id (in this namespace).
+        """
+        return self._engine.get_pattern(pattern_id)
+
+    def list_patterns(
+        self, *, kind: PatternKind | None = None, domain: str | None = None, limit: int | None = 100
+    ) -> list[Pattern]:
+        """Return stored patterns, most recently updated first."""
+        return self._engine.list_patterns(kind=kind, domain=domain, limit=limit)
+
+    def list_heuristics(self, *, limit: int | None = 100) -> list[Heuristic]:
+        """Return learned heuristics, most recently updated first."""
+        return self._engine.list_heuristics(limit=limit)
+
+    def record_pattern_application(
+        self,
+        pattern_id: UUID,
+        episode_id: UUID | None,
+        helped: bool,
+        reward_delta: float | None = None,
+    ) -> Pattern:
+        """Record that an agent applied a pattern and whether it helped; returns it updated."""
+        return self._engine.record_pattern_application(pattern_id, episode_id, helped, reward_delta)
+
+    def stats(self) -> MemoryStats:
+        """Counts, cache hit/miss counters and learning-queue counters."""
+        return self._engine.stats()
+
+    def flush(self) -> None:
+        """Make every pending write durable now."""
+        self._engine.flush()
+
+    def wait_for_learning(self, timeout: float | None = None) -> bool:
+        """Block until all queued learning work is done; False if ``timeout`` ran out."""
+        return self._engine.wait_for_learning(timeout)
+
+    def close(self) -> None:
+        """Flush, finish learning work and release the database. Idempotent."""
+        self._engine.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class SelfLearningMemory(_Facade):
+    """A self-learning episodic memory with ``async`` methods (the seed API).
+
+    Same arguments and methods as `SyncSelfLearningMemory`; database work runs in a worker
+    thread so the event loop is never blocked.
+
+    Example:
+        >>> async def main() -> None:
+        ...     async with SelfLearningMemory() as memory:
+        ...         eid = await memory.start_episode("Fix the bug", TaskContext(domain="web"))
+        ...         await memory.log_step(eid, ExecutionStep(tool="grep", action="find it"))
+        ...         await memory.complete_episode(eid, TaskOutcome.success("fixed"))
+    """
+
+    async def start_episode(
+        self,
+        task_description: str,
+        context: ContextLike = None,
+        task_type: TaskType | str = TaskType.OTHER,
+        *,
+        metadata: Mapping[str, str] | None = None,
+    ) -> UUID:
+        """Start recording a task run and return its episode id (see the sync facade)."""
+        return self._engine.start_episode(task_description, context, task_type, metadata=metadata)
+
+    async def log_step(
+        self, episode_id: UUID, step: ExecutionStep | Mapping[str, Any]
+    ) -> ExecutionStep:
+        """Append a step to an in-flight episode (see the sync facade)."""
+        return self._engine.log_step(episode_id, step)
+
+    async def complete_episode(
+        self,
+        episode_id: UUID,
+        outcome: TaskOutcome | Mapping[str, Any],
+        *,
+        token_usage: TokenUsage | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> Episode:
+        """Finish, score, store and queue an episode for learning (see the sync facade)."""
+        return await asyncio.to_thread(
+            self._engine.complete_episode,
+            episode_id,
+            outcome,
+            token_usage=token_usage,
+            metadata=metadata,
+        )
+
+    async def get_episode(self, episode_id: UUID) -> Episode:
+        """Return an episode with its steps (see the sync facade)."""
+        return await asyncio.to_thread(self._engine.get_episode, episode_id)
+
+    async def list_episodes(
+        self,
+        *,
+        domain: str | None = None,
+        task_type: TaskType | str | None = None,
+        outcome_kind: OutcomeKind | None = None,
+        completed: bool | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        min_reward: float | None = None,
+        limit: int | None = 100,
+        offset: int = 0,
+    ) -> list[Episode]:
+        """Return full episodes, newest first (see the sync facade)."""
+        return await asyncio.to_thread(
+            self._engine.list_episodes,
+            domain=domain,
+            task_type=task_type,
+            outcome_kind=outcome_kind,
+            completed=completed,
+            since=since,
+            until=until,
+            min_reward=min_reward,
+            limit=limit,
+            offset=offset,
+        )
+
+    async def delete_episode(self, episode_id: UUID) -> None:
+        """Delete an episode and its steps (see the sync facade)."""
+        await asyncio.to_thread(self._engine.delete_episode, episode_id)
+
+    async def search_episodes(
+        self,
+        task_description: str,
+        context: ContextLike = None,
+        limit: int = 5,
+        **filters: Any,
+    ) -> list[RetrievedEpisode]:
+        """Rank past episodes for a task, with breakdowns (see the sync facade)."""
+        return await asyncio.to_thread(
+            self._engine.search_episodes, task_description, context, limit, **filters
+        )
+
+    async def retrieve_relevant_context(
+        self, task_description: str, context: ContextLike = None, limit: int = 5
+    ) -> list[Episode]:
+        """Return the past episodes most likely to help with a task, best first."""
+        found = await asyncio.to_thread(
+            self._engine.search_episodes, task_description, context, limit
+        )
+        return [r.episode for r in found]
+
+    async def search_patterns(
+        self,
+        context: ContextLike = None,
+        limit: int = 10,
+        *,
+        task_description: str | None = None,
+        episode_id: UUID | None = None,
+    ) -> list[RetrievedPattern]:
+        """Rank patterns for a context, with breakdowns (see the sync facade)."""
+        return await asyncio.to_thread(
+            self._engine.search_patterns,
+            context,
+            limit,
+            task_description=task_description,
+            episode_id=episode_id,
+        )
+
+    async def retrieve_relevant_patterns(
+        self, context: ContextLike = None, limit: int = 10, *, episode_id: UUID | None = None
+    ) -> list[Pattern]:
+        """Return the patterns most relevant to a context, best first."""
+        found = await asyncio.to_thread(
+            self._engine.search_patterns, context, limit, episode_id=episode_id
+        )
+        return [r.pattern for r in found]
+
+    async def get_pattern(self, pattern_id: UUID) -> Pattern:
+        """Return one pattern (see the sync facade)."""
+        return await asyncio.to_thread(self._engine.get_pattern, pattern_id)
+
+    async def list_patterns(
+        self, *, kind: PatternKind | None = None, domain: str | None = None, limit: int | None = 100
+    ) -> list[Pattern]:
+        """Return stored patterns, most recently updated first."""
+        return await asyncio.to_thread(
+            self._engine.list_patterns, kind=kind, domain=domain, limit=limit
+        )
+
+    async def list_heuristics(self, *, limit: int | None = 100) -> list[Heuristic]:
+        """Return learned heuristics, most recently updated first."""
+        return await asyncio.to_thread(self._engine.list_heuristics, limit=limit)
+
+    async def record_pattern_application(
+        self,
+        pattern_id: UUID,
+        episode_id: UUID | None,
+        helped: bool,
+        reward_delta: float | None = None,
+    ) -> Pattern:
+        """Record that an agent applied a pattern and whether it helped."""
+        return await asyncio.to_thread(
+            self._engine.record_pattern_application, pattern_id, episode_id, helped, reward_delta
+        )
+
+    async def stats(self) -> MemoryStats:
+        """Counts, cache counters and learning-queue counters."""
+        return await asyncio.to_thread(self._engine.stats)
+
+    async def flush(self) -> None:
+        """Make every pending write durable now."""
+        await asyncio.to_thread(self._engine.flush)
+
+    async def wait_for_learning(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109
+        """Wait until all queued learning work is done; False if ``timeout`` ran out."""
+        return await asyncio.to_thread(self._engine.wait_for_learning, timeout)
+
+    async def close(self) -> None:
+        """Flush, finish learning work and release the database. Idempotent."""
+        await asyncio.to_thread(self._engine.close)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()

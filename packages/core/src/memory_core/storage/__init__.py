@@ -1,0 +1,26 @@
+"""Storage: the `EpisodeStore` protocol, its SQLAlchemy implementation and the hot cache."""
+
+from memory_core.storage.base import (
+    Change,
+    EpisodeQuery,
+    EpisodeStore,
+    HeuristicMerge,
+    PatternMerge,
+    PatternUpdate,
+    WriteBatch,
+)
+from memory_core.storage.cache import HotCache
+from memory_core.storage.sqlalchemy import SQLAlchemyEpisodeStore, normalize_database_url
+
+__all__ = [
+    "Change",
+    "EpisodeQuery",
+    "EpisodeStore",
+    "HeuristicMerge",
+    "HotCache",
+    "PatternMerge",
+    "PatternUpdate",
+    "SQLAlchemyEpisodeStore",
+    "WriteBatch",
+    "normalize_database_url",
+]

@@ -1,0 +1,130 @@
+"""Table definitions (private). Every table carries the namespace in its primary key.
+
+Rows keep a few indexed columns for filtering plus the pydantic JSON of the object in
+``data``, so reading back is exact (``model_validate_json``) and cheap.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+SCHEMA_VERSION = 1
+
+
+class Base(DeclarativeBase):
+    """Declarative base of memory-core's tables."""
+
+
+class SchemaVersionRow(Base):
+    __tablename__ = "mc_schema_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class EpisodeRow(Base):
+    __tablename__ = "mc_episodes"
+
+    namespace: Mapped[str] = mapped_column(String(200), primary_key=True)
+    episode_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    task_type: Mapped[str] = mapped_column(String(40))
+    domain: Mapped[str] = mapped_column(String(200))
+    start_us: Mapped[int] = mapped_column(BigInteger)
+    end_us: Mapped[int | None] = mapped_column(BigInteger)
+    outcome_kind: Mapped[str | None] = mapped_column(String(40))
+    reward_total: Mapped[float | None] = mapped_column(Float)
+    learned: Mapped[bool] = mapped_column(Boolean, default=False)
+    data: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_mc_episodes_ns_start", "namespace", "start_us"),
+        Index("ix_mc_episodes_ns_domain", "namespace", "domain"),
+        Index("ix_mc_episodes_ns_learned", "namespace", "learned", "end_us"),
+    )
+
+
+class StepRow(Base):
+    __tablename__ = "mc_steps"
+
+    namespace: Mapped[str] = mapped_column(String(200), primary_key=True)
+    episode_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    step_number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tool: Mapped[str] = mapped_column(String(500))
+    success: Mapped[bool] = mapped_column(Boolean)
+    data: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["namespace", "episode_id"],
+            ["mc_episodes.namespace", "mc_episodes.episode_id"],
+            ondelete="CASCADE",
+        ),
+    )
+
+
+class PatternRow(Base):
+    __tablename__ = "mc_patterns"
+
+    namespace: Mapped[str] = mapped_column(String(200), primary_key=True)
+    pattern_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    domain: Mapped[str | None] = mapped_column(String(200))
+    success_rate: Mapped[float] = mapped_column(Float)
+    occurrence_count: Mapped[int] = mapped_column(Integer)
+    updated_us: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_mc_patterns_ns_kind_domain", "namespace", "kind", "domain"),
+        Index("ix_mc_patterns_ns_updated", "namespace", "updated_us"),
+    )
+
+
+class PatternEpisodeRow(Base):
+    __tablename__ = "mc_pattern_episodes"
+
+    namespace: Mapped[str] = mapped_column(String(200), primary_key=True)
+    pattern_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    episode_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["namespace", "pattern_id"],
+            ["mc_patterns.namespace", "mc_patterns.pattern_id"],
+            ondelete="CASCADE",
+        ),
+        Index("ix_mc_pattern_episodes_episode", "namespace", "episode_id"),
+    )
+
+
+class HeuristicRow(Base):
+    __tablename__ = "mc_heuristics"
+
+    namespace: Mapped[str] = mapped_column(String(200), primary_key=True)
+    heuristic_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    updated_us: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[str] = mapped_column(Text)
+
+
+class ChangeRow(Base):
+    __tablename__ = "mc_changes"
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    namespace: Mapped[str] = mapped_column(String(200))
+    entity: Mapped[str] = mapped_column(String(20))
+    entity_id: Mapped[str] = mapped_column(String(36))
+    op: Mapped[str] = mapped_column(String(10))
+
+    __table_args__ = (Index("ix_mc_changes_ns_seq", "namespace", "seq"),)

@@ -1,0 +1,209 @@
+"""The storage interface: what the memory needs from a database.
+
+Stores are structural (`typing.Protocol`): a third-party store does not inherit anything,
+it only provides these methods. Every method takes the tenant ``namespace`` first and must
+never read or write another namespace's rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, Protocol, runtime_checkable
+from uuid import UUID
+
+from memory_core.models import (
+    Episode,
+    ExecutionStep,
+    Heuristic,
+    OutcomeKind,
+    Pattern,
+    PatternKind,
+    TaskType,
+)
+
+__all__ = [
+    "Change",
+    "EpisodeQuery",
+    "EpisodeStore",
+    "HeuristicMerge",
+    "PatternMerge",
+    "PatternUpdate",
+    "WriteBatch",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeQuery:
+    """Filters for listing episodes; every filter is optional and they combine with AND.
+
+    Results are ordered newest first (by start time).
+    """
+
+    domain: str | None = None
+    task_type: TaskType | None = None
+    outcome_kind: OutcomeKind | None = None
+    completed: bool | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    min_reward: float | None = None
+    limit: int | None = 100
+    offset: int = 0
+
+
+@dataclass(slots=True)
+class WriteBatch:
+    """Writes applied together in one transaction (all or nothing).
+
+    Attributes:
+        new_episodes: Episodes to insert (their steps, if any, are inserted too).
+        steps: Steps to append to already-inserted episodes, as (episode id, step).
+        completed: Episodes to overwrite with their final state (outcome, reward,
+            reflection...); steps they hold that are not stored yet are inserted.
+    """
+
+    new_episodes: list[Episode] = field(default_factory=list)
+    steps: list[tuple[UUID, ExecutionStep]] = field(default_factory=list)
+    completed: list[Episode] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.new_episodes or self.steps or self.completed)
+
+    def __len__(self) -> int:
+        return len(self.new_episodes) + len(self.steps) + len(self.completed)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One entry of a store's change feed, used to keep other processes' views fresh."""
+
+    seq: int
+    entity: Literal["episode", "pattern", "heuristic"]
+    entity_id: UUID
+    op: Literal["upsert", "delete"]
+
+
+PatternMerge = Callable[[Pattern, Sequence[Pattern]], Pattern | None]
+"""Given a new pattern and the stored patterns of the same kind and domain, return the stored
+pattern merged with the new one (keeping the stored ``pattern_id``), or None to insert the new
+pattern as it is."""
+
+PatternUpdate = Callable[[Pattern], Pattern]
+"""Return an updated copy of a stored pattern (used for effectiveness bookkeeping)."""
+
+HeuristicMerge = Callable[[Heuristic, Sequence[Heuristic]], Heuristic | None]
+"""Like `PatternMerge`, for heuristics."""
+
+
+@runtime_checkable
+class EpisodeStore(Protocol):
+    """Durable storage of episodes, steps, patterns and heuristics, partitioned by namespace."""
+
+    def write(self, namespace: str, batch: WriteBatch) -> None:
+        """Apply a batch of episode and step writes atomically."""
+        ...
+
+    def get_episode(self, namespace: str, episode_id: UUID) -> Episode | None:
+        """Return the episode with all its steps, or None."""
+        ...
+
+    def get_episodes(self, namespace: str, episode_ids: Sequence[UUID]) -> list[Episode]:
+        """Return the listed episodes that exist (any order)."""
+        ...
+
+    def list_episodes(self, namespace: str, query: EpisodeQuery) -> list[Episode]:
+        """Return full episodes matching the query, newest first."""
+        ...
+
+    def count_episodes(self, namespace: str, *, completed: bool | None = None) -> int:
+        """Count episodes (optionally only completed or only in-flight ones)."""
+        ...
+
+    def delete_episode(self, namespace: str, episode_id: UUID) -> bool:
+        """Delete an episode and its steps; return False if it did not exist."""
+        ...
+
+    def unlearned_episode_ids(self, namespace: str) -> list[UUID]:
+        """Completed episodes whose pattern extraction has not run yet, oldest first."""
+        ...
+
+    def mark_learned(
+        self,
+        namespace: str,
+        episode_id: UUID,
+        pattern_ids: Sequence[UUID],
+        heuristic_ids: Sequence[UUID] = (),
+    ) -> None:
+        """Record that extraction ran for an episode and which patterns it fed."""
+        ...
+
+    def get_pattern(self, namespace: str, pattern_id: UUID) -> Pattern | None:
+        """Return one pattern, or None."""
+        ...
+
+    def list_patterns(
+        self,
+        namespace: str,
+        *,
+        kind: PatternKind | None = None,
+        domain: str | None = None,
+        limit: int | None = None,
+    ) -> list[Pattern]:
+        """Return patterns, most recently updated first."""
+        ...
+
+    def merge_patterns(
+        self,
+        namespace: str,
+        episode_id: UUID | None,
+        patterns: Sequence[Pattern],
+        merge: PatternMerge,
+    ) -> list[Pattern]:
+        """Insert patterns, merging each into a stored match chosen by ``merge``.
+
+        Runs atomically and serialised against concurrent merges in the namespace (also from
+        other processes), so equal patterns never end up stored twice. Links every resulting
+        pattern to ``episode_id``. Returns the stored versions, in input order.
+        """
+        ...
+
+    def update_patterns(
+        self, namespace: str, pattern_ids: Sequence[UUID], update_fn: PatternUpdate
+    ) -> list[Pattern]:
+        """Atomically replace each listed pattern by ``update_fn(pattern)``; skip unknown ids."""
+        ...
+
+    def get_patterns(self, namespace: str, pattern_ids: Sequence[UUID]) -> list[Pattern]:
+        """Return the listed patterns that exist (any order)."""
+        ...
+
+    def pattern_episode_ids(self, namespace: str, pattern_id: UUID) -> list[UUID]:
+        """Episodes linked to a pattern (its evidence), in no particular order."""
+        ...
+
+    def delete_pattern(self, namespace: str, pattern_id: UUID) -> bool:
+        """Delete a pattern; return False if it did not exist."""
+        ...
+
+    def merge_heuristics(
+        self, namespace: str, heuristics: Sequence[Heuristic], merge: HeuristicMerge
+    ) -> list[Heuristic]:
+        """Insert heuristics, merging into stored matches (atomic, serialised like patterns)."""
+        ...
+
+    def list_heuristics(self, namespace: str, *, limit: int | None = None) -> list[Heuristic]:
+        """Return heuristics, most recently updated first."""
+        ...
+
+    def changes_since(self, namespace: str, seq: int, *, limit: int = 10_000) -> list[Change]:
+        """Entries of the change feed with a sequence number above ``seq``, in order."""
+        ...
+
+    def last_change_seq(self, namespace: str) -> int:
+        """The highest sequence number of the change feed (0 when empty)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...

@@ -1,0 +1,110 @@
+"""Write-behind batching of new episodes and logged steps.
+
+Starting an episode or logging a step only appends to this buffer (microseconds); a
+background thread writes the buffer to the store at least every ``interval`` seconds, so a
+crash of the process loses at most that window. Completion and ``close()`` flush at once.
+A failed flush keeps the pending writes and retries them: nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from uuid import UUID
+
+from memory_core.models import Episode, ExecutionStep
+from memory_core.storage.base import EpisodeStore, WriteBatch
+
+__all__ = ["WriteBehindBuffer"]
+
+logger = logging.getLogger("memory_core.storage")
+
+
+class WriteBehindBuffer:
+    """Batches episode inserts and step appends for one namespace.
+
+    Args:
+        store: Where batches are written.
+        namespace: The tenant the writes belong to.
+        interval: Longest time (seconds) a write waits in memory.
+        max_pending: Pending writes that trigger an immediate flush.
+    """
+
+    def __init__(
+        self, store: EpisodeStore, namespace: str, *, interval: float, max_pending: int
+    ) -> None:
+        self._store = store
+        self._namespace = namespace
+        self._interval = interval
+        self._max_pending = max_pending
+        self._pending = WriteBatch()
+        self._lock = threading.Lock()  # guards _pending
+        self._flush_lock = threading.Lock()  # one flush at a time, in order
+        self._wake = threading.Event()
+        self._closed = threading.Event()
+        self.flushes = 0
+        self.failed_flushes = 0
+        self._thread = threading.Thread(
+            target=self._run, name=f"memory-core-flush-{namespace}", daemon=True
+        )
+        self._thread.start()
+
+    def add_episode(self, episode: Episode) -> None:
+        """Queue a new (in-flight) episode for insertion."""
+        with self._lock:
+            self._pending.new_episodes.append(episode)
+            full = len(self._pending) >= self._max_pending
+        if full:
+            self._wake.set()
+
+    def add_step(self, episode_id: UUID, step: ExecutionStep) -> None:
+        """Queue a step for insertion."""
+        with self._lock:
+            self._pending.steps.append((episode_id, step))
+            full = len(self._pending) >= self._max_pending
+        if full:
+            self._wake.set()
+
+    @property
+    def pending(self) -> int:
+        """Writes waiting to be flushed."""
+        with self._lock:
+            return len(self._pending)
+
+    def flush(self) -> None:
+        """Write everything pending now.
+
+        Raises:
+            StorageError: If the store fails; the writes stay pending and are retried.
+        """
+        with self._flush_lock:
+            with self._lock:
+                batch, self._pending = self._pending, WriteBatch()
+            if not batch:
+                return
+            try:
+                self._store.write(self._namespace, batch)
+            except BaseException:
+                with self._lock:  # put them back in front, keeping order
+                    batch.new_episodes.extend(self._pending.new_episodes)
+                    batch.steps.extend(self._pending.steps)
+                    self._pending = batch
+                self.failed_flushes += 1
+                raise
+            self.flushes += 1
+
+    def _run(self) -> None:
+        while not self._closed.is_set():
+            self._wake.wait(self._interval)
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception:
+                logger.exception("background flush failed; will retry")
+
+    def close(self) -> None:
+        """Stop the background thread and flush what is pending."""
+        self._closed.set()
+        self._wake.set()
+        self._thread.join()
+        self.flush()

@@ -1,0 +1,713 @@
+"""The durable store: SQLAlchemy 2 over SQLite (embedded default) or PostgreSQL.
+
+SQLite runs in WAL mode with foreign keys on and ``BEGIN IMMEDIATE`` write transactions,
+so several processes can share one file safely. PostgreSQL uses psycopg 3; pattern merges
+take a transaction-scoped advisory lock per namespace so concurrent writers never store the
+same pattern twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from pydantic import TypeAdapter
+from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, text, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import StaticPool
+
+from memory_core.errors import ConfigurationError, MissingDependencyError, StorageError
+from memory_core.models import Episode, ExecutionStep, Heuristic, Pattern, PatternKind
+from memory_core.storage._schema import (
+    SCHEMA_VERSION,
+    Base,
+    ChangeRow,
+    EpisodeRow,
+    HeuristicRow,
+    PatternEpisodeRow,
+    PatternRow,
+    SchemaVersionRow,
+    StepRow,
+)
+from memory_core.storage.base import (
+    Change,
+    EpisodeQuery,
+    HeuristicMerge,
+    PatternMerge,
+    PatternUpdate,
+    WriteBatch,
+)
+
+__all__ = ["SQLAlchemyEpisodeStore", "normalize_database_url"]
+
+_PATTERN = TypeAdapter[Pattern](Pattern)
+_WRITE = "memory_core_write"
+
+
+def _us(value: datetime) -> int:
+    delta = value - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _now_us() -> int:
+    return _us(datetime.now(UTC))
+
+
+def normalize_database_url(url: str) -> str:
+    """Map plain URLs to the drivers memory-core ships with.
+
+    ``postgresql://`` and ``postgres://`` become ``postgresql+psycopg://``; ``sqlite:///``
+    stays as it is.
+
+    Raises:
+        ConfigurationError: If the URL cannot be parsed.
+    """
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigurationError(
+            f"cannot parse database URL {url!r}; expected e.g. 'sqlite:///path/memory.db' "
+            "or 'postgresql://user:password@host/dbname'"
+        ) from exc
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _episode_row(namespace: str, episode: Episode) -> dict[str, Any]:
+    header = episode.model_copy(update={"steps": []})
+    return {
+        "namespace": namespace,
+        "episode_id": str(episode.episode_id),
+        "task_type": episode.task_type.value,
+        "domain": episode.context.domain,
+        "start_us": _us(episode.start_time),
+        "end_us": _us(episode.end_time) if episode.end_time else None,
+        "outcome_kind": episode.outcome.kind if episode.outcome else None,
+        "reward_total": episode.reward.total if episode.reward else None,
+        "data": header.model_dump_json(),
+    }
+
+
+def _step_row(namespace: str, episode_id: UUID, step: ExecutionStep) -> dict[str, Any]:
+    return {
+        "namespace": namespace,
+        "episode_id": str(episode_id),
+        "step_number": step.step_number,
+        "tool": step.tool[:500],
+        "success": step.is_success,
+        "data": step.model_dump_json(),
+    }
+
+
+def _pattern_row(namespace: str, pattern: Pattern) -> dict[str, Any]:
+    return {
+        "namespace": namespace,
+        "pattern_id": str(pattern.pattern_id),
+        "kind": pattern.kind,
+        "domain": pattern.domain,
+        "success_rate": pattern.success_rate,
+        "occurrence_count": pattern.occurrence_count,
+        "updated_us": _us(pattern.updated_at),
+        "data": _PATTERN.dump_json(pattern).decode(),
+    }
+
+
+class SQLAlchemyEpisodeStore:
+    """`EpisodeStore` on SQLAlchemy 2: SQLite file, SQLite in memory, or PostgreSQL.
+
+    Args:
+        url: SQLAlchemy database URL (see `normalize_database_url`).
+        echo: Log every SQL statement (debugging).
+
+    Raises:
+        ConfigurationError: For an unusable URL.
+        MissingDependencyError: When the database driver is not installed.
+        StorageError: When the database cannot be opened or its schema is newer than this
+            version of memory-core understands.
+    """
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = normalize_database_url(url)
+        parsed = make_url(self.url)
+        self.dialect = parsed.get_backend_name()
+        kwargs: dict[str, Any] = {"echo": echo}
+        if self.dialect == "sqlite":
+            database = parsed.database or ""
+            if database in ("", ":memory:") or database.startswith("file::memory:"):
+                kwargs.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
+            else:
+                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                kwargs["connect_args"] = {"check_same_thread": False, "timeout": 60}
+        elif self.dialect == "postgresql":
+            kwargs.update(pool_pre_ping=True, pool_size=5, max_overflow=10)
+        else:
+            raise ConfigurationError(
+                f"unsupported database {self.dialect!r} in {parsed.render_as_string()!r}; "
+                "memory-core supports sqlite:/// and postgresql:// URLs (or a plugin store)"
+            )
+        try:
+            self._engine: Engine = create_engine(self.url, **kwargs)
+        except (NoSuchModuleError, ModuleNotFoundError) as exc:
+            raise MissingDependencyError(
+                f"the driver for {self.dialect} is not installed: "
+                "pip install 'memory-core[postgresql]'"
+            ) from exc
+        if self.dialect == "sqlite":
+            self._configure_sqlite(self._engine)
+        self._writer = self._engine.execution_options(**{_WRITE: True})
+        self._lock = threading.Lock()  # serialises in-process writers on SQLite
+        self._migrate()
+
+    # ------------------------------------------------------------------ setup
+
+    @staticmethod
+    def _configure_sqlite(engine: Engine) -> None:
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=60000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection: Any) -> None:
+            if connection.get_execution_options().get(_WRITE):
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                connection.exec_driver_sql("BEGIN")
+
+    def _migrate(self) -> None:
+        with self._session(write=True) as session:
+            self._lock_namespace(session, "__schema__")
+            Base.metadata.create_all(session.connection())
+            current = session.scalar(
+                select(SchemaVersionRow.version).where(SchemaVersionRow.id == 1)
+            )
+            if current is None:
+                session.execute(insert(SchemaVersionRow).values(id=1, version=SCHEMA_VERSION))
+            elif current > SCHEMA_VERSION:
+                raise StorageError(
+                    f"the database schema is version {current}, newer than this memory-core "
+                    f"understands ({SCHEMA_VERSION}); upgrade memory-core"
+                )
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version recorded in the database."""
+        with self._session() as session:
+            return int(session.scalar(select(SchemaVersionRow.version)) or 0)
+
+    @contextmanager
+    def _session(self, *, write: bool = False) -> Iterator[Session]:
+        bind = self._writer if write else self._engine
+        try:
+            if write and self.dialect == "sqlite":
+                with self._lock, Session(bind) as session, session.begin():
+                    yield session
+            else:
+                with Session(bind) as session, session.begin():
+                    yield session
+        except SQLAlchemyError as exc:
+            raise StorageError(f"database operation failed on {self._safe_url()}: {exc}") from exc
+
+    def _safe_url(self) -> str:
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def _lock_namespace(self, session: Session, namespace: str) -> None:
+        """Serialise writers of one namespace across processes (PostgreSQL only).
+
+        SQLite needs nothing more: ``BEGIN IMMEDIATE`` already admits one writer at a time.
+        """
+        if self.dialect == "postgresql":
+            key = int.from_bytes(
+                hashlib.blake2b(namespace.encode(), digest_size=8).digest(), "big", signed=True
+            )
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+    @staticmethod
+    def _record(session: Session, namespace: str, entity: str, ids: Sequence[str], op: str) -> None:
+        if ids:
+            session.execute(
+                insert(ChangeRow),
+                [{"namespace": namespace, "entity": entity, "entity_id": i, "op": op} for i in ids],
+            )
+
+    # --------------------------------------------------------------- episodes
+
+    def write(self, namespace: str, batch: WriteBatch) -> None:
+        """Apply a batch of episode and step writes atomically."""
+        if not batch:
+            return
+        with self._session(write=True) as session:
+            if batch.new_episodes:
+                session.execute(
+                    insert(EpisodeRow), [_episode_row(namespace, e) for e in batch.new_episodes]
+                )
+            step_rows = [_step_row(namespace, eid, s) for eid, s in batch.steps]
+            step_rows += [
+                _step_row(namespace, e.episode_id, s) for e in batch.new_episodes for s in e.steps
+            ]
+            for episode in batch.completed:
+                row = _episode_row(namespace, episode)
+                result = session.execute(
+                    update(EpisodeRow)
+                    .where(
+                        EpisodeRow.namespace == namespace,
+                        EpisodeRow.episode_id == row["episode_id"],
+                    )
+                    .values({k: v for k, v in row.items() if k not in ("namespace", "episode_id")})
+                )
+                if result.rowcount == 0:  # type: ignore[attr-defined]
+                    session.execute(insert(EpisodeRow).values(row))
+                stored = set(
+                    session.scalars(
+                        select(StepRow.step_number).where(
+                            StepRow.namespace == namespace,
+                            StepRow.episode_id == row["episode_id"],
+                        )
+                    )
+                )
+                pending = {
+                    r["step_number"] for r in step_rows if r["episode_id"] == row["episode_id"]
+                }
+                step_rows += [
+                    _step_row(namespace, episode.episode_id, s)
+                    for s in episode.steps
+                    if s.step_number not in stored and s.step_number not in pending
+                ]
+            if step_rows:
+                session.execute(insert(StepRow), step_rows)
+            self._record(
+                session,
+                namespace,
+                "episode",
+                [str(e.episode_id) for e in batch.completed],
+                "upsert",
+            )
+
+    def _load_steps(
+        self, session: Session, namespace: str, ids: list[str]
+    ) -> dict[str, list[ExecutionStep]]:
+        steps: dict[str, list[ExecutionStep]] = {i: [] for i in ids}
+        for chunk_start in range(0, len(ids), 500):
+            chunk = ids[chunk_start : chunk_start + 500]
+            rows = session.execute(
+                select(StepRow.episode_id, StepRow.data)
+                .where(StepRow.namespace == namespace, StepRow.episode_id.in_(chunk))
+                .order_by(StepRow.episode_id, StepRow.step_number)
+            )
+            for episode_id, data in rows:
+                steps[episode_id].append(ExecutionStep.model_validate_json(data))
+        return steps
+
+    def _episodes(
+        self, session: Session, namespace: str, rows: Sequence[tuple[str, str]]
+    ) -> list[Episode]:
+        steps = self._load_steps(session, namespace, [r[0] for r in rows])
+        episodes = []
+        for episode_id, data in rows:
+            episode = Episode.model_validate_json(data)
+            episode.steps = steps[episode_id]
+            episodes.append(episode)
+        return episodes
+
+    def get_episode(self, namespace: str, episode_id: UUID) -> Episode | None:
+        """Return the episode with all its steps, or None."""
+        with self._session() as session:
+            rows = session.execute(
+                select(EpisodeRow.episode_id, EpisodeRow.data).where(
+                    EpisodeRow.namespace == namespace, EpisodeRow.episode_id == str(episode_id)
+                )
+            ).all()
+            found = self._episodes(session, namespace, [(r[0], r[1]) for r in rows])
+            return found[0] if found else None
+
+    def get_episodes(self, namespace: str, episode_ids: Sequence[UUID]) -> list[Episode]:
+        """Return the listed episodes that exist (any order)."""
+        ids = [str(i) for i in episode_ids]
+        out: list[Episode] = []
+        with self._session() as session:
+            for start in range(0, len(ids), 500):
+                rows = session.execute(
+                    select(EpisodeRow.episode_id, EpisodeRow.data).where(
+                        EpisodeRow.namespace == namespace,
+                        EpisodeRow.episode_id.in_(ids[start : start + 500]),
+                    )
+                ).all()
+                out += self._episodes(session, namespace, [(r[0], r[1]) for r in rows])
+        return out
+
+    def list_episodes(self, namespace: str, query: EpisodeQuery) -> list[Episode]:
+        """Return full episodes matching the query, newest first."""
+        stmt = select(EpisodeRow.episode_id, EpisodeRow.data).where(
+            EpisodeRow.namespace == namespace
+        )
+        if query.domain is not None:
+            stmt = stmt.where(EpisodeRow.domain == query.domain)
+        if query.task_type is not None:
+            stmt = stmt.where(EpisodeRow.task_type == query.task_type.value)
+        if query.outcome_kind is not None:
+            stmt = stmt.where(EpisodeRow.outcome_kind == query.outcome_kind)
+        if query.completed is True:
+            stmt = stmt.where(EpisodeRow.end_us.is_not(None))
+        elif query.completed is False:
+            stmt = stmt.where(EpisodeRow.end_us.is_(None))
+        if query.since is not None:
+            stmt = stmt.where(EpisodeRow.start_us >= _us(query.since))
+        if query.until is not None:
+            stmt = stmt.where(EpisodeRow.start_us < _us(query.until))
+        if query.min_reward is not None:
+            stmt = stmt.where(EpisodeRow.reward_total >= query.min_reward)
+        stmt = stmt.order_by(EpisodeRow.start_us.desc(), EpisodeRow.episode_id).offset(query.offset)
+        if query.limit is not None:
+            stmt = stmt.limit(query.limit)
+        with self._session() as session:
+            rows = session.execute(stmt).all()
+            return self._episodes(session, namespace, [(r[0], r[1]) for r in rows])
+
+    def count_episodes(self, namespace: str, *, completed: bool | None = None) -> int:
+        """Count episodes (optionally only completed or only in-flight ones)."""
+        stmt = select(func.count()).select_from(EpisodeRow).where(EpisodeRow.namespace == namespace)
+        if completed is True:
+            stmt = stmt.where(EpisodeRow.end_us.is_not(None))
+        elif completed is False:
+            stmt = stmt.where(EpisodeRow.end_us.is_(None))
+        with self._session() as session:
+            return int(session.scalar(stmt) or 0)
+
+    def delete_episode(self, namespace: str, episode_id: UUID) -> bool:
+        """Delete an episode and its steps; return False if it did not exist."""
+        key = str(episode_id)
+        with self._session(write=True) as session:
+            session.execute(
+                delete(StepRow).where(StepRow.namespace == namespace, StepRow.episode_id == key)
+            )
+            session.execute(
+                delete(PatternEpisodeRow).where(
+                    PatternEpisodeRow.namespace == namespace, PatternEpisodeRow.episode_id == key
+                )
+            )
+            result = session.execute(
+                delete(EpisodeRow).where(
+                    EpisodeRow.namespace == namespace, EpisodeRow.episode_id == key
+                )
+            )
+            deleted = bool(result.rowcount)  # type: ignore[attr-defined]
+            if deleted:
+                self._record(session, namespace, "episode", [key], "delete")
+            return deleted
+
+    def unlearned_episode_ids(self, namespace: str) -> list[UUID]:
+        """Completed episodes whose pattern extraction has not run yet, oldest first."""
+        with self._session() as session:
+            ids = session.scalars(
+                select(EpisodeRow.episode_id)
+                .where(
+                    EpisodeRow.namespace == namespace,
+                    EpisodeRow.learned.is_(False),
+                    EpisodeRow.end_us.is_not(None),
+                )
+                .order_by(EpisodeRow.end_us)
+            ).all()
+        return [UUID(i) for i in ids]
+
+    def mark_learned(
+        self,
+        namespace: str,
+        episode_id: UUID,
+        pattern_ids: Sequence[UUID],
+        heuristic_ids: Sequence[UUID] = (),
+    ) -> None:
+        """Record that extraction ran for an episode and which patterns it fed."""
+        key = str(episode_id)
+        with self._session(write=True) as session:
+            data = session.scalar(
+                select(EpisodeRow.data).where(
+                    EpisodeRow.namespace == namespace, EpisodeRow.episode_id == key
+                )
+            )
+            if data is None:
+                return
+            episode = Episode.model_validate_json(data)
+            episode.pattern_ids = list(dict.fromkeys([*episode.pattern_ids, *pattern_ids]))
+            episode.heuristic_ids = list(dict.fromkeys([*episode.heuristic_ids, *heuristic_ids]))
+            session.execute(
+                update(EpisodeRow)
+                .where(EpisodeRow.namespace == namespace, EpisodeRow.episode_id == key)
+                .values(learned=True, data=episode.model_dump_json())
+            )
+            self._record(session, namespace, "episode", [key], "upsert")
+
+    # --------------------------------------------------------------- patterns
+
+    def get_pattern(self, namespace: str, pattern_id: UUID) -> Pattern | None:
+        """Return one pattern, or None."""
+        with self._session() as session:
+            data = session.scalar(
+                select(PatternRow.data).where(
+                    PatternRow.namespace == namespace, PatternRow.pattern_id == str(pattern_id)
+                )
+            )
+        return None if data is None else _PATTERN.validate_json(data)
+
+    def get_patterns(self, namespace: str, pattern_ids: Sequence[UUID]) -> list[Pattern]:
+        """Return the listed patterns that exist (any order)."""
+        ids = [str(i) for i in pattern_ids]
+        with self._session() as session:
+            rows = session.scalars(
+                select(PatternRow.data).where(
+                    PatternRow.namespace == namespace, PatternRow.pattern_id.in_(ids)
+                )
+            ).all()
+        return [_PATTERN.validate_json(d) for d in rows]
+
+    def list_patterns(
+        self,
+        namespace: str,
+        *,
+        kind: PatternKind | None = None,
+        domain: str | None = None,
+        limit: int | None = None,
+    ) -> list[Pattern]:
+        """Return patterns, most recently updated first."""
+        stmt = select(PatternRow.data).where(PatternRow.namespace == namespace)
+        if kind is not None:
+            stmt = stmt.where(PatternRow.kind == kind)
+        if domain is not None:
+            stmt = stmt.where(PatternRow.domain == domain)
+        stmt = stmt.order_by(PatternRow.updated_us.desc(), PatternRow.pattern_id)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self._session() as session:
+            rows = session.scalars(stmt).all()
+        return [_PATTERN.validate_json(d) for d in rows]
+
+    def merge_patterns(
+        self,
+        namespace: str,
+        episode_id: UUID | None,
+        patterns: Sequence[Pattern],
+        merge: PatternMerge,
+    ) -> list[Pattern]:
+        """Insert patterns, merging each into a stored match chosen by ``merge`` (atomic)."""
+        if not patterns:
+            return []
+        result: list[Pattern] = []
+        with self._session(write=True) as session:
+            self._lock_namespace(session, namespace)
+            candidates: dict[tuple[str, str | None], list[Pattern]] = {}
+            for pattern in patterns:
+                group_key = (pattern.kind, pattern.domain)
+                if group_key not in candidates:
+                    stmt = select(PatternRow.data).where(
+                        PatternRow.namespace == namespace, PatternRow.kind == pattern.kind
+                    )
+                    stmt = stmt.where(
+                        PatternRow.domain.is_(None)
+                        if pattern.domain is None
+                        else PatternRow.domain == pattern.domain
+                    )
+                    candidates[group_key] = [
+                        _PATTERN.validate_json(d) for d in session.scalars(stmt)
+                    ]
+                group = candidates[group_key]
+                merged = merge(pattern, group)
+                if merged is None:
+                    session.execute(insert(PatternRow).values(_pattern_row(namespace, pattern)))
+                    group.append(pattern)
+                    stored = pattern
+                else:
+                    row = _pattern_row(namespace, merged)
+                    session.execute(
+                        update(PatternRow)
+                        .where(
+                            PatternRow.namespace == namespace,
+                            PatternRow.pattern_id == row["pattern_id"],
+                        )
+                        .values(
+                            {k: v for k, v in row.items() if k not in ("namespace", "pattern_id")}
+                        )
+                    )
+                    group[:] = [merged if p.pattern_id == merged.pattern_id else p for p in group]
+                    stored = merged
+                result.append(stored)
+            ids = list(dict.fromkeys(str(p.pattern_id) for p in result))
+            if episode_id is not None:
+                existing = set(
+                    session.scalars(
+                        select(PatternEpisodeRow.pattern_id).where(
+                            PatternEpisodeRow.namespace == namespace,
+                            PatternEpisodeRow.episode_id == str(episode_id),
+                            PatternEpisodeRow.pattern_id.in_(ids),
+                        )
+                    )
+                )
+                links = [
+                    {"namespace": namespace, "pattern_id": i, "episode_id": str(episode_id)}
+                    for i in ids
+                    if i not in existing
+                ]
+                if links:
+                    session.execute(insert(PatternEpisodeRow), links)
+            self._record(session, namespace, "pattern", ids, "upsert")
+        return result
+
+    def update_patterns(
+        self, namespace: str, pattern_ids: Sequence[UUID], update_fn: PatternUpdate
+    ) -> list[Pattern]:
+        """Atomically replace each listed pattern by ``update_fn(pattern)``; skip unknown ids."""
+        ids = list(dict.fromkeys(str(i) for i in pattern_ids))
+        if not ids:
+            return []
+        out: list[Pattern] = []
+        with self._session(write=True) as session:
+            self._lock_namespace(session, namespace)
+            rows = session.scalars(
+                select(PatternRow.data).where(
+                    PatternRow.namespace == namespace, PatternRow.pattern_id.in_(ids)
+                )
+            ).all()
+            for data in rows:
+                updated = update_fn(_PATTERN.validate_json(data))
+                row = _pattern_row(namespace, updated)
+                session.execute(
+                    update(PatternRow)
+                    .where(
+                        PatternRow.namespace == namespace,
+                        PatternRow.pattern_id == row["pattern_id"],
+                    )
+                    .values({k: v for k, v in row.items() if k not in ("namespace", "pattern_id")})
+                )
+                out.append(updated)
+            self._record(session, namespace, "pattern", [str(p.pattern_id) for p in out], "upsert")
+        return out
+
+    def delete_pattern(self, namespace: str, pattern_id: UUID) -> bool:
+        """Delete a pattern; return False if it did not exist."""
+        key = str(pattern_id)
+        with self._session(write=True) as session:
+            session.execute(
+                delete(PatternEpisodeRow).where(
+                    PatternEpisodeRow.namespace == namespace, PatternEpisodeRow.pattern_id == key
+                )
+            )
+            result = session.execute(
+                delete(PatternRow).where(
+                    PatternRow.namespace == namespace, PatternRow.pattern_id == key
+                )
+            )
+            deleted = bool(result.rowcount)  # type: ignore[attr-defined]
+            if deleted:
+                self._record(session, namespace, "pattern", [key], "delete")
+            return deleted
+
+    def pattern_episode_ids(self, namespace: str, pattern_id: UUID) -> list[UUID]:
+        """Episodes linked to a pattern (its evidence), in no particular order."""
+        with self._session() as session:
+            ids = session.scalars(
+                select(PatternEpisodeRow.episode_id).where(
+                    PatternEpisodeRow.namespace == namespace,
+                    PatternEpisodeRow.pattern_id == str(pattern_id),
+                )
+            ).all()
+        return [UUID(i) for i in ids]
+
+    # ------------------------------------------------------------- heuristics
+
+    def merge_heuristics(
+        self, namespace: str, heuristics: Sequence[Heuristic], merge: HeuristicMerge
+    ) -> list[Heuristic]:
+        """Insert heuristics, merging into stored matches (atomic, serialised like patterns)."""
+        if not heuristics:
+            return []
+        out: list[Heuristic] = []
+        with self._session(write=True) as session:
+            self._lock_namespace(session, namespace)
+            stored = [
+                Heuristic.model_validate_json(d)
+                for d in session.scalars(
+                    select(HeuristicRow.data).where(HeuristicRow.namespace == namespace)
+                )
+            ]
+            for heuristic in heuristics:
+                merged = merge(heuristic, stored)
+                value = heuristic if merged is None else merged
+                row = {
+                    "namespace": namespace,
+                    "heuristic_id": str(value.heuristic_id),
+                    "updated_us": _us(value.updated_at),
+                    "data": value.model_dump_json(),
+                }
+                if merged is None:
+                    session.execute(insert(HeuristicRow).values(row))
+                    stored.append(value)
+                else:
+                    session.execute(
+                        update(HeuristicRow)
+                        .where(
+                            HeuristicRow.namespace == namespace,
+                            HeuristicRow.heuristic_id == row["heuristic_id"],
+                        )
+                        .values(updated_us=row["updated_us"], data=row["data"])
+                    )
+                    stored[:] = [
+                        value if h.heuristic_id == value.heuristic_id else h for h in stored
+                    ]
+                out.append(value)
+            self._record(
+                session, namespace, "heuristic", [str(h.heuristic_id) for h in out], "upsert"
+            )
+        return out
+
+    def list_heuristics(self, namespace: str, *, limit: int | None = None) -> list[Heuristic]:
+        """Return heuristics, most recently updated first."""
+        stmt = (
+            select(HeuristicRow.data)
+            .where(HeuristicRow.namespace == namespace)
+            .order_by(HeuristicRow.updated_us.desc())
+        )
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self._session() as session:
+            return [Heuristic.model_validate_json(d) for d in session.scalars(stmt)]
+
+    # ------------------------------------------------------------ change feed
+
+    def changes_since(self, namespace: str, seq: int, *, limit: int = 10_000) -> list[Change]:
+        """Entries of the change feed with a sequence number above ``seq``, in order."""
+        with self._session() as session:
+            rows = session.execute(
+                select(ChangeRow.seq, ChangeRow.entity, ChangeRow.entity_id, ChangeRow.op)
+                .where(ChangeRow.namespace == namespace, ChangeRow.seq > seq)
+                .order_by(ChangeRow.seq)
+                .limit(limit)
+            ).all()
+        return [Change(int(s), e, UUID(i), o) for s, e, i, o in rows]  # type: ignore[arg-type]
+
+    def last_change_seq(self, namespace: str) -> int:
+        """The highest sequence number of the change feed (0 when empty)."""
+        with self._session() as session:
+            return int(
+                session.scalar(
+                    select(func.max(ChangeRow.seq)).where(ChangeRow.namespace == namespace)
+                )
+                or 0
+            )
+
+    def close(self) -> None:
+        """Release connections."""
+        self._engine.dispose()

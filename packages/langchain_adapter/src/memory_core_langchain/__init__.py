@@ -1,0 +1,3 @@
+"""LangChain integration for memory-core."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""LlamaIndex integration for memory-core."""
+
+__all__: list[str] = []
