@@ -12,6 +12,7 @@ from memory_core.config import (
     RetrievalConfig,
     RewardConfig,
 )
+from memory_core.embeddings import Embedder
 from memory_core.errors import (
     ConfigurationError,
     EpisodeAlreadyCompletedError,
@@ -67,6 +68,7 @@ __all__ = [
     "ConfigurationError",
     "ContextPattern",
     "DecisionPoint",
+    "Embedder",
     "Episode",
     "EpisodeAlreadyCompletedError",
     "EpisodeNotFoundError",

@@ -18,6 +18,7 @@ from uuid import UUID, uuid4
 from pydantic import BaseModel, ValidationError
 
 from memory_core.config import MemoryConfig
+from memory_core.embeddings import Embedder
 from memory_core.errors import (
     EpisodeAlreadyCompletedError,
     EpisodeNotFoundError,
@@ -89,6 +90,7 @@ class MemoryEngine:
         config: Configuration (defaults when None).
         namespace: Tenant whose data this engine reads and writes.
         store: A ready store; by default one is opened from ``config.database_url``.
+        embedder: Optional embedder adding semantic similarity to retrieval.
     """
 
     def __init__(
@@ -97,6 +99,7 @@ class MemoryEngine:
         *,
         namespace: str = "default",
         store: EpisodeStore | None = None,
+        embedder: Embedder | None = None,
     ) -> None:
         self.config = config or MemoryConfig()
         self.namespace = validate_namespace(namespace)
@@ -119,7 +122,7 @@ class MemoryEngine:
             max_pending=self.config.flush_max_pending,
         )
         self.learning = LearningService(self.config, self.store, self.namespace)
-        self.retrieval = RetrievalEngine(self.config, self.store, self.namespace)
+        self.retrieval = RetrievalEngine(self.config, self.store, self.namespace, embedder=embedder)
         self._closed = False
         self.learning.resume()
 

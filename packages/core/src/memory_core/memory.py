@@ -17,6 +17,7 @@ from uuid import UUID
 
 from memory_core._engine import MemoryEngine
 from memory_core.config import MemoryConfig
+from memory_core.embeddings import Embedder
 from memory_core.models import (
     Episode,
     ExecutionStep,
@@ -48,8 +49,26 @@ class _Facade:
         *,
         namespace: str = "default",
         store: EpisodeStore | None = None,
+        embedder: Embedder | None = None,
     ) -> None:
-        self._engine = MemoryEngine(config, namespace=namespace, store=store)
+        self._engine = MemoryEngine(config, namespace=namespace, store=store, embedder=embedder)
+
+    @classmethod
+    def _from_engine(cls, engine: MemoryEngine) -> Self:
+        facade = cls.__new__(cls)
+        facade._engine = engine
+        return facade
+
+    @property
+    def sync(self) -> SyncSelfLearningMemory:
+        """A blocking view of the same memory (same engine, same namespace).
+
+        Framework callbacks that must record synchronously use this, whichever facade the
+        user created. Closing either view closes the memory.
+        """
+        if isinstance(self, SyncSelfLearningMemory):
+            return self
+        return SyncSelfLearningMemory._from_engine(self._engine)
 
     @property
     def namespace(self) -> str:
@@ -77,6 +96,7 @@ class SyncSelfLearningMemory(_Facade):
         config: Configuration; defaults to `MemoryConfig()` (SQLite in the user's data dir).
         namespace: Tenant name; each namespace sees only its own episodes and patterns.
         store: Use this store instead of opening ``config.database_url``.
+        embedder: Optional `Embedder` adding semantic similarity to retrieval.
 
     Example:
         >>> with SyncSelfLearningMemory(MemoryConfig(database_url="sqlite:///:memory:")) as m:

@@ -7,6 +7,7 @@ from datetime import datetime
 from uuid import UUID
 
 from memory_core.config import MemoryConfig
+from memory_core.embeddings import Embedder
 from memory_core.models import (
     Episode,
     OutcomeKind,
@@ -35,7 +36,15 @@ class EpisodeFilters:
 class RetrievalEngine:
     """Ranks the completed episodes and the patterns of one namespace."""
 
-    def __init__(self, config: MemoryConfig, store: EpisodeStore, namespace: str) -> None:
+    def __init__(
+        self,
+        config: MemoryConfig,
+        store: EpisodeStore,
+        namespace: str,
+        *,
+        embedder: Embedder | None = None,
+    ) -> None:
+        self._embedder = embedder
         self._config = config
         self._store = store
         self._namespace = namespace

@@ -207,3 +207,7 @@ class EpisodeStore(Protocol):
     def close(self) -> None:
         """Release connections."""
         ...
+
+    # ------------------------------------------------- embeddings (retrieval)
+
+    # ----------------------------------------- bulk import/export (portability)

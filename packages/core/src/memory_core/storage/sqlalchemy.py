@@ -711,3 +711,7 @@ class SQLAlchemyEpisodeStore:
     def close(self) -> None:
         """Release connections."""
         self._engine.dispose()
+
+    # ------------------------------------------------- embeddings (retrieval)
+
+    # ----------------------------------------- bulk import/export (portability)

@@ -1,0 +1,80 @@
+"""Shared helpers for the benchmark scripts: timing, percentiles and the result table.
+
+Every script accepts ``--quick`` (a smoke run CI uses to check the script works) and
+prints rows of: operation, size, p50, p95, ops/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+__all__ = ["Row", "measure", "parse_args", "print_table", "summarize"]
+
+
+@dataclass
+class Row:
+    """One line of a benchmark table."""
+
+    operation: str
+    size: str
+    p50_us: float
+    p95_us: float
+    ops_per_s: float
+    note: str = ""
+
+
+def parse_args(description: str) -> argparse.Namespace:
+    """Parse the common ``--quick`` flag."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, just check it runs")
+    return parser.parse_args()
+
+
+def measure(operation: str, size: str, fn: Callable[[], object], repeat: int) -> Row:
+    """Call ``fn`` ``repeat`` times and report per-call percentiles and throughput."""
+    timings: list[float] = []
+    start = time.perf_counter()
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        timings.append(time.perf_counter() - t0)
+    total = time.perf_counter() - start
+    return summarize(operation, size, timings, total)
+
+
+def summarize(operation: str, size: str, timings: list[float], total: float, note: str = "") -> Row:
+    """Build a row from per-call timings (seconds) and the wall time they took together."""
+    timings = sorted(timings)
+    p95_index = max(0, min(len(timings) - 1, round(0.95 * (len(timings) - 1))))
+    return Row(
+        operation=operation,
+        size=size,
+        p50_us=statistics.median(timings) * 1e6,
+        p95_us=timings[p95_index] * 1e6,
+        ops_per_s=len(timings) / total if total > 0 else float("inf"),
+        note=note,
+    )
+
+
+def _fmt_us(value: float) -> str:
+    if value >= 1_000_000:
+        return f"{value / 1e6:.2f} s"
+    if value >= 1_000:
+        return f"{value / 1e3:.2f} ms"
+    return f"{value:.1f} µs"
+
+
+def print_table(title: str, rows: Iterable[Row]) -> None:
+    """Print rows as a Markdown table (easy to paste into notes)."""
+    print(f"\n### {title}\n")
+    print("| operation | size | p50 | p95 | ops/s | note |")
+    print("|---|---|---:|---:|---:|---|")
+    for row in rows:
+        print(
+            f"| {row.operation} | {row.size} | {_fmt_us(row.p50_us)} | {_fmt_us(row.p95_us)} "
+            f"| {row.ops_per_s:,.0f} | {row.note} |"
+        )
