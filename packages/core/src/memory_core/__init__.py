@@ -34,6 +34,7 @@ from memory_core.formatting import (
     format_pattern,
     pattern_metadata,
 )
+from memory_core.hookspecs import hookimpl
 from memory_core.memory import SelfLearningMemory, SyncSelfLearningMemory
 from memory_core.models import (
     ComplexityLevel,
@@ -59,6 +60,7 @@ from memory_core.models import (
     TokenUsage,
     ToolSequence,
 )
+from memory_core.plugins import make_plugin_manager
 from memory_core.storage import EpisodeStore, SQLAlchemyEpisodeStore
 
 __version__ = "0.1.0"
@@ -113,5 +115,7 @@ __all__ = [
     "episode_metadata",
     "format_episode",
     "format_pattern",
+    "hookimpl",
+    "make_plugin_manager",
     "pattern_metadata",
 ]

@@ -10,11 +10,12 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
+import pluggy
 from pydantic import BaseModel, ValidationError
 
 from memory_core.config import MemoryConfig
@@ -44,12 +45,12 @@ from memory_core.models import (
     TokenUsage,
     utcnow,
 )
+from memory_core.plugins import PluginHost, make_plugin_manager
 from memory_core.retrieval import EpisodeFilters, RetrievalEngine
 from memory_core.storage import (
     EpisodeQuery,
     EpisodeStore,
     HotCache,
-    SQLAlchemyEpisodeStore,
     WriteBatch,
 )
 from memory_core.storage.buffer import WriteBehindBuffer
@@ -90,7 +91,10 @@ class MemoryEngine:
         config: Configuration (defaults when None).
         namespace: Tenant whose data this engine reads and writes.
         store: A ready store; by default one is opened from ``config.database_url``.
-        embedder: Optional embedder adding semantic similarity to retrieval.
+        embedder: Optional embedder adding semantic similarity to retrieval (else the one
+            named by ``config.embedder``, if any).
+        plugins: Extra plugin objects registered on this memory's plugin manager.
+        plugin_manager: Use this plugin manager instead of building one.
     """
 
     def __init__(
@@ -100,13 +104,21 @@ class MemoryEngine:
         namespace: str = "default",
         store: EpisodeStore | None = None,
         embedder: Embedder | None = None,
+        plugins: Iterable[object] = (),
+        plugin_manager: pluggy.PluginManager | None = None,
     ) -> None:
         self.config = config or MemoryConfig()
         self.namespace = validate_namespace(namespace)
-        self._owns_store = store is None
-        self.store: EpisodeStore = store or SQLAlchemyEpisodeStore(
-            self.config.resolved_database_url
+        self.plugins = PluginHost(
+            plugin_manager
+            or make_plugin_manager(load_entrypoints=self.config.load_plugins, plugins=plugins)
         )
+        self._owns_store = store is None
+        self.store: EpisodeStore = store or self.plugins.make_store(
+            self.config.resolved_database_url, self.config
+        )
+        if embedder is None and self.config.embedder is not None:
+            embedder = self.plugins.embedder(self.config.embedder)
         self._lock = threading.RLock()
         self._active: dict[UUID, Episode] = {}
         self._episode_cache: HotCache[Episode] = HotCache(
@@ -171,6 +183,7 @@ class MemoryEngine:
                 raise InvalidInputError(f"episode {episode.episode_id} is already being recorded")
             self._active[episode.episode_id] = episode
         self._buffer.add_episode(episode.model_copy(update={"steps": []}))
+        self.plugins.notify("episode_started", episode=episode, namespace=self.namespace)
         return episode.episode_id
 
     def _active_episode(self, episode_id: UUID) -> Episode:
@@ -233,6 +246,10 @@ class MemoryEngine:
                 )
             episode.steps.append(step)
             self._buffer.add_step(episode_id, step)
+        if self.plugins.has("step_logged"):
+            self.plugins.notify(
+                "step_logged", episode_id=episode_id, step=step, namespace=self.namespace
+            )
         return step
 
     def complete_episode(
@@ -270,6 +287,7 @@ class MemoryEngine:
             del self._active[episode_id]
         self._episode_cache.put(episode_id, final)
         self.retrieval.episode_completed(final)
+        self.plugins.notify("episode_completed", episode=final, namespace=self.namespace)
         self.learning.submit(final)
         return final.model_copy(deep=True)
 
@@ -383,9 +401,10 @@ class MemoryEngine:
             until=until,
             min_reward=min_reward,
         )
-        return self.retrieval.search_episodes(
+        results = self.retrieval.search_episodes(
             task_description or "", ctx, limit, filters, include_below_floor=include_below_floor
         )
+        return self.plugins.rerank(task_description or "", ctx, results)
 
     def search_patterns(
         self,

@@ -77,6 +77,14 @@ class RewardConfig(BaseModel):
     """Weight of the duration sub-score in efficiency."""
     step_weight: float = Field(default=0.5, ge=0)
     """Weight of the step-count sub-score in efficiency."""
+    simple_bonus: float = Field(default=1.0, gt=0)
+    """Complexity multiplier of a simple task."""
+    moderate_bonus: float = Field(default=1.1, gt=0)
+    """Complexity multiplier of a moderate task."""
+    complex_bonus: float = Field(default=1.2, gt=0)
+    """Complexity multiplier of a complex task."""
+    learning_bonus_cap: float = Field(default=0.5, ge=0)
+    """Largest learning bonus an episode can earn."""
 
 
 class LearningConfig(BaseModel):
@@ -104,6 +112,13 @@ class LearningConfig(BaseModel):
     """Similarity at which a new pattern merges into a stored near-duplicate."""
     quality_threshold: float | None = Field(default=None, ge=0, le=1)
     """Optional quality gate (computed after reflection and extraction). None: off."""
+    close_timeout_seconds: float = Field(default=30.0, ge=0)
+    """How long ``close()`` waits for queued learning work; episodes still pending then stay
+    marked unlearned in the database and are re-queued when a memory next opens."""
+    heuristic_min_samples: int = Field(default=2, ge=1)
+    """Episodes a heuristic needs before it is returned for a context."""
+    heuristic_min_confidence: float = Field(default=0.7, ge=0)
+    """Confidence (``success_rate * sqrt(samples)``) a heuristic needs to be returned."""
 
 
 class RetrievalConfig(BaseModel):
@@ -141,7 +156,10 @@ class MemoryConfig(BaseModel):
     flush_max_pending: int = Field(default=1_000, ge=1)
     """Pending writes that trigger an immediate flush."""
     load_plugins: bool = True
-    """Load plugins from the ``memory_core`` entry-point group when a memory is created."""
+    """Load plugins from the ``memory_core`` entry-point group when a memory is created
+    (``MEMORY_CORE_LOAD_PLUGINS=0`` also turns this off)."""
+    embedder: str | None = None
+    """Name of a plugin-registered embedder to use for semantic similarity (None: none)."""
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     reward: RewardConfig = Field(default_factory=RewardConfig)
     learning: LearningConfig = Field(default_factory=LearningConfig)

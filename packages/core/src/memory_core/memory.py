@@ -9,11 +9,13 @@ operations (``start_episode``, ``log_step``) run inline.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
+
+import pluggy
 
 from memory_core._engine import MemoryEngine
 from memory_core.config import MemoryConfig
@@ -50,8 +52,17 @@ class _Facade:
         namespace: str = "default",
         store: EpisodeStore | None = None,
         embedder: Embedder | None = None,
+        plugins: Iterable[object] = (),
+        plugin_manager: pluggy.PluginManager | None = None,
     ) -> None:
-        self._engine = MemoryEngine(config, namespace=namespace, store=store, embedder=embedder)
+        self._engine = MemoryEngine(
+            config,
+            namespace=namespace,
+            store=store,
+            embedder=embedder,
+            plugins=plugins,
+            plugin_manager=plugin_manager,
+        )
 
     @classmethod
     def _from_engine(cls, engine: MemoryEngine) -> Self:
@@ -81,6 +92,11 @@ class _Facade:
         return self._engine.config
 
     @property
+    def plugin_manager(self) -> pluggy.PluginManager:
+        """This memory's own pluggy plugin manager (register or unregister plugins on it)."""
+        return self._engine.plugins.pm
+
+    @property
     def engine(self) -> MemoryEngine:
         """The shared synchronous implementation (for adapters and tools)."""
         return self._engine
@@ -97,6 +113,8 @@ class SyncSelfLearningMemory(_Facade):
         namespace: Tenant name; each namespace sees only its own episodes and patterns.
         store: Use this store instead of opening ``config.database_url``.
         embedder: Optional `Embedder` adding semantic similarity to retrieval.
+        plugins: Extra plugin objects (modules, classes, instances) for this memory only.
+        plugin_manager: A ready plugin manager (see `memory_core.make_plugin_manager`).
 
     Example:
         >>> with SyncSelfLearningMemory(MemoryConfig(database_url="sqlite:///:memory:")) as m:
