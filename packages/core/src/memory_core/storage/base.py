@@ -211,3 +211,33 @@ class EpisodeStore(Protocol):
     # ------------------------------------------------- embeddings (retrieval)
 
     # ----------------------------------------- bulk import/export (portability)
+
+    def export_episodes(
+        self, namespace: str, *, after: tuple[datetime, UUID] | None = None, limit: int = 1000
+    ) -> list[tuple[Episode, bool]]:
+        """A page of episodes with their steps and learned flag, oldest first.
+
+        Ordered by (start time, episode id); ``after`` is the (start time, id) of the last
+        episode of the previous page (None: from the start). Used by export and the report.
+        """
+        ...
+
+    def pattern_links(self, namespace: str) -> list[tuple[UUID, UUID]]:
+        """Every (pattern id, episode id) evidence link of the namespace, sorted."""
+        ...
+
+    def import_records(
+        self,
+        namespace: str,
+        episodes: Sequence[tuple[Episode, bool]],
+        patterns: Sequence[tuple[Pattern, Sequence[UUID]]] = (),
+        heuristics: Sequence[Heuristic] = (),
+    ) -> tuple[int, int, int]:
+        """Insert records whose ids are not stored yet, in one transaction.
+
+        ``episodes`` pairs each episode (with its steps) with its learned flag; ``patterns``
+        pairs each pattern with its evidence episode ids (missing links are added even when
+        the pattern exists). Records already stored are left as they are, so importing twice
+        adds nothing. Returns how many (episodes, patterns, heuristics) were inserted.
+        """
+        ...

@@ -715,3 +715,149 @@ class SQLAlchemyEpisodeStore:
     # ------------------------------------------------- embeddings (retrieval)
 
     # ----------------------------------------- bulk import/export (portability)
+
+    def export_episodes(
+        self, namespace: str, *, after: tuple[datetime, UUID] | None = None, limit: int = 1000
+    ) -> list[tuple[Episode, bool]]:
+        """A page of episodes with their steps and learned flag, oldest first (keyset paged)."""
+        stmt = select(EpisodeRow.episode_id, EpisodeRow.data, EpisodeRow.learned).where(
+            EpisodeRow.namespace == namespace
+        )
+        if after is not None:
+            start, key = _us(after[0]), str(after[1])
+            stmt = stmt.where(
+                (EpisodeRow.start_us > start)
+                | ((EpisodeRow.start_us == start) & (EpisodeRow.episode_id > key))
+            )
+        stmt = stmt.order_by(EpisodeRow.start_us, EpisodeRow.episode_id).limit(limit)
+        with self._session() as session:
+            rows = session.execute(stmt).all()
+            episodes = self._episodes(session, namespace, [(r[0], r[1]) for r in rows])
+        return [(e, bool(r[2])) for e, r in zip(episodes, rows, strict=True)]
+
+    def pattern_links(self, namespace: str) -> list[tuple[UUID, UUID]]:
+        """Every (pattern id, episode id) evidence link of the namespace, sorted."""
+        with self._session() as session:
+            rows = session.execute(
+                select(PatternEpisodeRow.pattern_id, PatternEpisodeRow.episode_id)
+                .where(PatternEpisodeRow.namespace == namespace)
+                .order_by(PatternEpisodeRow.pattern_id, PatternEpisodeRow.episode_id)
+            ).all()
+        return [(UUID(p), UUID(e)) for p, e in rows]
+
+    @staticmethod
+    def _missing_ids(session: Session, column: Any, namespace: str, ids: Sequence[str]) -> set[str]:
+        """The ids (of ``column``'s table, in ``namespace``) that are not stored yet."""
+        wanted = set(ids)
+        table = column.class_
+        found: set[str] = set()
+        unique = list(wanted)
+        for start in range(0, len(unique), 500):
+            found.update(
+                session.scalars(
+                    select(column).where(
+                        table.namespace == namespace, column.in_(unique[start : start + 500])
+                    )
+                )
+            )
+        return wanted - found
+
+    def import_records(
+        self,
+        namespace: str,
+        episodes: Sequence[tuple[Episode, bool]],
+        patterns: Sequence[tuple[Pattern, Sequence[UUID]]] = (),
+        heuristics: Sequence[Heuristic] = (),
+    ) -> tuple[int, int, int]:
+        """Insert records whose ids are not stored yet, in one transaction (idempotent)."""
+        if not (episodes or patterns or heuristics):
+            return (0, 0, 0)
+        with self._session(write=True) as session:
+            self._lock_namespace(session, namespace)
+            missing = self._missing_ids(
+                session, EpisodeRow.episode_id, namespace, [str(e.episode_id) for e, _ in episodes]
+            )
+            episode_rows: list[dict[str, Any]] = []
+            step_rows: list[dict[str, Any]] = []
+            for episode, learned in episodes:
+                key = str(episode.episode_id)
+                if key not in missing:
+                    continue
+                missing.discard(key)  # a repeated id in the batch is inserted once
+                episode_rows.append({**_episode_row(namespace, episode), "learned": learned})
+                step_rows += [_step_row(namespace, episode.episode_id, s) for s in episode.steps]
+            if episode_rows:
+                session.execute(insert(EpisodeRow), episode_rows)
+            if step_rows:
+                session.execute(insert(StepRow), step_rows)
+
+            missing = self._missing_ids(
+                session, PatternRow.pattern_id, namespace, [str(p.pattern_id) for p, _ in patterns]
+            )
+            pattern_rows: list[dict[str, Any]] = []
+            for pattern, _links in patterns:
+                key = str(pattern.pattern_id)
+                if key in missing:
+                    missing.discard(key)
+                    pattern_rows.append(_pattern_row(namespace, pattern))
+            if pattern_rows:
+                session.execute(insert(PatternRow), pattern_rows)
+            wanted_links = {(str(p.pattern_id), str(e)) for p, links in patterns for e in links}
+            if wanted_links:
+                pattern_keys = list({p for p, _ in wanted_links})
+                existing: set[tuple[str, str]] = set()
+                for start in range(0, len(pattern_keys), 500):
+                    existing.update(
+                        (p, e)
+                        for p, e in session.execute(
+                            select(
+                                PatternEpisodeRow.pattern_id, PatternEpisodeRow.episode_id
+                            ).where(
+                                PatternEpisodeRow.namespace == namespace,
+                                PatternEpisodeRow.pattern_id.in_(pattern_keys[start : start + 500]),
+                            )
+                        )
+                    )
+                links = [
+                    {"namespace": namespace, "pattern_id": p, "episode_id": e}
+                    for p, e in sorted(wanted_links - existing)
+                ]
+                if links:
+                    session.execute(insert(PatternEpisodeRow), links)
+
+            missing = self._missing_ids(
+                session,
+                HeuristicRow.heuristic_id,
+                namespace,
+                [str(h.heuristic_id) for h in heuristics],
+            )
+            heuristic_rows: list[dict[str, Any]] = []
+            for heuristic in heuristics:
+                key = str(heuristic.heuristic_id)
+                if key in missing:
+                    missing.discard(key)
+                    heuristic_rows.append(
+                        {
+                            "namespace": namespace,
+                            "heuristic_id": key,
+                            "updated_us": _us(heuristic.updated_at),
+                            "data": heuristic.model_dump_json(),
+                        }
+                    )
+            if heuristic_rows:
+                session.execute(insert(HeuristicRow), heuristic_rows)
+
+            self._record(
+                session, namespace, "episode", [r["episode_id"] for r in episode_rows], "upsert"
+            )
+            self._record(
+                session, namespace, "pattern", [r["pattern_id"] for r in pattern_rows], "upsert"
+            )
+            self._record(
+                session,
+                namespace,
+                "heuristic",
+                [r["heuristic_id"] for r in heuristic_rows],
+                "upsert",
+            )
+        return (len(episode_rows), len(pattern_rows), len(heuristic_rows))
