@@ -29,7 +29,7 @@ __all__ = [
 
 ENV_PREFIX = "MEMORY_CORE_"
 
-_Section = ConfigDict(extra="forbid", validate_assignment=True)
+_Section = ConfigDict(extra="forbid", validate_assignment=True, use_attribute_docstrings=True)
 
 
 def default_database_url() -> str:
@@ -45,6 +45,14 @@ def default_database_url() -> str:
 
         base = Path(user_data_dir("memory-core", appauthor=False))
     return f"sqlite:///{base / 'memory.db'}"
+
+
+_NOT_SETTINGS = ("MEMORY_CORE_HOME", "MEMORY_CORE_REQUIRE_POSTGRES")
+
+
+def _not_a_setting(key: str) -> bool:
+    """Variables with the prefix that are read elsewhere (data dir, test configuration)."""
+    return key in _NOT_SETTINGS or key.startswith("MEMORY_CORE_TEST_")
 
 
 class LimitsConfig(BaseModel):
@@ -183,23 +191,42 @@ class MemoryConfig(BaseModel):
         """
         env = os.environ if environ is None else environ
         data: dict[str, Any] = {}
-        for key, value in env.items():
-            if not key.startswith(ENV_PREFIX) or key == "MEMORY_CORE_HOME":
+        for key, value in sorted(env.items()):
+            if not key.startswith(ENV_PREFIX) or _not_a_setting(key):
                 continue
-            if key.startswith("MEMORY_CORE_TEST_"):
+            if value == "":  # an empty variable counts as unset
                 continue
             path = key[len(ENV_PREFIX) :].lower().split("__")
             target = data
             for part in path[:-1]:
-                target = target.setdefault(part, {})
+                section = target.setdefault(part, {})
+                if not isinstance(section, dict):
+                    raise ConfigurationError(
+                        f"{key} sets a field of {ENV_PREFIX}{part.upper()}, which is also set "
+                        "as a single value; remove one of the two variables"
+                    )
+                target = section
+            if isinstance(target.get(path[-1]), dict):
+                raise ConfigurationError(
+                    f"{key} sets a whole section that other {key}__* variables also set; "
+                    "set its fields one by one instead"
+                )
             target[path[-1]] = value
         for key, value in overrides.items():
-            data[key] = value
+            if isinstance(value, Mapping) and isinstance(data.get(key), dict):
+                data[key] = {**data[key], **value}
+            else:
+                data[key] = value
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
             problems = "; ".join(
-                f"{ENV_PREFIX}{'__'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+                f"{ENV_PREFIX}{'__'.join(str(p) for p in err['loc']).upper()}: "
+                + (
+                    "names no setting (check the spelling against MemoryConfig's fields)"
+                    if err["type"] == "extra_forbidden"
+                    else err["msg"]
+                )
                 for err in exc.errors()
             )
             raise ConfigurationError(f"invalid memory-core configuration: {problems}") from exc
