@@ -10,6 +10,7 @@ Every error the library raises on purpose derives from :class:`MemoryCoreError`,
     │   └── StepOrderError
     ├── EpisodeNotFoundError
     ├── EpisodeAlreadyCompletedError
+    ├── EpisodeQualityError
     ├── PatternNotFoundError
     ├── StorageError
     ├── LearningQueueError
@@ -28,6 +29,7 @@ __all__ = [
     "ConfigurationError",
     "EpisodeAlreadyCompletedError",
     "EpisodeNotFoundError",
+    "EpisodeQualityError",
     "InvalidInputError",
     "LearningQueueError",
     "LearningQueueFullError",
@@ -94,6 +96,20 @@ class EpisodeAlreadyCompletedError(MemoryCoreError):
             f"episode {episode_id} is already completed; start a new episode with "
             "start_episode() to record another run"
         )
+
+
+class EpisodeQualityError(MemoryCoreError):
+    """Raised by ``complete_episode`` when the optional quality gate rejects an episode.
+
+    Only with ``MemoryConfig.learning.quality_threshold`` set (the gate is off by default).
+    Nothing is stored and the episode stays in progress; ``quality`` and ``threshold`` hold
+    the score and the threshold it missed.
+    """
+
+    def __init__(self, message: str, *, quality: float, threshold: float) -> None:
+        self.quality = quality
+        self.threshold = threshold
+        super().__init__(message)
 
 
 class PatternNotFoundError(MemoryCoreError, LookupError):

@@ -1,5 +1,45 @@
-"""Learning from completed episodes: reward, reflection, pattern extraction, effectiveness."""
+"""Learning from completed episodes: reward, reflection, pattern extraction, effectiveness.
 
+`LearningService` is what the memory runs for every completed episode. The pieces are
+usable on their own: `RewardScorer`, `Reflector`, the `PatternExtractor` protocol and the
+four built-in extractors, `PatternMerger` (write-time merging) and `quality_score`.
+"""
+
+from memory_core.learning.extractors import (
+    ContextPatternExtractor,
+    DecisionPointExtractor,
+    ErrorRecoveryExtractor,
+    PatternExtractor,
+    ToolSequenceExtractor,
+    default_extractors,
+    extract_patterns,
+)
+from memory_core.learning.heuristics import heuristic_candidates, rank_heuristics
+from memory_core.learning.merging import PatternMerger, merge_into
+from memory_core.learning.quality import quality_score
+from memory_core.learning.reflection import Reflector
+from memory_core.learning.reward import RewardScorer
 from memory_core.learning.service import LearningService
+from memory_core.learning.similarity import pattern_similarity, similarity_key
+from memory_core.learning.text import error_signature
 
-__all__ = ["LearningService"]
+__all__ = [
+    "ContextPatternExtractor",
+    "DecisionPointExtractor",
+    "ErrorRecoveryExtractor",
+    "LearningService",
+    "PatternExtractor",
+    "PatternMerger",
+    "Reflector",
+    "RewardScorer",
+    "ToolSequenceExtractor",
+    "default_extractors",
+    "error_signature",
+    "extract_patterns",
+    "heuristic_candidates",
+    "merge_into",
+    "pattern_similarity",
+    "quality_score",
+    "rank_heuristics",
+    "similarity_key",
+]

@@ -1,62 +1,393 @@
-"""The learning step run for every completed episode (seam used by the memory facade)."""
+"""The learning step run for every completed episode (seam used by the memory engine).
+
+Order for one episode: `LearningService.admit` (backpressure, before anything is stored),
+`LearningService.assess` (reward, reflection and the optional quality gate, before
+storing), then, once the episode is durable, `LearningService.submit`: pattern extraction,
+write-time merging, heuristics and effectiveness updates, either on the background worker
+pool or in the caller. An episode stays marked *unlearned* in the database until that work
+has committed, so work interrupted by a crash or a `close` that timed out is re-queued by
+`LearningService.resume` the next time a memory opens on the database.
+"""
 
 from __future__ import annotations
 
+import logging
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
 from uuid import UUID
 
 from memory_core.config import MemoryConfig
-from memory_core.errors import PatternNotFoundError
-from memory_core.models import Episode, LearningStats, Pattern
-from memory_core.storage import EpisodeStore
+from memory_core.errors import (
+    EpisodeQualityError,
+    InvalidInputError,
+    LearningQueueFullError,
+    PatternNotFoundError,
+)
+from memory_core.learning.effectiveness import record_application, record_retrieval
+from memory_core.learning.extractors import (
+    PatternExtractor,
+    default_extractors,
+    extract_patterns,
+    outcome_weight,
+)
+from memory_core.learning.heuristics import (
+    HeuristicMerger,
+    heuristic_candidates,
+    heuristic_key,
+    rank_heuristics,
+)
+from memory_core.learning.merging import PatternMerger
+from memory_core.learning.quality import quality_score
+from memory_core.learning.queue import WorkQueue
+from memory_core.learning.reflection import Reflector
+from memory_core.learning.reward import RewardScorer
+from memory_core.models import Episode, Heuristic, LearningStats, Pattern, TaskContext
+from memory_core.storage import EpisodeQuery, EpisodeStore
 
 __all__ = ["LearningService"]
 
+logger = logging.getLogger("memory_core.learning")
+
+_MAX_EXPLICIT = 10_000
+_BASELINE_WINDOW = 50
+
+
+def _describe(item: Episode | UUID) -> str:
+    return f"episode {item.episode_id if isinstance(item, Episode) else item}"
+
 
 class LearningService:
-    """Scores, reflects on and learns from completed episodes of one namespace.
+    """Scores, reflects on and learns from the completed episodes of one namespace.
 
-    The facade calls, in order: :meth:`admit` (may refuse before anything is stored),
-    :meth:`assess` (reward and reflection, before storing), then :meth:`submit` once the
-    episode is durable (pattern extraction, possibly in the background).
+    Args:
+        config: The memory's configuration (``reward`` and ``learning`` sections).
+        store: Where episodes, patterns and heuristics live.
+        namespace: The tenant learned for.
+        extractors: Pattern extractors to run (default: the four built-ins); plugins add
+            their own here.
     """
 
-    def __init__(self, config: MemoryConfig, store: EpisodeStore, namespace: str) -> None:
+    def __init__(
+        self,
+        config: MemoryConfig,
+        store: EpisodeStore,
+        namespace: str,
+        *,
+        extractors: Sequence[PatternExtractor] | None = None,
+    ) -> None:
         self._config = config
+        self._learning = config.learning
         self._store = store
         self._namespace = namespace
-        self._stats = LearningStats()
+        self._extractors: tuple[PatternExtractor, ...] = tuple(
+            default_extractors() if extractors is None else extractors
+        )
+        self._scorer = RewardScorer(config.reward)
+        self._reflector = Reflector()
+        self._queue: WorkQueue[Episode | UUID] = WorkQueue(
+            self._learn_item,
+            workers=self._learning.workers,
+            maxsize=self._learning.queue_size,
+            name=f"memory-core-learning[{namespace}]",
+            describe=_describe,
+        )
+        self._lock = threading.Lock()
+        self._rejected = 0
+        self._inline = 0
+        self._inline_processed = 0
+        self._inline_failed = 0
+        self._explicit: OrderedDict[tuple[UUID, UUID], None] = OrderedDict()
+        self._baselines: dict[str, tuple[float, int]] = {}
+        self._closed = False
+
+    @property
+    def extractors(self) -> tuple[PatternExtractor, ...]:
+        """The pattern extractors this service runs, in order."""
+        return self._extractors
+
+    # ------------------------------------------------------------- the seam
 
     def admit(self) -> None:
-        """Raise `LearningQueueFullError` if a new episode cannot be accepted now."""
+        """Apply backpressure before an episode is stored.
+
+        ``reject`` raises at once when the queue is full; ``block`` waits up to
+        ``learning.block_timeout_seconds`` for room, then raises; ``inline`` never raises
+        (the caller learns the episode itself when the queue is full).
+
+        Raises:
+            LearningQueueFullError: Under ``reject`` / ``block`` when there is no room; nothing
+                has been stored, so the completion can be retried.
+        """
+        if not self._learning.background or self._learning.backpressure == "inline":
+            return
+        policy = self._learning.backpressure
+        if policy == "reject" and not self._queue.full():
+            return
+        if policy == "block" and self._queue.wait_for_room(self._learning.block_timeout_seconds):
+            return
+        with self._lock:
+            self._rejected += 1
+        waited = (
+            f" after waiting {self._learning.block_timeout_seconds:g} s"
+            if policy == "block"
+            else ""
+        )
+        raise LearningQueueFullError(
+            f"the learning queue is full ({self._queue.maxsize} episodes){waited}; the episode "
+            "was not stored. Retry later, call wait_for_learning(), or raise "
+            "MemoryConfig.learning.queue_size / learning.workers, or use "
+            "learning.backpressure='inline'"
+        )
 
     def assess(self, episode: Episode) -> Episode:
-        """Return the episode with its reward and reflection filled in."""
-        return episode
+        """Return the episode with its reward and reflection filled in.
+
+        Raises:
+            EpisodeQualityError: When the optional quality gate (``learning.quality_threshold``)
+                scores the episode below the threshold; nothing has been stored.
+        """
+        reward = self._scorer.score(episode)
+        reflection = self._reflector.reflect(episode)
+        scored = episode.model_copy(update={"reward": reward, "reflection": reflection})
+        threshold = self._learning.quality_threshold
+        if threshold is not None:
+            findings = len(self.extract(scored)) + len(heuristic_candidates(scored))
+            quality = quality_score(scored, reflection, findings)
+            if quality < threshold:
+                raise EpisodeQualityError(
+                    f"episode {episode.episode_id} scored {quality:.2f} on the quality gate, "
+                    f"below learning.quality_threshold={threshold:g}; it was not stored and "
+                    "is still in progress. Log more informative steps and complete it again, "
+                    "delete it, or lower/disable the threshold (None turns the gate off)",
+                    quality=quality,
+                    threshold=threshold,
+                )
+        return scored
 
     def submit(self, episode: Episode) -> None:
-        """Learn patterns from a stored, completed episode."""
-        self._store.mark_learned(self._namespace, episode.episode_id, [])
-        self._stats.processed += 1
+        """Learn from a stored, completed episode.
+
+        Runs on a worker, or here when the queue is full (``inline`` policy) or
+        ``learning.background`` is False. Never raises: a failure is logged and counted, and
+        the episode stays unlearned for `resume`.
+        """
+        if self._learning.background and not self._closed and self._queue.put(episode):
+            return
+        with self._lock:
+            self._inline += 1
+        self._learn_safely(episode)
+
+    def resume(self) -> None:
+        """Re-queue completed episodes whose learning never ran (crash, unfinished close).
+
+        The backlog is queued even beyond ``queue_size``; with ``background=False`` it is
+        learned here, before returning.
+        """
+        ids = self._store.unlearned_episode_ids(self._namespace)
+        if ids:
+            logger.info("re-queueing %d unlearned episode(s) of %r", len(ids), self._namespace)
+        for episode_id in ids:
+            if self._learning.background:
+                self._queue.put(episode_id, force=True)
+            else:
+                self._learn_safely(episode_id)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until all queued learning work is done; False on timeout."""
+        return self._queue.join(timeout)
+
+    def stats(self) -> LearningStats:
+        """A snapshot of the queue counters (``processed`` / ``failed`` include inline work)."""
+        counters = self._queue.counters()
+        with self._lock:
+            return LearningStats(
+                queued=counters.queued,
+                in_flight=counters.in_flight,
+                processed=counters.processed + self._inline_processed,
+                failed=counters.failed + self._inline_failed,
+                rejected=self._rejected,
+                inline=self._inline,
+            )
+
+    def close(self) -> None:
+        """Drain the queue for up to ``learning.close_timeout_seconds`` and stop the workers.
+
+        Episodes still waiting after that stay marked unlearned in the database; the next
+        memory opened on it re-queues them (`resume`), so nothing is lost.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        abandoned = self._queue.close(self._learning.close_timeout_seconds)
+        if abandoned:
+            logger.warning(
+                "closing with %d episode(s) of %r not learned yet; they stay marked unlearned "
+                "and are re-queued when a memory next opens this database",
+                len(abandoned),
+                self._namespace,
+            )
+
+    # ---------------------------------------------------------- effectiveness
 
     def record_application(
         self, pattern_id: UUID, episode_id: UUID | None, helped: bool, reward_delta: float | None
     ) -> Pattern:
-        """Record that a pattern was applied and whether it helped."""
-        found = self._store.get_pattern(self._namespace, pattern_id)
-        if found is None:
+        """Record that a pattern was applied and whether it helped; return it updated.
+
+        When ``episode_id`` names an episode that retrieved the pattern, its completion does
+        not count the application a second time.
+
+        Raises:
+            PatternNotFoundError: If the pattern does not exist in the namespace.
+            InvalidInputError: If ``reward_delta`` is not a finite number.
+        """
+        if reward_delta is not None and not math.isfinite(reward_delta):
+            raise InvalidInputError(f"reward_delta must be a finite number, got {reward_delta!r}")
+        updated = self._store.update_patterns(
+            self._namespace,
+            [pattern_id],
+            lambda p: record_application(p, bool(helped), reward_delta),
+        )
+        if not updated:
             raise PatternNotFoundError(pattern_id, self._namespace)
-        return found
+        if episode_id is not None:
+            with self._lock:
+                self._explicit[(pattern_id, episode_id)] = None
+                while len(self._explicit) > _MAX_EXPLICIT:
+                    self._explicit.popitem(last=False)
+        return updated[0]
 
-    def resume(self) -> None:
-        """Re-queue completed episodes whose extraction did not run (after a crash)."""
+    def record_retrievals(self, pattern_ids: Sequence[UUID]) -> list[Pattern]:
+        """Count one retrieval for each listed pattern (unknown ids are skipped)."""
+        return self._store.update_patterns(self._namespace, pattern_ids, record_retrieval)
 
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until all queued learning work is done; False on timeout."""
-        return True
+    # ------------------------------------------------------------- queries
 
-    def stats(self) -> LearningStats:
-        """A snapshot of the queue counters."""
-        return self._stats.model_copy()
+    def extract(self, episode: Episode) -> list[Pattern]:
+        """The patterns this service's extractors find in one episode (no storage)."""
+        return extract_patterns(episode, self._learning, self._extractors)
 
-    def close(self) -> None:
-        """Finish or persist pending work and stop workers."""
+    def heuristics_for(self, context: TaskContext, limit: int = 5) -> list[Heuristic]:
+        """Learned heuristics for a task context, best first by relevance x confidence.
+
+        Only heuristics backed by ``learning.heuristic_min_samples`` episodes and with
+        confidence of at least ``learning.heuristic_min_confidence`` are returned.
+        """
+        if limit <= 0:
+            raise InvalidInputError("limit must be >= 1")
+        return rank_heuristics(
+            self._store.list_heuristics(self._namespace),
+            context,
+            min_samples=self._learning.heuristic_min_samples,
+            min_confidence=self._learning.heuristic_min_confidence,
+            limit=limit,
+        )
+
+    # ------------------------------------------------------------- learning
+
+    def _learn_safely(self, item: Episode | UUID) -> None:
+        try:
+            self._learn_item(item)
+        except Exception:
+            logger.exception(
+                "learning failed for %s; it will be retried on next open", _describe(item)
+            )
+            with self._lock:
+                self._inline_failed += 1
+        else:
+            with self._lock:
+                self._inline_processed += 1
+
+    def _learn_item(self, item: Episode | UUID) -> None:
+        if isinstance(item, Episode):
+            episode: Episode | None = item
+        else:
+            episode = self._store.get_episode(self._namespace, item)
+        if episode is None or not episode.is_complete:
+            return
+        self._learn(episode)
+
+    def _learn(self, episode: Episode) -> None:
+        episode_id = episode.episode_id
+        patterns = self.extract(episode)
+        stored = self._store.merge_patterns(
+            self._namespace,
+            episode_id,
+            patterns,
+            PatternMerger(episode_id, self._learning.merge_threshold),
+        )
+        heuristics = self._learn_heuristics(episode)
+        self._apply_to_retrieved(episode)
+        pattern_ids = list(dict.fromkeys(p.pattern_id for p in stored))
+        heuristic_ids = list(dict.fromkeys(h.heuristic_id for h in heuristics))
+        self._store.mark_learned(self._namespace, episode_id, pattern_ids, heuristic_ids)
+        episode.pattern_ids = list(dict.fromkeys([*episode.pattern_ids, *pattern_ids]))
+        episode.heuristic_ids = list(dict.fromkeys([*episode.heuristic_ids, *heuristic_ids]))
+        self._observe_reward(episode)
+
+    def _learn_heuristics(self, episode: Episode) -> list[Heuristic]:
+        candidates = heuristic_candidates(episode)
+        if candidates and outcome_weight(episode) < 0.5:
+            # A failed episode only counts against rules learned from successes.
+            known = {heuristic_key(h) for h in self._store.list_heuristics(self._namespace)}
+            candidates = [c for c in candidates if heuristic_key(c) in known]
+        if not candidates:
+            return []
+        return self._store.merge_heuristics(
+            self._namespace, candidates, HeuristicMerger(episode.episode_id)
+        )
+
+    def _apply_to_retrieved(self, episode: Episode) -> None:
+        """Count the episode's result as an application of every pattern retrieved for it."""
+        with self._lock:
+            ids = [
+                pid
+                for pid in dict.fromkeys(episode.retrieved_pattern_ids)
+                if (pid, episode.episode_id) not in self._explicit
+            ]
+        if not ids:
+            return
+        helped = outcome_weight(episode) >= 0.5
+        delta = self._reward_delta(episode)
+        self._store.update_patterns(
+            self._namespace,
+            ids,
+            lambda p: record_application(p, helped, delta, when=episode.end_time),
+        )
+
+    def _reward_delta(self, episode: Episode) -> float:
+        """The episode's reward minus the recent mean reward of its domain, in [-1, 1]."""
+        total = episode.reward.total if episode.reward else 0.0
+        domain = episode.context.domain
+        with self._lock:
+            baseline = self._baselines.get(domain)
+        if baseline is None:
+            recent = self._store.list_episodes(
+                self._namespace, EpisodeQuery(domain=domain, completed=True, limit=21)
+            )
+            rewards = [
+                e.reward.total
+                for e in recent
+                if e.reward is not None and e.episode_id != episode.episode_id
+            ][:20]
+            baseline = (sum(rewards) / len(rewards) if rewards else 0.0, len(rewards))
+            with self._lock:
+                self._baselines.setdefault(domain, baseline)
+        mean, count = baseline
+        return 0.0 if count == 0 else max(-1.0, min(1.0, total - mean))
+
+    def _observe_reward(self, episode: Episode) -> None:
+        if episode.reward is None:
+            return
+        with self._lock:
+            known = self._baselines.get(episode.context.domain)
+            if known is None:
+                return
+            mean, count = known
+            count = min(count + 1, _BASELINE_WINDOW)
+            self._baselines[episode.context.domain] = (
+                mean + (episode.reward.total - mean) / count,
+                count,
+            )

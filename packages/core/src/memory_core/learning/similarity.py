@@ -1,0 +1,173 @@
+"""How alike two patterns are: exact similarity keys and graded similarity in [0, 1].
+
+Formulas follow the reference: sequence similarity is ``1 - levenshtein / max_len`` over
+tokens, string similarity the same over characters; context similarity is
+``0.4 * [same domain] + 0.3 * language + 0.3 * jaccard(tags)``; pattern similarity
+combines them per kind (tool sequences ``0.7 * tools + 0.3 * context``, decision points
+``0.4 * condition + 0.4 * action + 0.2 * context``, error recoveries
+``0.4 * error + 0.4 * steps + 0.2 * context``, context patterns
+``0.6 * features + 0.4 * approach``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Hashable, Sequence
+
+from memory_core.learning.text import normalize_text
+from memory_core.models import (
+    ContextPattern,
+    DecisionPoint,
+    ErrorRecovery,
+    Pattern,
+    TaskContext,
+    ToolSequence,
+)
+
+__all__ = [
+    "context_similarity",
+    "jaccard",
+    "levenshtein",
+    "pattern_similarity",
+    "sequence_similarity",
+    "similarity_key",
+    "string_similarity",
+]
+
+
+def levenshtein(a: Sequence[Hashable], b: Sequence[Hashable]) -> int:
+    """Edit distance between two sequences (insertions, deletions, substitutions)."""
+    if len(a) < len(b):
+        a, b = b, a
+    previous = list(range(len(b) + 1))
+    for i, item_a in enumerate(a, 1):
+        current = [i]
+        for j, item_b in enumerate(b, 1):
+            current.append(
+                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (item_a != item_b))
+            )
+        previous = current
+    return previous[-1]
+
+
+def sequence_similarity(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:
+    """``1 - levenshtein(a, b) / max(len)``; 1.0 when both are empty, 0.0 when one is."""
+    if not a and not b:
+        return 1.0
+    if not a or not b:
+        return 0.0
+    return 1.0 - levenshtein(a, b) / max(len(a), len(b))
+
+
+def string_similarity(a: str, b: str) -> float:
+    """Character-level `sequence_similarity` of two strings."""
+    return sequence_similarity(a, b)
+
+
+def _string_upper_bound(a: str, b: str) -> float:
+    """A cheap upper bound of `string_similarity`.
+
+    The edit distance is at least the size of the character multiset difference.
+    """
+    if not a or not b:
+        return 1.0 if a == b else 0.0
+    ca, cb = Counter(a), Counter(b)
+    distance = max(sum((ca - cb).values()), sum((cb - ca).values()))
+    return 1.0 - distance / max(len(a), len(b))
+
+
+def _bounded(a: str, b: str, needed: float) -> float:
+    """`string_similarity`, or a cheap upper bound when it is already below ``needed``."""
+    bound = _string_upper_bound(a, b)
+    return bound if bound < needed else string_similarity(a, b)
+
+
+def jaccard(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:
+    """``|A & B| / |A | B|`` of two collections as sets (1.0 when both are empty)."""
+    sa, sb = set(a), set(b)
+    if not sa and not sb:
+        return 1.0
+    return len(sa & sb) / len(sa | sb)
+
+
+def context_similarity(a: TaskContext | None, b: TaskContext | None) -> float:
+    """``0.4 * [same domain] + 0.3 * language + 0.3 * jaccard(tags)``.
+
+    Language credit is 0.3 when both name the same language and 0.15 when neither names one.
+    Two missing contexts are identical (1.0); one missing context scores 0.0.
+    """
+    if a is None or b is None:
+        return 1.0 if a is b else 0.0
+    score = 0.4 if a.domain.lower() == b.domain.lower() else 0.0
+    if a.language and b.language:
+        score += 0.3 if a.language.lower() == b.language.lower() else 0.0
+    elif not a.language and not b.language:
+        score += 0.15
+    return score + 0.3 * jaccard(a.tags, b.tags)
+
+
+def _domain(pattern: Pattern) -> str:
+    return (pattern.domain or "").lower()
+
+
+def similarity_key(pattern: Pattern) -> str:
+    """The exact-duplicate key: patterns with equal keys in one namespace are merged.
+
+    Tool sequences: tools + domain; decision points: normalised condition + action + domain;
+    error recoveries: error signature + domain (so recoveries of one error group together);
+    context patterns: features + approach.
+    """
+    if isinstance(pattern, ToolSequence):
+        tools = "→".join(normalize_text(t) for t in pattern.tools)
+        return f"tool_seq:{tools}:{_domain(pattern)}"
+    if isinstance(pattern, DecisionPoint):
+        return (
+            f"decision:{normalize_text(pattern.condition)}:{normalize_text(pattern.action)}"
+            f":{_domain(pattern)}"
+        )
+    if isinstance(pattern, ErrorRecovery):
+        return f"error_recovery:{pattern.error_type}:{_domain(pattern)}"
+    features = ",".join(sorted(pattern.context_features))
+    return f"context:{features}:{normalize_text(pattern.recommended_approach)}"
+
+
+def pattern_similarity(a: Pattern, b: Pattern, *, floor: float = 0.0) -> float:
+    """Graded similarity of two patterns of the same kind (0.0 across kinds).
+
+    Args:
+        a: One pattern.
+        b: The other.
+        floor: When the similarity is certainly below ``floor``, an upper bound below
+            ``floor`` may be returned instead of the exact value (skips costly edit
+            distances of long strings that cannot reach a merge threshold).
+    """
+    if isinstance(a, ToolSequence) and isinstance(b, ToolSequence):
+        tools = sequence_similarity(
+            [normalize_text(t) for t in a.tools], [normalize_text(t) for t in b.tools]
+        )
+        return 0.7 * tools + 0.3 * context_similarity(a.context, b.context)
+    if isinstance(a, DecisionPoint) and isinstance(b, DecisionPoint):
+        rest = 0.2 * context_similarity(a.context, b.context)
+        action = 0.4 * _bounded(
+            normalize_text(a.action), normalize_text(b.action), (floor - rest - 0.4) / 0.4
+        )
+        condition = 0.4 * _bounded(
+            normalize_text(a.condition),
+            normalize_text(b.condition),
+            (floor - rest - action) / 0.4,
+        )
+        return condition + action + rest
+    if isinstance(a, ErrorRecovery) and isinstance(b, ErrorRecovery):
+        rest = 0.2 * context_similarity(a.context, b.context) + 0.4 * sequence_similarity(
+            a.recovery_steps, b.recovery_steps
+        )
+        return 0.4 * _bounded(a.error_type, b.error_type, (floor - rest) / 0.4) + rest
+    if isinstance(a, ContextPattern) and isinstance(b, ContextPattern):
+        features = 0.6 * jaccard(a.context_features, b.context_features)
+        approach = _bounded(
+            normalize_text(a.recommended_approach),
+            normalize_text(b.recommended_approach),
+            (floor - features) / 0.4,
+        )
+        return features + 0.4 * approach
+    return 0.0
