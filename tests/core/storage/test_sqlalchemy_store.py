@@ -36,11 +36,11 @@ def _insert_new(p: Pattern, group: Sequence[Pattern]) -> Pattern | None:
 
 def _merge_same_tools(p: Pattern, group: Sequence[Pattern]) -> Pattern | None:
     for stored in group:
-        if isinstance(p, ToolSequence) and isinstance(stored, ToolSequence):
-            if stored.tools == p.tools:
-                return stored.model_copy(
-                    update={"occurrence_count": stored.occurrence_count + p.occurrence_count}
-                )
+        same_kind = isinstance(p, ToolSequence) and isinstance(stored, ToolSequence)
+        if same_kind and stored.tools == p.tools:  # type: ignore[union-attr]
+            return stored.model_copy(
+                update={"occurrence_count": stored.occurrence_count + p.occurrence_count}
+            )
     return None
 
 

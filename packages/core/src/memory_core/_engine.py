@@ -306,7 +306,7 @@ class MemoryEngine:
         if episode is None:
             raise EpisodeNotFoundError(episode_id, self.namespace)
         if episode.is_complete:
-            self._episode_cache.put(episode_id, episode)
+            self._episode_cache.put(episode_id, episode.model_copy(deep=True))
         return episode
 
     def list_episodes(
@@ -356,11 +356,11 @@ class MemoryEngine:
         """Return one pattern."""
         cached = self._pattern_cache.get(pattern_id)
         if cached is not None:
-            return cached
+            return cached.model_copy(deep=True)
         pattern = self.store.get_pattern(self.namespace, pattern_id)
         if pattern is None:
             raise PatternNotFoundError(pattern_id, self.namespace)
-        self._pattern_cache.put(pattern_id, pattern)
+        self._pattern_cache.put(pattern_id, pattern.model_copy(deep=True))
         return pattern
 
     def list_patterns(
