@@ -1,0 +1,127 @@
+"""Looking up past experience through either facade, and rendering it as text or Documents.
+
+The retrievers, the memory tool and the middleware all search the same way: the async
+facade's coroutines on async paths when the user gave a `SelfLearningMemory`, the blocking
+methods otherwise. The rendering (Documents, prompt text) is shared by every path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from langchain_core.documents import Document
+
+from memory_core import (
+    RetrievedEpisode,
+    RetrievedPattern,
+    SelfLearningMemory,
+    SyncSelfLearningMemory,
+    TaskContext,
+    episode_metadata,
+    format_episode,
+    format_pattern,
+    pattern_metadata,
+)
+
+__all__ = [
+    "AnyMemory",
+    "Lookup",
+    "episode_documents",
+    "pattern_documents",
+    "render_lessons",
+]
+
+AnyMemory = SelfLearningMemory | SyncSelfLearningMemory
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """One search of the memory: episodes for a task and/or patterns for a context."""
+
+    task: str
+    context: TaskContext | None
+    episodes: int
+    patterns: int
+    filters: Mapping[str, Any] = field(default_factory=dict)
+    episode_id: UUID | None = None
+
+    def run(self, memory: AnyMemory) -> tuple[list[RetrievedEpisode], list[RetrievedPattern]]:
+        """Search with the blocking view of ``memory``."""
+        sync = memory.sync
+        episodes = (
+            sync.search_episodes(self.task, self.context, self.episodes, **self.filters)
+            if self.episodes > 0
+            else []
+        )
+        patterns = (
+            sync.search_patterns(
+                self.context, self.patterns, task_description=self.task, episode_id=self.episode_id
+            )
+            if self.patterns > 0
+            else []
+        )
+        return episodes, patterns
+
+    async def arun(
+        self, memory: AnyMemory
+    ) -> tuple[list[RetrievedEpisode], list[RetrievedPattern]]:
+        """Search natively with the async facade, or in a worker thread for the blocking one."""
+        if not isinstance(memory, SelfLearningMemory):
+            return await asyncio.to_thread(self.run, memory)
+        episodes = (
+            await memory.search_episodes(self.task, self.context, self.episodes, **self.filters)
+            if self.episodes > 0
+            else []
+        )
+        patterns = (
+            await memory.search_patterns(
+                self.context, self.patterns, task_description=self.task, episode_id=self.episode_id
+            )
+            if self.patterns > 0
+            else []
+        )
+        return episodes, patterns
+
+
+def episode_documents(found: list[RetrievedEpisode]) -> list[Document]:
+    """One `Document` per retrieved episode (LLM-ready text, ids/reward/score metadata)."""
+    return [
+        Document(
+            page_content=format_episode(r.episode),
+            metadata=episode_metadata(r),
+            id=str(r.episode.episode_id),
+        )
+        for r in found
+    ]
+
+
+def pattern_documents(found: list[RetrievedPattern]) -> list[Document]:
+    """One `Document` per retrieved pattern."""
+    return [
+        Document(
+            page_content=format_pattern(r.pattern),
+            metadata=pattern_metadata(r),
+            id=str(r.pattern.pattern_id),
+        )
+        for r in found
+    ]
+
+
+def render_lessons(
+    episodes: list[RetrievedEpisode], patterns: list[RetrievedPattern]
+) -> str | None:
+    """Past episodes and patterns as one prompt section (None when there is nothing)."""
+    if not episodes and not patterns:
+        return None
+    parts = ["Relevant past experience from memory (use it if it helps):"]
+    for i, r in enumerate(episodes, 1):
+        parts.append(f"[{i}] {format_episode(r.episode)}")
+    if patterns:
+        parts.append(
+            "Learned patterns:\n" + "\n".join(f"- {format_pattern(r.pattern)}" for r in patterns)
+        )
+    return "\n\n".join(parts)

@@ -1,0 +1,488 @@
+"""`MemoryCallbackHandler`: record every LangChain run as a memory-core episode.
+
+Attach it to any Runnable (an LCEL chain, a LangGraph graph, a ``create_agent`` agent)
+with ``config={"callbacks": [handler]}``, or record everything started inside a block
+with ``with capture(memory):``. The outermost run becomes one episode, each tool call a
+step, each model call adds token usage, and the episode is completed (stored, scored and
+queued for learning) before ``invoke``/``ainvoke`` returns.
+
+One synchronous handler serves sync and async runs alike: ``run_inline = True`` makes
+LangChain call it inline from the event loop instead of in a thread pool, every method
+only updates in-memory state under a lock, and the single database write happens when
+the outermost run ends.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, TypeVar, cast
+from uuid import UUID
+
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.outputs import LLMResult
+from langchain_core.tracers.context import register_configure_hook
+
+from memory_core import (
+    Episode,
+    InvalidInputError,
+    SelfLearningMemory,
+    SyncSelfLearningMemory,
+    TaskContext,
+    TaskOutcome,
+    TaskType,
+)
+from memory_core_langchain._convert import (
+    action_for,
+    context_for_run,
+    error_result,
+    final_summary,
+    jsonable,
+    last_human_text,
+    task_from_input,
+    task_type_for_run,
+    tool_result,
+    usage_from_llm_result,
+)
+from memory_core_langchain._lookup import AnyMemory
+from memory_core_langchain._recorder import EpisodeRecorder, OutcomeFn
+
+__all__ = ["MemoryCallbackHandler", "capture"]
+
+F = TypeVar("F", bound=Callable[..., None])
+
+
+def _guarded(method: F) -> F:
+    """Never let a recording error reach the host run (unless the handler is strict)."""
+
+    @functools.wraps(method)
+    def wrapper(self: MemoryCallbackHandler, *args: Any, **kwargs: Any) -> None:
+        try:
+            method(self, *args, **kwargs)
+        except Exception as exc:
+            self._recorder.failed(exc, method.__name__)
+
+    return cast(F, wrapper)
+
+
+def _coerce_outcome(outcome: TaskOutcome | Mapping[str, Any]) -> TaskOutcome:
+    return outcome if isinstance(outcome, TaskOutcome) else TaskOutcome.model_validate(outcome)
+
+
+class MemoryCallbackHandler(BaseCallbackHandler):
+    """Records each outermost LangChain run as an episode in a memory-core memory.
+
+    Args:
+        memory: A `SelfLearningMemory` or `SyncSelfLearningMemory` (either works for sync
+            and async runs).
+        context: Default task context; run ``metadata`` keys ``domain``, ``language``,
+            ``framework``, ``complexity`` and the run's tags refine it per run.
+        task_type: Default task type; a run's ``metadata["task_type"]`` overrides it.
+        strict: Raise recording errors into the host run instead of logging and counting
+            them in `errors` (for tests and debugging).
+        outcome_fn: Maps the outermost run's final output to a `TaskOutcome` (return
+            None to keep the default success).
+
+    Example:
+        >>> handler = MemoryCallbackHandler(memory, context=TaskContext(domain="math"))
+        >>> agent.invoke({"messages": [("user", "add 2 and 3")]},
+        ...              config={"callbacks": [handler]})  # doctest: +SKIP
+    """
+
+    run_inline = True
+    """Called inline (in order, no thread pool) in async runs too."""
+
+    def __init__(
+        self,
+        memory: AnyMemory,
+        *,
+        context: TaskContext | Mapping[str, Any] | None = None,
+        task_type: TaskType | str = TaskType.OTHER,
+        strict: bool = False,
+        outcome_fn: OutcomeFn | None = None,
+    ) -> None:
+        if not isinstance(memory, SelfLearningMemory | SyncSelfLearningMemory):
+            raise InvalidInputError(
+                "memory must be a SelfLearningMemory or SyncSelfLearningMemory, "
+                f"not {type(memory).__name__}"
+            )
+        self.memory = memory
+        self.context = (
+            context
+            if isinstance(context, TaskContext)
+            else TaskContext.model_validate(dict(context or {}))
+        )
+        self.task_type = TaskType(task_type)
+        self.strict = strict
+        self.raise_error = strict
+        self.outcome_fn = outcome_fn
+        self._recorder = EpisodeRecorder(memory.sync, strict=strict)
+        self._lock = threading.Lock()
+        self._root_of: dict[UUID, UUID] = {}
+        self._children: dict[UUID, list[UUID]] = {}
+
+    # ----------------------------------------------------------- public API
+
+    @property
+    def errors(self) -> int:
+        """How many recording errors were logged and swallowed."""
+        return self._recorder.errors
+
+    @property
+    def last_episode(self) -> Episode | None:
+        """The most recently completed episode (None before the first run ends)."""
+        return self._recorder.last_episode
+
+    def episode_id(self, run_id: UUID) -> UUID | None:
+        """The episode id recording run ``run_id`` (or one of its child runs), if any."""
+        root = self._root_of.get(run_id, run_id)
+        return self._recorder.episode_id(root)
+
+    def set_outcome(
+        self, outcome: TaskOutcome | Mapping[str, Any], *, run_id: UUID | None = None
+    ) -> None:
+        """Override the outcome of a run in flight (it applies when the run ends).
+
+        Args:
+            outcome: The outcome to record.
+            run_id: The outermost run, or any of its child runs. Optional when exactly one
+                run is being recorded.
+
+        Raises:
+            InvalidInputError: No run, several runs (pass ``run_id``), or an unknown run.
+        """
+        value = _coerce_outcome(outcome)
+        if run_id is not None:
+            self._recorder.set_outcome(self._root_of.get(run_id, run_id), value)
+            return
+        keys = self._recorder.open_keys()
+        if len(keys) != 1:
+            raise InvalidInputError(
+                f"{len(keys)} runs are being recorded; set_outcome() without run_id needs "
+                "exactly one (pass run_id=... to choose, and call it before the run ends)"
+            )
+        self._recorder.set_outcome(keys[0], value)
+
+    # --------------------------------------------------------- run tracking
+
+    def _root_for(self, run_id: UUID, parent_run_id: UUID | None) -> UUID | None:
+        """Register a child run under its root; return the root (None for a new root)."""
+        if parent_run_id is None:
+            return None
+        with self._lock:
+            root = self._root_of.get(parent_run_id)
+            if root is None:
+                return None
+            self._root_of[run_id] = root
+            self._children[root].append(run_id)
+            return root
+
+    def _start_root(
+        self,
+        run_id: UUID,
+        kind: str,
+        task: str | None,
+        name: str | None,
+        metadata: Mapping[str, Any] | None,
+        tags: list[str] | None,
+    ) -> None:
+        description = task or f"Run {name or kind}"
+        context = context_for_run(self.context, metadata, tags)
+        task_type = task_type_for_run(self.task_type, metadata)
+        meta = {"source": "langchain", "run_id": str(run_id)}
+        if name:
+            meta["run_name"] = name
+        self._recorder.open(run_id, description, context, task_type, meta)
+        with self._lock:
+            self._root_of[run_id] = run_id
+            self._children[run_id] = []
+
+    def _end_run(self, run_id: UUID) -> UUID | None:
+        """Forget a finished run; return its id if it was a root (its episode must close)."""
+        with self._lock:
+            root = self._root_of.get(run_id)
+            if root is None:
+                return None
+            if root != run_id:
+                del self._root_of[run_id]
+                return None
+            for child in self._children.pop(run_id, ()):
+                self._root_of.pop(child, None)
+            del self._root_of[run_id]
+            return run_id
+
+    def _success(self, outputs: Any) -> Callable[[], TaskOutcome]:
+        def outcome() -> TaskOutcome:
+            if self.outcome_fn is not None:
+                try:
+                    chosen = self.outcome_fn(outputs)
+                except Exception as exc:
+                    self._recorder.failed(exc, "outcome_fn")
+                else:
+                    if chosen is not None:
+                        return _coerce_outcome(chosen)
+            return TaskOutcome.success(final_summary(outputs))
+
+        return outcome
+
+    @staticmethod
+    def _failure(error: BaseException) -> TaskOutcome:
+        message = str(error) or type(error).__name__
+        return TaskOutcome.failure(
+            f"{type(error).__name__}: {message}"[:1000], error_details=repr(error)[:4000]
+        )
+
+    # ---------------------------------------------------------------- chains
+
+    @_guarded
+    def on_chain_start(
+        self,
+        serialized: dict[str, Any] | None,
+        inputs: dict[str, Any] | Any,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Start an episode for an outermost run; track child runs."""
+        if self._root_for(run_id, parent_run_id) is not None:
+            return
+        name = kwargs.get("name") or (serialized or {}).get("name")
+        task = (metadata or {}).get("task_description") or task_from_input(inputs)
+        self._start_root(run_id, "chain", task, name, metadata, tags)
+
+    @_guarded
+    def on_chain_end(
+        self,
+        outputs: dict[str, Any] | Any,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Complete the episode (success) when the outermost run ends."""
+        if self._end_run(run_id) is not None:
+            self._recorder.close(run_id, self._success(outputs))
+
+    @_guarded
+    def on_chain_error(
+        self,
+        error: BaseException,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Complete the episode as a failure when the outermost run raises."""
+        if self._end_run(run_id) is not None:
+            self._recorder.close(run_id, self._failure(error))
+
+    # ----------------------------------------------------------------- tools
+
+    @_guarded
+    def on_tool_start(
+        self,
+        serialized: dict[str, Any] | None,
+        input_str: str,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        inputs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Open a step for a tool call (a tool invoked on its own is its own episode)."""
+        tool = (serialized or {}).get("name") or kwargs.get("name") or "tool"
+        root = self._root_for(run_id, parent_run_id)
+        if root is None:
+            self._start_root(run_id, "tool", input_str, tool, metadata, tags)
+            root = run_id
+        parameters = jsonable(inputs) if isinstance(inputs, dict) else {"input": input_str}
+        step_meta = {"run_id": str(run_id)}
+        tool_call_id = kwargs.get("tool_call_id")
+        if tool_call_id:
+            step_meta["tool_call_id"] = str(tool_call_id)
+        self._recorder.call_started(
+            root, run_id, str(tool), action_for(str(tool), parameters), parameters, step_meta
+        )
+
+    @_guarded
+    def on_tool_end(
+        self, output: Any, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
+    ) -> None:
+        """Finish the step (a ``ToolMessage`` with ``status="error"`` is an error step)."""
+        result = tool_result(output, self._recorder.max_output_bytes)
+        self._recorder.call_finished(run_id, result)
+        if self._end_run(run_id) is not None:
+            if result.is_success:
+                self._recorder.close(run_id, self._success(output))
+            else:
+                self._recorder.close(
+                    run_id, TaskOutcome.failure(result.message or "tool reported an error")
+                )
+
+    @_guarded
+    def on_tool_error(
+        self,
+        error: BaseException,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Finish the step as an error."""
+        self._recorder.call_finished(run_id, error_result(error, self._recorder.max_output_bytes))
+        if self._end_run(run_id) is not None:
+            self._recorder.close(run_id, self._failure(error))
+
+    # ---------------------------------------------------------------- models
+
+    @_guarded
+    def on_chat_model_start(
+        self,
+        serialized: dict[str, Any] | None,
+        messages: list[list[Any]],
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Track a chat-model call (a model invoked on its own is its own episode)."""
+        if self._root_for(run_id, parent_run_id) is not None:
+            return
+        task = last_human_text(messages[-1]) if messages else None
+        name = kwargs.get("name") or (serialized or {}).get("name")
+        self._start_root(run_id, "chat_model", task, name, metadata, tags)
+
+    @_guarded
+    def on_llm_start(
+        self,
+        serialized: dict[str, Any] | None,
+        prompts: list[str],
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Track a text-LLM call (a model invoked on its own is its own episode)."""
+        if self._root_for(run_id, parent_run_id) is not None:
+            return
+        task = prompts[-1] if prompts else None
+        name = kwargs.get("name") or (serialized or {}).get("name")
+        self._start_root(run_id, "llm", task, name, metadata, tags)
+
+    @_guarded
+    def on_llm_end(
+        self,
+        response: LLMResult,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Add the call's token usage to its episode."""
+        root = self._root_of.get(run_id)
+        if root is None:
+            return
+        self._recorder.add_usage(root, usage_from_llm_result(response))
+        if self._end_run(run_id) is not None:
+            generations = [g for gens in response.generations for g in gens]
+            text = generations[-1].text if generations else ""
+            self._recorder.close(run_id, self._success(text))
+
+    @_guarded
+    def on_llm_error(
+        self,
+        error: BaseException,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Forget the model call; fail the episode if the model was the outermost run."""
+        if self._end_run(run_id) is not None:
+            self._recorder.close(run_id, self._failure(error))
+
+    # ------------------------------------------------------------ retrievers
+
+    @_guarded
+    def on_retriever_start(
+        self,
+        serialized: dict[str, Any] | None,
+        query: str,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Track a retriever run; an outermost retrieval is a lookup, not an episode."""
+        if self._root_for(run_id, parent_run_id) is None:
+            with self._lock:  # tracked so its child runs are not taken for new roots
+                self._root_of[run_id] = run_id
+                self._children[run_id] = []
+
+    @_guarded
+    def on_retriever_end(
+        self, documents: Any, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
+    ) -> None:
+        """Forget the retriever run."""
+        self._end_run(run_id)
+
+    @_guarded
+    def on_retriever_error(
+        self,
+        error: BaseException,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Forget the retriever run."""
+        self._end_run(run_id)
+
+
+_capture_var: ContextVar[MemoryCallbackHandler | None] = ContextVar(
+    "memory_core_langchain_capture", default=None
+)
+register_configure_hook(_capture_var, True)
+
+
+@contextmanager
+def capture(
+    memory: AnyMemory,
+    *,
+    context: TaskContext | Mapping[str, Any] | None = None,
+    task_type: TaskType | str = TaskType.OTHER,
+    strict: bool = False,
+    outcome_fn: OutcomeFn | None = None,
+) -> Iterator[MemoryCallbackHandler]:
+    """Record every LangChain run started inside the block, without touching ``config``.
+
+    Uses langchain-core's configure hook (the mechanism LangSmith tracing uses): while the
+    block is active, every run started in this context (and the tasks and threads it
+    spawns) gets the handler. Yields the handler (for `errors`, `set_outcome`...).
+
+    Example:
+        >>> with capture(memory, context={"domain": "math"}) as handler:  # doctest: +SKIP
+        ...     agent.invoke({"messages": [("user", "add 2 and 3")]})
+    """
+    handler = MemoryCallbackHandler(
+        memory, context=context, task_type=task_type, strict=strict, outcome_fn=outcome_fn
+    )
+    token = _capture_var.set(handler)
+    try:
+        yield handler
+    finally:
+        _capture_var.reset(token)
