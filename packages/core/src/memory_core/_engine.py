@@ -6,17 +6,17 @@ Everything here is synchronous and thread-safe. `SelfLearningMemory` (async) and
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 from uuid import UUID, uuid4
 
 import pluggy
 from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticSerializationError, to_json
 
 from memory_core.config import MemoryConfig
 from memory_core.embeddings import Embedder
@@ -151,7 +151,8 @@ class MemoryEngine:
     ) -> UUID:
         """Start recording an episode; see `SyncSelfLearningMemory.start_episode`."""
         self._check_open()
-        if not str(task_description).strip():
+        description: object = task_description  # callers may pass anything at run time
+        if not isinstance(description, str) or not description.strip():
             raise InvalidInputError("task_description must be a non-empty string")
         size = len(task_description.encode())
         if size > self.config.limits.max_description_bytes:
@@ -161,13 +162,7 @@ class MemoryEngine:
                 "MemoryConfig.limits.max_description_bytes"
             )
         ctx = TaskContext() if context is None else _coerce(TaskContext, context, "context")
-        try:
-            kind = TaskType(task_type)
-        except ValueError as exc:
-            raise InvalidInputError(
-                f"unknown task_type {task_type!r}; use one of "
-                f"{', '.join(t.value for t in TaskType)}"
-            ) from exc
+        kind = _task_type(task_type)
         try:
             episode = Episode(
                 episode_id=episode_id or uuid4(),
@@ -210,11 +205,12 @@ class MemoryEngine:
                 "MemoryConfig.limits.max_step_output_bytes"
             )
         if step.parameters:
-            try:
-                size = len(json.dumps(step.parameters, default=str).encode())
-            except (TypeError, ValueError) as exc:
+            try:  # the serialiser the store uses, so what passes here can be stored
+                size = len(to_json(step.parameters))
+            except PydanticSerializationError as exc:
                 raise InvalidInputError(
-                    f"step parameters are not JSON-serialisable: {exc}"
+                    f"step parameters are not JSON-serialisable ({exc}); pass strings, "
+                    "numbers, booleans, None, lists and dicts"
                 ) from exc
             if size > limits.max_parameters_bytes:
                 raise PayloadTooLargeError(
@@ -330,8 +326,8 @@ class MemoryEngine:
         self._buffer.flush()
         query = EpisodeQuery(
             domain=domain,
-            task_type=None if task_type is None else TaskType(task_type),
-            outcome_kind=outcome_kind,
+            task_type=None if task_type is None else _task_type(task_type),
+            outcome_kind=_outcome_kind(outcome_kind),
             completed=completed,
             since=since,
             until=until,
@@ -395,8 +391,8 @@ class MemoryEngine:
         ctx = TaskContext() if context is None else _coerce(TaskContext, context, "context")
         filters = EpisodeFilters(
             domain=domain,
-            task_type=None if task_type is None else TaskType(task_type),
-            outcome_kind=outcome_kind,
+            task_type=None if task_type is None else _task_type(task_type),
+            outcome_kind=_outcome_kind(outcome_kind),
             since=since,
             until=until,
             min_reward=min_reward,
@@ -489,6 +485,26 @@ class MemoryEngine:
         finally:
             if self._owns_store:
                 self.store.close()
+
+
+def _task_type(value: TaskType | str) -> TaskType:
+    try:
+        return TaskType(value)
+    except ValueError as exc:
+        raise InvalidInputError(
+            f"unknown task_type {value!r}; use one of {', '.join(t.value for t in TaskType)}"
+        ) from exc
+
+
+_OUTCOME_KINDS: tuple[OutcomeKind, ...] = get_args(OutcomeKind)
+
+
+def _outcome_kind(value: OutcomeKind | None) -> OutcomeKind | None:
+    if value is not None and value not in _OUTCOME_KINDS:
+        raise InvalidInputError(
+            f"unknown outcome_kind {value!r}; use one of {', '.join(_OUTCOME_KINDS)}"
+        )
+    return value
 
 
 def _safe_url(url: str) -> str:
