@@ -1,40 +1,50 @@
-"""Ranking of stored episodes and patterns for a new task (seam used by the facade)."""
+"""The retrieval engine: keeps the episode index fresh and answers searches.
+
+One engine serves one namespace of one store. The index is built lazily on the first
+search (keyset-paged over the completed episodes), updated in place when this process
+completes or deletes an episode, and brought up to date with other processes' changes
+through the store's change feed at most every ``refresh_interval_seconds`` (no rescans).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Sequence
+from datetime import timedelta
 from uuid import UUID
+
+from cachetools import LRUCache
 
 from memory_core.config import MemoryConfig
 from memory_core.embeddings import Embedder
-from memory_core.models import (
-    Episode,
-    OutcomeKind,
-    RetrievedEpisode,
-    RetrievedPattern,
-    TaskContext,
-    TaskType,
-)
+from memory_core.errors import MemoryCoreError
+from memory_core.models import Episode, Pattern, RetrievedEpisode, RetrievedPattern, TaskContext
+from memory_core.retrieval.filters import EpisodeFilters
+from memory_core.retrieval.index import EpisodeIndex, episode_text
+from memory_core.retrieval.patterns import PatternRanker
 from memory_core.storage import EpisodeQuery, EpisodeStore
 
 __all__ = ["EpisodeFilters", "RetrievalEngine"]
 
+logger = logging.getLogger("memory_core.retrieval")
 
-@dataclass(frozen=True, slots=True)
-class EpisodeFilters:
-    """Optional hard filters for episode search (all combine with AND)."""
-
-    domain: str | None = None
-    task_type: TaskType | None = None
-    outcome_kind: OutcomeKind | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    min_reward: float | None = None
+_PAGE = 1_000
+_FEED_PAGE = 10_000
 
 
 class RetrievalEngine:
-    """Ranks the completed episodes and the patterns of one namespace."""
+    """Ranks the completed episodes and the patterns of one namespace (thread-safe).
+
+    Args:
+        config: Memory configuration (``config.retrieval`` holds the knobs).
+        store: The store to read episodes, patterns and the change feed from.
+        namespace: The namespace searched.
+        embedder: Optional embedder adding semantic similarity (vectors are stored with
+            the episodes, per embedder ``name``).
+    """
 
     def __init__(
         self,
@@ -44,10 +54,127 @@ class RetrievalEngine:
         *,
         embedder: Embedder | None = None,
     ) -> None:
-        self._embedder = embedder
-        self._config = config
+        self._config = config.retrieval
         self._store = store
         self._namespace = namespace
+        self._embedder = embedder
+        self._lock = threading.RLock()
+        self._index: EpisodeIndex | None = None
+        self._patterns: dict[UUID, Pattern] | None = None
+        self._ranker: PatternRanker | None = None
+        self._seq = 0
+        self._checked = 0.0
+        self._episodes: LRUCache[UUID, Episode] | None = (
+            LRUCache(maxsize=self._config.episode_cache_size)
+            if self._config.episode_cache_size > 0
+            else None
+        )
+        self._pending: Counter[UUID] = Counter()
+        self._pending_lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self._closed = False
+
+    # ------------------------------------------------------------ freshness
+
+    def _ensure_fresh(self) -> EpisodeIndex:
+        """Build the index on first use, else apply the change feed if it is due."""
+        if self._index is None:
+            self._build()
+        elif time.monotonic() - self._checked >= self._config.refresh_interval_seconds:
+            self._apply_changes()
+        assert self._index is not None
+        return self._index
+
+    def _build(self) -> None:
+        index = EpisodeIndex(self._config)
+        seq = self._store.last_change_seq(self._namespace)
+        self._checked = time.monotonic()
+        until = None
+        while True:
+            page = self._store.list_episodes(
+                self._namespace, EpisodeQuery(completed=True, until=until, limit=_PAGE)
+            )
+            fresh = [e for e in page if e.episode_id not in index]
+            self._add(index, fresh)
+            if len(page) < _PAGE or not fresh:
+                break
+            # keyset paging (robust to concurrent deletes); ties are re-read and skipped
+            until = min(e.start_time for e in page) + timedelta(microseconds=1)
+        self._index = index
+        self._seq = seq
+        self._patterns = None
+        self._ranker = None
+        self._apply_changes()
+
+    def _apply_changes(self) -> None:
+        assert self._index is not None
+        self._checked = time.monotonic()
+        episodes: dict[UUID, None] = {}
+        patterns_changed: dict[UUID, None] = {}
+        patterns_deleted: set[UUID] = set()
+        while True:
+            changes = self._store.changes_since(self._namespace, self._seq, limit=_FEED_PAGE)
+            for change in changes:
+                self._seq = change.seq
+                if change.entity == "episode":
+                    if change.op == "delete":
+                        self._forget(change.entity_id)
+                        episodes.pop(change.entity_id, None)
+                    elif change.entity_id not in self._index:
+                        episodes[change.entity_id] = None
+                elif change.entity == "pattern":
+                    if change.op == "delete":
+                        patterns_deleted.add(change.entity_id)
+                        patterns_changed.pop(change.entity_id, None)
+                    else:
+                        patterns_changed[change.entity_id] = None
+                        patterns_deleted.discard(change.entity_id)
+            if len(changes) < _FEED_PAGE:
+                break
+        if episodes:
+            self._add(self._index, self._store.get_episodes(self._namespace, list(episodes)))
+        if self._patterns is not None and (patterns_changed or patterns_deleted):
+            for pattern_id in patterns_deleted:
+                self._patterns.pop(pattern_id, None)
+            if patterns_changed:
+                for pattern in self._store.get_patterns(self._namespace, list(patterns_changed)):
+                    self._patterns[pattern.pattern_id] = pattern
+            self._ranker = None
+        if self._index.dead_slots > max(1_000, len(self._index) // 4):
+            self._index = None  # reclaim tombstones: rebuilt on the next search
+            self._build()
+
+    def _add(self, index: EpisodeIndex, episodes: Sequence[Episode]) -> None:
+        complete = [e for e in episodes if e.is_complete]
+        vectors = self._vectors(complete) if self._embedder is not None else {}
+        for episode in complete:
+            index.add(episode, vectors.get(episode.episode_id))
+
+    def _vectors(self, episodes: Sequence[Episode]) -> dict[UUID, list[float]]:
+        """Stored vectors for the episodes; missing ones are embedded and stored."""
+        embedder = self._embedder
+        if embedder is None or not episodes:
+            return {}
+        ids = [e.episode_id for e in episodes]
+        vectors = self._store.get_episode_embeddings(self._namespace, embedder.name, ids)
+        missing = [e for e in episodes if e.episode_id not in vectors]
+        if missing:
+            try:
+                made = embedder.embed([episode_text(e) for e in missing])
+                new = {e.episode_id: list(v) for e, v in zip(missing, made, strict=True)}
+                vectors.update(new)
+                self._store.put_episode_embeddings(self._namespace, embedder.name, new)
+            except MemoryCoreError as exc:
+                logger.warning("could not store episode embeddings: %s", exc)
+        return vectors
+
+    def _forget(self, episode_id: UUID) -> None:
+        if self._index is not None:
+            self._index.remove(episode_id)
+        if self._episodes is not None:
+            self._episodes.pop(episode_id, None)
+
+    # -------------------------------------------------------------- episodes
 
     def search_episodes(
         self,
@@ -58,32 +185,143 @@ class RetrievalEngine:
         *,
         include_below_floor: bool = False,
     ) -> list[RetrievedEpisode]:
-        """Rank completed episodes for a task (best first)."""
-        query = EpisodeQuery(
-            domain=filters.domain or context.domain,
-            task_type=filters.task_type,
-            outcome_kind=filters.outcome_kind,
-            since=filters.since,
-            until=filters.until,
-            min_reward=filters.min_reward,
-            completed=True,
-            limit=limit,
-        )
-        episodes = self._store.list_episodes(self._namespace, query)
-        return [RetrievedEpisode(episode=e, score=0.0) for e in episodes]
+        """Rank completed episodes for a task (best first); see "How retrieval ranks"."""
+        query_vector = None
+        if self._embedder is not None and task_description.strip():
+            query_vector = self._embedder.embed([task_description])[0]
+        with self._lock:
+            index = self._ensure_fresh()
+            hits = index.search(
+                task_description,
+                context,
+                limit,
+                filters,
+                include_below_floor=include_below_floor,
+                query_vector=query_vector,
+                semantic_enabled=self._embedder is not None,
+            )
+            found = self._load([h.episode_id for h in hits])
+        return [
+            RetrievedEpisode(
+                episode=found[h.episode_id].model_copy(deep=True),
+                score=h.score,
+                breakdown=h.breakdown,
+                relevance=h.relevance,
+                below_floor=h.below_floor,
+            )
+            for h in hits
+            if h.episode_id in found
+        ]
+
+    def _load(self, ids: Sequence[UUID]) -> dict[UUID, Episode]:
+        cache = self._episodes
+        found: dict[UUID, Episode] = {}
+        missing: list[UUID] = []
+        for episode_id in ids:
+            cached = cache.get(episode_id) if cache is not None else None
+            if cached is None:
+                missing.append(episode_id)
+            else:
+                found[episode_id] = cached
+        if missing:
+            for episode in self._store.get_episodes(self._namespace, missing):
+                found[episode.episode_id] = episode
+                if cache is not None:
+                    cache[episode.episode_id] = episode
+        return found
+
+    def episode_completed(self, episode: Episode) -> None:
+        """Make a newly completed episode retrievable at once (in this process)."""
+        vector = None
+        if self._embedder is not None:
+            try:
+                vector = self._embedder.embed([episode_text(episode)])[0]
+                self._store.put_episode_embeddings(
+                    self._namespace, self._embedder.name, {episode.episode_id: vector}
+                )
+            except MemoryCoreError as exc:
+                logger.warning("could not store the embedding of %s: %s", episode.episode_id, exc)
+        with self._lock:
+            if self._index is not None:
+                self._index.add(episode, vector)
+            if self._episodes is not None:
+                self._episodes[episode.episode_id] = episode
+
+    def episode_deleted(self, episode_id: UUID) -> None:
+        """Forget a deleted episode."""
+        with self._lock:
+            self._forget(episode_id)
+
+    # -------------------------------------------------------------- patterns
 
     def search_patterns(
         self, context: TaskContext, task_description: str | None, limit: int
     ) -> list[RetrievedPattern]:
-        """Rank patterns for a context (best first)."""
-        patterns = self._store.list_patterns(self._namespace, domain=context.domain, limit=limit)
-        return [RetrievedPattern(pattern=p, score=p.success_rate) for p in patterns]
+        """Rank patterns for a context and optional task (best first, deduplicated)."""
+        with self._lock:
+            self._ensure_fresh()
+            if self._patterns is None:
+                self._patterns = {
+                    p.pattern_id: p for p in self._store.list_patterns(self._namespace)
+                }
+                self._ranker = None
+            if self._ranker is None:
+                self._ranker = PatternRanker(self._patterns.values(), self._config)
+            hits = self._ranker.rank(context, task_description, limit)
+        if hits and self._config.record_retrievals:
+            self._count_retrievals([h.pattern.pattern_id for h in hits])
+        return [
+            RetrievedPattern(
+                pattern=h.pattern.model_copy(deep=True), score=h.score, breakdown=h.breakdown
+            )
+            for h in hits
+        ]
 
-    def episode_completed(self, episode: Episode) -> None:
-        """Make a newly completed episode retrievable."""
+    def _count_retrievals(self, ids: Sequence[UUID]) -> None:
+        with self._pending_lock:
+            if self._closed:
+                return
+            self._pending.update(ids)
+            if self._timer is None:
+                self._timer = threading.Timer(
+                    self._config.retrieval_flush_seconds, self.flush_retrievals
+                )
+                self._timer.daemon = True
+                self._timer.start()
 
-    def episode_deleted(self, episode_id: UUID) -> None:
-        """Forget a deleted episode."""
+    def flush_retrievals(self) -> None:
+        """Write counted pattern retrievals (``times_retrieved``) to the store now."""
+        with self._pending_lock:
+            pending, self._pending = self._pending, Counter()
+            self._timer = None
+        if not pending:
+            return
+
+        def bump(pattern: Pattern) -> Pattern:
+            stats = pattern.effectiveness
+            counted = stats.times_retrieved + pending[pattern.pattern_id]
+            return pattern.model_copy(
+                update={"effectiveness": stats.model_copy(update={"times_retrieved": counted})}
+            )
+
+        try:
+            self._store.update_patterns(self._namespace, list(pending), bump)
+        except Exception as exc:  # a background flush must never crash the process
+            logger.warning("could not record %d pattern retrievals: %s", len(pending), exc)
+
+    # ------------------------------------------------------------------ admin
 
     def close(self) -> None:
-        """Release index resources."""
+        """Write pending retrieval counts and release the index. Idempotent."""
+        with self._pending_lock:
+            self._closed = True
+            timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
+        self.flush_retrievals()
+        with self._lock:
+            self._index = None
+            self._patterns = None
+            self._ranker = None
+            if self._episodes is not None:
+                self._episodes.clear()

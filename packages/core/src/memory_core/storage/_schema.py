@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
 )
@@ -128,3 +129,23 @@ class ChangeRow(Base):
     op: Mapped[str] = mapped_column(String(10))
 
     __table_args__ = (Index("ix_mc_changes_ns_seq", "namespace", "seq"),)
+
+
+class EpisodeEmbeddingRow(Base):
+    """An episode's embedding for one embedder model (float32, little-endian bytes)."""
+
+    __tablename__ = "mc_episode_embeddings"
+
+    namespace: Mapped[str] = mapped_column(String(200), primary_key=True)
+    episode_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    dim: Mapped[int] = mapped_column(Integer)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["namespace", "episode_id"],
+            ["mc_episodes.namespace", "mc_episodes.episode_id"],
+            ondelete="CASCADE",
+        ),
+    )

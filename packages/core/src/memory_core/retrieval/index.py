@@ -1,0 +1,403 @@
+"""The in-memory episode index and the episode ranking formula.
+
+Per episode it keeps only what ranking needs (BM25 postings and forward vectors, a few
+numpy columns for context, reward, time and filters, optionally a normalised embedding),
+never the episode itself. Ranking is vectorised over the candidate episodes; see the README
+section "How retrieval ranks" for the formula.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from array import array
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, get_args
+from uuid import UUID
+
+import numpy as np
+
+from memory_core.config import RetrievalConfig
+from memory_core.errors import ConfigurationError
+from memory_core.models import Episode, OutcomeKind, TaskContext, TaskType
+from memory_core.retrieval.columns import Column, Matrix
+from memory_core.retrieval.context import COMPLEXITY_ORDER, ContextQuery, domain_similarity
+from memory_core.retrieval.filters import EpisodeFilters
+from memory_core.retrieval.lexical import FloatArray, LexicalIndex
+from memory_core.retrieval.tokenize import term_counts, tokenize
+
+__all__ = ["EpisodeHit", "EpisodeIndex", "episode_terms", "episode_text"]
+
+_TASK_TYPES = {t: i for i, t in enumerate(TaskType)}
+_OUTCOMES = {k: i for i, k in enumerate(get_args(OutcomeKind))}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SECONDS_PER_DAY = 86_400.0
+
+
+def _seconds(value: datetime) -> float:
+    return (value - _EPOCH).total_seconds()
+
+
+def episode_text(episode: Episode) -> str:
+    """The text an embedder sees for an episode: its description, tools and actions."""
+    tools = " ".join(dict.fromkeys(step.tool for step in episode.steps))
+    return f"{episode.task_description}\n{tools}".strip()
+
+
+def episode_terms(episode: Episode, description_boost: float) -> dict[str, float]:
+    """Weighted term counts of an episode.
+
+    The description counts ``description_boost`` per word; tools and actions 1; reflection
+    and outcome text 0.5.
+    """
+    counts = term_counts(episode.task_description, description_boost)
+    for step in episode.steps:
+        term_counts(step.tool, 1.0, counts)
+        term_counts(step.action, 1.0, counts)
+    if episode.reflection is not None:
+        for sentence in (
+            *episode.reflection.successes,
+            *episode.reflection.improvements,
+            *episode.reflection.insights,
+        ):
+            term_counts(sentence, 0.5, counts)
+    outcome = episode.outcome
+    if outcome is not None:
+        for text in (outcome.verdict, outcome.reason, outcome.error_details):
+            if text:
+                term_counts(text, 0.5, counts)
+    return counts
+
+
+class _Vocab:
+    """Strings <-> small integer ids."""
+
+    __slots__ = ("ids", "names")
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.names: list[str] = []
+
+    def id(self, name: str) -> int:
+        found = self.ids.get(name)
+        if found is None:
+            found = len(self.names)
+            self.ids[name] = found
+            self.names.append(name)
+        return found
+
+
+@dataclass(slots=True)
+class EpisodeHit:
+    """One ranked episode (by slot/id) with its score breakdown."""
+
+    episode_id: UUID
+    score: float
+    relevance: float
+    below_floor: bool
+    breakdown: dict[str, float] = field(default_factory=dict)
+
+
+class EpisodeIndex:
+    """Incremental index of the completed episodes of one namespace.
+
+    Not thread-safe: the owner serialises calls.
+    """
+
+    def __init__(self, config: RetrievalConfig) -> None:
+        self.config = config
+        self._lexical = LexicalIndex(config.bm25_k1, config.bm25_b)
+        self._slots: dict[UUID, int] = {}
+        self._ids: list[UUID | None] = []
+        self._start_us = Column(np.int64)
+        self._end_s = Column(np.float64)
+        self._reward = Column(np.float32, np.nan)
+        self._domain = Column(np.int32)
+        self._language = Column(np.int32, -1)
+        self._framework = Column(np.int32, -1)
+        self._complexity = Column(np.int8)
+        self._task_type = Column(np.int8)
+        self._outcome = Column(np.int8, -1)
+        self._tag_count = Column(np.int16)
+        self._domains = _Vocab()
+        self._languages = _Vocab()
+        self._frameworks = _Vocab()
+        self._tags = _Vocab()
+        self._tag_postings: list[array[int]] = []
+        self._vectors: Matrix | None = None
+
+    # ------------------------------------------------------------ building
+
+    def __len__(self) -> int:
+        return self._lexical.live_count
+
+    def __contains__(self, episode_id: object) -> bool:
+        return episode_id in self._slots
+
+    @property
+    def dead_slots(self) -> int:
+        """Slots of removed or replaced episodes (reclaimed only by a rebuild)."""
+        return self._lexical.size - self._lexical.live_count
+
+    def add(self, episode: Episode, vector: Sequence[float] | None = None) -> bool:
+        """Index a completed episode (replacing an older version); False if incomplete."""
+        if not episode.is_complete or episode.end_time is None:
+            return False
+        self.remove(episode.episode_id)
+        slot = self._lexical.add(episode_terms(episode, self.config.description_boost))
+        self._slots[episode.episode_id] = slot
+        self._ids.append(episode.episode_id)
+        ctx = episode.context
+        self._start_us.append(int(_seconds(episode.start_time) * 1_000_000))
+        self._end_s.append(_seconds(episode.end_time))
+        self._reward.append(np.nan if episode.reward is None else episode.reward.total)
+        self._domain.append(self._domains.id(ctx.domain.lower()))
+        self._language.append(self._languages.id(ctx.language.lower()) if ctx.language else -1)
+        self._framework.append(self._frameworks.id(ctx.framework.lower()) if ctx.framework else -1)
+        self._complexity.append(COMPLEXITY_ORDER[ctx.complexity])
+        self._task_type.append(_TASK_TYPES[episode.task_type])
+        self._outcome.append(_OUTCOMES[episode.outcome.kind] if episode.outcome else -1)
+        self._tag_count.append(len(ctx.tags))
+        for tag in ctx.tags:
+            tag_id = self._tags.id(tag)
+            if tag_id == len(self._tag_postings):
+                self._tag_postings.append(array("i"))
+            self._tag_postings[tag_id].append(slot)
+        if vector is not None:
+            self._put_vector(slot, vector)
+        return True
+
+    def _put_vector(self, slot: int, vector: Sequence[float]) -> None:
+        row = np.asarray(vector, dtype=np.float32)
+        if self._vectors is None:
+            self._vectors = Matrix(len(row))
+        if len(row) != self._vectors.width:
+            raise ConfigurationError(
+                f"the embedder returned a {len(row)}-dimensional vector but earlier vectors "
+                f"have {self._vectors.width} dimensions; an embedder must return vectors of "
+                "one fixed length"
+            )
+        norm = float(np.linalg.norm(row))
+        if norm > 0:
+            row = row / norm
+        zero = np.zeros(self._vectors.width, np.float32)
+        while self._vectors.size < slot:
+            self._vectors.append(zero)
+        self._vectors.append(row)
+
+    def remove(self, episode_id: UUID) -> bool:
+        """Forget an episode; False if it was not indexed."""
+        slot = self._slots.pop(episode_id, None)
+        if slot is None:
+            return False
+        self._lexical.remove(slot)
+        self._ids[slot] = None
+        return True
+
+    @property
+    def nbytes(self) -> int:
+        """Approximate bytes of the index structures (excluding Python object overhead)."""
+        columns = (
+            self._start_us,
+            self._end_s,
+            self._reward,
+            self._domain,
+            self._language,
+            self._framework,
+            self._complexity,
+            self._task_type,
+            self._outcome,
+            self._tag_count,
+        )
+        total = self._lexical.nbytes + sum(c.nbytes for c in columns)
+        total += sum(a.buffer_info()[1] * a.itemsize for a in self._tag_postings)
+        if self._vectors is not None:
+            total += self._vectors.nbytes
+        return total
+
+    # ------------------------------------------------------------- ranking
+
+    def _filter_mask(self, filters: EpisodeFilters) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        mask = self._lexical.live.copy()
+        if filters.domain is not None:
+            domain_id = self._domains.ids.get(filters.domain.lower(), -2)
+            mask &= self._domain.values == domain_id
+        if filters.task_type is not None:
+            mask &= self._task_type.values == _TASK_TYPES[TaskType(filters.task_type)]
+        if filters.outcome_kind is not None:
+            mask &= self._outcome.values == _OUTCOMES.get(filters.outcome_kind, -2)
+        if filters.since is not None:
+            mask &= self._start_us.values >= int(_seconds(filters.since) * 1_000_000)
+        if filters.until is not None:
+            mask &= self._start_us.values < int(_seconds(filters.until) * 1_000_000)
+        if filters.min_reward is not None:
+            with np.errstate(invalid="ignore"):
+                mask &= self._reward.values >= filters.min_reward
+        return mask
+
+    def _context(self, query: ContextQuery, idx: np.ndarray[Any, Any]) -> FloatArray:
+        total = query.total_weight
+        if total <= 0:
+            return np.zeros(len(idx), np.float32)
+        complexity = self._complexity.values[idx].astype(np.float32)
+        score = query.w_complexity * np.clip(
+            1.0 - 0.5 * np.abs(complexity - query.complexity), 0.0, 1.0
+        )
+        if query.domain is not None:
+            table = np.array(
+                [domain_similarity(query.domain, name) for name in self._domains.names],
+                np.float32,
+            )
+            score += query.w_domain * table[self._domain.values[idx]]
+        if query.language is not None:
+            lang = self._languages.ids.get(query.language, -2)
+            score += query.w_language * (self._language.values[idx] == lang)
+        if query.framework is not None:
+            fw = self._frameworks.ids.get(query.framework, -2)
+            score += query.w_framework * (self._framework.values[idx] == fw)
+        if query.tags:
+            shared = np.zeros(self._lexical.size, np.float32)
+            for tag in query.tags:
+                tag_id = self._tags.ids.get(tag)
+                if tag_id is not None:
+                    shared[np.frombuffer(self._tag_postings[tag_id], dtype=np.int32)] += 1.0
+            inter = shared[idx]
+            union = len(query.tags) + self._tag_count.values[idx] - inter
+            score += query.w_tags * inter / np.maximum(union, 1.0)
+        result: FloatArray = (score / total).astype(np.float32)
+        return result
+
+    def search(
+        self,
+        task_description: str,
+        context: TaskContext,
+        limit: int,
+        filters: EpisodeFilters,
+        *,
+        include_below_floor: bool = False,
+        query_vector: Sequence[float] | None = None,
+        semantic_enabled: bool = False,
+        now: float | None = None,
+    ) -> list[EpisodeHit]:
+        """Rank indexed episodes for a task, best first (see "How retrieval ranks")."""
+        cfg = self.config
+        n = self._lexical.size
+        if n == 0 or self._lexical.live_count == 0:
+            return []
+        terms = tokenize(task_description)
+        qvec = None
+        if query_vector is not None and self._vectors is not None:
+            qvec = np.asarray(query_vector, np.float32)
+            norm = float(np.linalg.norm(qvec))
+            qvec = qvec / norm if norm > 0 else None
+        has_text = bool(terms) or qvec is not None
+        w_sem_cfg = cfg.semantic_weight if semantic_enabled else 0.0
+        w_lex = cfg.lexical_weight if has_text else 0.0
+        w_sem = w_sem_cfg if has_text and qvec is not None else 0.0
+        w_ctx = cfg.context_weight + (0.0 if has_text else cfg.lexical_weight + w_sem_cfg)
+        floor = cfg.min_relevance
+
+        lexical, _ = self._lexical.scores(terms, cfg.description_boost)
+        semantic = np.zeros(n, np.float32)
+        if qvec is not None and self._vectors is not None:
+            vectors = self._vectors.values
+            if vectors.shape[1] != len(qvec):
+                raise ConfigurationError(
+                    f"the query vector has {len(qvec)} dimensions but the stored episode "
+                    f"vectors have {vectors.shape[1]}; use the same embedder for both"
+                )
+            semantic[: len(vectors)] = np.clip(vectors @ qvec, 0.0, 1.0)
+        text_weight = w_lex + w_sem
+        text = (w_lex * lexical + w_sem * semantic) / text_weight if text_weight > 0 else lexical
+
+        mask = self._filter_mask(filters)
+        if has_text and not include_below_floor:
+            mask &= text >= max(floor, 1e-6)
+        idx = np.flatnonzero(mask)
+        if len(idx) == 0:
+            return []
+
+        ctx_query = ContextQuery.of(context, cfg)
+        ctx = self._context(ctx_query, idx)
+        reward = np.nan_to_num(self._reward.values[idx] / cfg.reward_scale, nan=0.0)
+        reward = np.clip(reward, 0.0, 1.0)
+        age_days = np.maximum((time.time() if now is None else now) - self._end_s.values[idx], 0.0)
+        age_days /= _SECONDS_PER_DAY
+        recency = np.exp2(-age_days / cfg.recency_half_life_days)
+        share = cfg.context_relevance_share
+        relevance: np.ndarray[Any, Any]
+        if not has_text:
+            relevance = ctx
+        elif ctx_query.stated:
+            relevance = text[idx] * (1.0 - share + share * ctx)
+        else:
+            relevance = text[idx]
+        parts = {
+            "lexical": w_lex * lexical[idx],
+            "semantic": w_sem * semantic[idx],
+            "context": w_ctx * ctx,
+            "reward": cfg.reward_weight * reward,
+            "recency": cfg.recency_weight * recency,
+        }
+        if w_sem_cfg == 0:
+            del parts["semantic"]
+        score = sum(parts.values())
+        assert isinstance(score, np.ndarray)
+        if not include_below_floor:
+            keep = relevance >= floor
+            idx, score, relevance = idx[keep], score[keep], relevance[keep]
+            parts = {k: v[keep] for k, v in parts.items()}
+            if len(idx) == 0:
+                return []
+
+        pool_size = min(len(idx), max(cfg.mmr_pool, 3 * limit))
+        if pool_size < len(idx):
+            top = np.argpartition(-score, pool_size - 1)[:pool_size]
+        else:
+            top = np.arange(len(idx))
+        top = top[np.lexsort((-idx[top], -score[top]))]
+        picks = self._diversify(idx[top], score[top], limit)
+        hits = []
+        for position, penalty in picks:
+            j = int(top[position])
+            breakdown = {k: float(v[j]) for k, v in parts.items()}
+            breakdown["diversity"] = -penalty
+            rel = float(relevance[j])
+            episode_id = self._ids[int(idx[j])]
+            assert episode_id is not None
+            hits.append(
+                EpisodeHit(
+                    episode_id=episode_id,
+                    score=math.fsum(breakdown.values()),
+                    relevance=rel,
+                    below_floor=rel < floor,
+                    breakdown=breakdown,
+                )
+            )
+        return hits
+
+    def _diversify(
+        self, slots: np.ndarray[Any, Any], score: np.ndarray[Any, Any], limit: int
+    ) -> list[tuple[int, float]]:
+        """Greedy MMR over score-sorted candidates.
+
+        Each round picks the best score minus ``diversity_weight`` x the highest similarity
+        to a result already picked. Returns (position in ``slots``, penalty) pairs.
+        """
+        weight = self.config.diversity_weight
+        count = min(limit, len(slots))
+        if weight == 0 or len(slots) <= 1:
+            return [(i, 0.0) for i in range(count)]
+        sims = self._lexical.cosine_matrix(slots.astype(np.int64))
+        closest = np.zeros(len(slots), np.float64)
+        available = np.ones(len(slots), np.bool_)
+        picks: list[tuple[int, float]] = []
+        for _ in range(count):
+            adjusted = np.where(available, score - weight * closest, -np.inf)
+            best = int(np.argmax(adjusted))
+            picks.append((best, float(weight * closest[best])))
+            available[best] = False
+            np.maximum(closest, sims[best], out=closest)
+        return picks

@@ -1,0 +1,178 @@
+"""An incremental BM25 index: inverted postings for scoring, forward vectors for diversity.
+
+Documents are added one at a time (slots 0, 1, 2 ...) and removed by slot (tombstoned:
+their postings stay but no longer count in document frequencies or lengths). Postings are
+``array.array`` buffers read as numpy arrays without copying, so a query costs
+O(postings of its terms), not O(documents).
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from memory_core.retrieval.columns import Column
+
+__all__ = ["LexicalIndex"]
+
+FloatArray = np.ndarray[Any, np.dtype[np.float32]]
+
+
+class LexicalIndex:
+    """BM25 (Lucene idf) over weighted term counts.
+
+    Args:
+        k1: Term-frequency saturation.
+        b: Length normalisation.
+    """
+
+    def __init__(self, k1: float = 1.2, b: float = 0.75) -> None:
+        self.k1 = k1
+        self.b = b
+        self._vocab: dict[str, int] = {}
+        self._docs: list[array[int]] = []
+        self._tfs: list[array[float]] = []
+        self._df: list[int] = []
+        self._length = Column(np.float32)
+        self._live = Column(np.bool_, False)
+        self._fwd_start = array("q", [0])
+        self._fwd_terms: array[int] = array("i")
+        self._fwd_tfs: array[float] = array("f")
+        self._total_length = 0.0
+        self.live_count = 0
+
+    # ------------------------------------------------------------ building
+
+    @property
+    def size(self) -> int:
+        """Number of slots (live and removed documents)."""
+        return self._length.size
+
+    def add(self, counts: Mapping[str, float]) -> int:
+        """Index one document given its term counts; return its slot."""
+        slot = self._length.size
+        length = 0.0
+        for term, tf in counts.items():
+            term_id = self._vocab.get(term)
+            if term_id is None:
+                term_id = len(self._df)
+                self._vocab[term] = term_id
+                self._docs.append(array("i"))
+                self._tfs.append(array("f"))
+                self._df.append(0)
+            self._docs[term_id].append(slot)
+            self._tfs[term_id].append(tf)
+            self._df[term_id] += 1
+            self._fwd_terms.append(term_id)
+            self._fwd_tfs.append(tf)
+            length += tf
+        self._fwd_start.append(len(self._fwd_terms))
+        self._length.append(length)
+        self._live.append(True)
+        self._total_length += length
+        self.live_count += 1
+        return slot
+
+    def remove(self, slot: int) -> None:
+        """Stop counting a document (its slot is never reused)."""
+        if not self._live.values[slot]:
+            return
+        self._live.values[slot] = False
+        start, end = self._fwd_start[slot], self._fwd_start[slot + 1]
+        for term_id in self._fwd_terms[start:end]:
+            self._df[term_id] -= 1
+        self._total_length -= float(self._length.values[slot])
+        self.live_count -= 1
+
+    @property
+    def live(self) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        """Mask of slots still indexed."""
+        return self._live.values
+
+    # ------------------------------------------------------------- queries
+
+    def idf(self, term: str) -> float:
+        """Lucene BM25 idf; unseen terms get the idf of a term in no document."""
+        term_id = self._vocab.get(term)
+        df = 0 if term_id is None else self._df[term_id]
+        n = self.live_count
+        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
+    def saturation(self, tf: float) -> float:
+        """BM25's term-frequency factor for a document of average length."""
+        return tf * (self.k1 + 1.0) / (tf + self.k1)
+
+    def scores(self, terms: Iterable[str], reference_tf: float = 1.0) -> tuple[FloatArray, float]:
+        """BM25 scores of every slot, divided by the score a reference document would get.
+
+        The reference document has average length and holds every query term
+        ``reference_tf`` times, so 1.0 means "matches the whole query well"; results are
+        clipped to [0, 1]. Unknown query terms count in the reference (a query mostly made
+        of words never seen scores low everywhere).
+
+        Returns:
+            (scores per slot, the reference score).
+        """
+        unique = list(dict.fromkeys(terms))
+        out = np.zeros(self.size, np.float32)
+        if not unique or self.live_count == 0:
+            return out, 0.0
+        avg = self._total_length / self.live_count if self._total_length > 0 else 1.0
+        lengths = self._length.values
+        reference = 0.0
+        k_base = self.k1 * (1.0 - self.b)
+        k_len = self.k1 * self.b / avg
+        for term in unique:
+            idf = self.idf(term)
+            reference += idf * self.saturation(reference_tf)
+            term_id = self._vocab.get(term)
+            if term_id is None or self._df[term_id] == 0:
+                continue
+            docs = np.frombuffer(self._docs[term_id], dtype=np.int32)
+            tfs = np.frombuffer(self._tfs[term_id], dtype=np.float32)
+            norm = k_base + k_len * lengths[docs]
+            out[docs] += (idf * (self.k1 + 1.0)) * tfs / (tfs + norm)
+        if reference > 0:
+            out *= np.float32(1.0 / reference)
+            np.minimum(out, 1.0, out=out)
+        return out, reference
+
+    def cosine_matrix(self, slots: np.ndarray[Any, np.dtype[np.int64]]) -> FloatArray:
+        """Pairwise cosine similarity of the slots' tf-idf vectors (for diversity)."""
+        k = len(slots)
+        if k == 0:
+            return np.zeros((0, 0), np.float32)
+        starts = [self._fwd_start[int(s)] for s in slots]
+        ends = [self._fwd_start[int(s) + 1] for s in slots]
+        terms = np.frombuffer(self._fwd_terms, dtype=np.int32)
+        tfs = np.frombuffer(self._fwd_tfs, dtype=np.float32)
+        rows = np.concatenate(
+            [np.full(e - s, i, np.int64) for i, (s, e) in enumerate(zip(starts, ends, strict=True))]
+        )
+        cols_raw = np.concatenate([terms[s:e] for s, e in zip(starts, ends, strict=True)])
+        vals = np.concatenate([tfs[s:e] for s, e in zip(starts, ends, strict=True)])
+        if len(cols_raw) == 0:
+            return np.zeros((k, k), np.float32)
+        vocab, cols = np.unique(cols_raw, return_inverse=True)
+        n = max(self.live_count, 1)
+        df = np.array([max(self._df[int(t)], 1) for t in vocab], np.float32)
+        idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
+        dense = np.zeros((k, len(vocab)), np.float32)
+        dense[rows, cols] = np.log1p(vals) * idf[cols]
+        norms = np.linalg.norm(dense, axis=1)
+        norms[norms == 0] = 1.0
+        dense /= norms[:, None]
+        sims: FloatArray = dense @ dense.T
+        return sims
+
+    @property
+    def nbytes(self) -> int:
+        """Approximate bytes held by postings, forward vectors and columns."""
+        postings = sum(a.buffer_info()[1] * a.itemsize for a in self._docs)
+        postings += sum(a.buffer_info()[1] * a.itemsize for a in self._tfs)
+        forward = (len(self._fwd_terms) + len(self._fwd_tfs)) * 4 + len(self._fwd_start) * 8
+        return postings + forward + self._length.nbytes + self._live.nbytes
