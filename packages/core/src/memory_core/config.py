@@ -130,12 +130,77 @@ class LearningConfig(BaseModel):
 
 
 class RetrievalConfig(BaseModel):
-    """How past episodes and patterns are ranked for a new task."""
+    """How past episodes and patterns are ranked for a new task.
+
+    Episode score = ``lexical_weight``·lexical + ``semantic_weight``·semantic (only with an
+    embedder) + ``context_weight``·context + ``reward_weight``·reward + ``recency_weight``·
+    recency − ``diversity_weight``·(max similarity to a better result). See the README
+    section "How retrieval ranks".
+    """
 
     model_config = _Section
 
+    lexical_weight: float = Field(default=0.5, ge=0)
+    """Weight of BM25 relevance of the task description (normalised to 0-1)."""
+    semantic_weight: float = Field(default=0.3, ge=0)
+    """Weight of embedding cosine similarity; used only when an embedder is configured."""
+    context_weight: float = Field(default=0.2, ge=0)
+    """Weight of context similarity (domain, language, framework, complexity, tags)."""
+    reward_weight: float = Field(default=0.15, ge=0)
+    """Weight of the episode's reward (``reward.total / reward_scale``, capped at 1)."""
+    recency_weight: float = Field(default=0.1, ge=0)
+    """Weight of recency (``0.5 ** (age / recency_half_life_days)``)."""
+    diversity_weight: float = Field(default=0.3, ge=0)
+    """MMR penalty: subtracted times the result's highest similarity to a better result."""
     recency_half_life_days: float = Field(default=30.0, gt=0)
     """Age at which the recency component halves."""
+    reward_scale: float = Field(default=2.0, gt=0)
+    """Reward total that counts as a full reward component (1.0)."""
+    min_relevance: float = Field(default=0.25, ge=0, le=1)
+    """Relevance floor: episodes whose task relevance is lower are not returned (unless
+    ``include_below_floor``). Calibrated on the synthetic test corpus."""
+    context_relevance_share: float = Field(default=0.4, ge=0, le=1)
+    """How much context scales text relevance: relevance = text · (1 − share + share ·
+    context). With an empty description relevance is the context similarity."""
+    domain_weight: float = Field(default=0.35, ge=0)
+    """Share of the domain in context similarity (partial credit for shared domain words)."""
+    language_weight: float = Field(default=0.2, ge=0)
+    """Share of the language in context similarity."""
+    framework_weight: float = Field(default=0.15, ge=0)
+    """Share of the framework in context similarity."""
+    complexity_weight: float = Field(default=0.1, ge=0)
+    """Share of the complexity in context similarity (adjacent levels get half)."""
+    tags_weight: float = Field(default=0.2, ge=0)
+    """Share of the tags (Jaccard) in context similarity."""
+    bm25_k1: float = Field(default=1.2, gt=0)
+    """BM25 term-frequency saturation."""
+    bm25_b: float = Field(default=0.75, ge=0, le=1)
+    """BM25 length normalisation."""
+    description_boost: float = Field(default=2.0, gt=0)
+    """How many times a description word counts compared with tool, action or reflection
+    words."""
+    mmr_pool: int = Field(default=30, ge=1)
+    """Best-scored candidates considered by diversity re-ranking (at least 3 × limit)."""
+    pattern_success_weight: float = Field(default=0.3, ge=0)
+    """Pattern ranking: weight of the pattern's success rate."""
+    pattern_confidence_weight: float = Field(default=0.15, ge=0)
+    """Pattern ranking: weight of sample-size confidence ``n / (n + pattern_confidence_k)``."""
+    pattern_confidence_k: float = Field(default=5.0, gt=0)
+    """Sample size at which pattern confidence reaches one half."""
+    pattern_context_weight: float = Field(default=0.25, ge=0)
+    """Pattern ranking: weight of context similarity."""
+    pattern_effectiveness_weight: float = Field(default=0.15, ge=0)
+    """Pattern ranking: weight of effectiveness when applied (``effectiveness_score / 2``)."""
+    pattern_recency_weight: float = Field(default=0.05, ge=0)
+    """Pattern ranking: weight of recency of update or last use."""
+    pattern_text_weight: float = Field(default=0.2, ge=0)
+    """Pattern ranking: weight of BM25 match with the task description (when given)."""
+    record_retrievals: bool = True
+    """Count pattern retrievals in ``PatternEffectiveness.times_retrieved`` (batched)."""
+    retrieval_flush_seconds: float = Field(default=2.0, gt=0)
+    """Longest delay before counted pattern retrievals are written to the store."""
+    episode_cache_size: int = Field(default=512, ge=0)
+    """Full episodes kept in memory to answer searches without reading the store."""
     refresh_interval_seconds: float = Field(default=1.0, ge=0)
     """Longest delay before episodes completed by other processes become retrievable."""
 

@@ -7,7 +7,7 @@ never read or write another namespace's rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
@@ -209,6 +209,18 @@ class EpisodeStore(Protocol):
         ...
 
     # ------------------------------------------------- embeddings (retrieval)
+
+    def put_episode_embeddings(
+        self, namespace: str, model: str, vectors: Mapping[UUID, Sequence[float]]
+    ) -> None:
+        """Store (or replace) episodes' embedding vectors made by embedder ``model``."""
+        ...
+
+    def get_episode_embeddings(
+        self, namespace: str, model: str, episode_ids: Sequence[UUID]
+    ) -> dict[UUID, list[float]]:
+        """Stored vectors of embedder ``model`` for the listed episodes (missing ones absent)."""
+        ...
 
     # ----------------------------------------- bulk import/export (portability)
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterator, Sequence
+from array import array
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +31,7 @@ from memory_core.storage._schema import (
     SCHEMA_VERSION,
     Base,
     ChangeRow,
+    EpisodeEmbeddingRow,
     EpisodeRow,
     HeuristicRow,
     PatternEpisodeRow,
@@ -713,6 +715,54 @@ class SQLAlchemyEpisodeStore:
         self._engine.dispose()
 
     # ------------------------------------------------- embeddings (retrieval)
+
+    def put_episode_embeddings(
+        self, namespace: str, model: str, vectors: Mapping[UUID, Sequence[float]]
+    ) -> None:
+        """Store (or replace) episodes' embedding vectors made by embedder ``model``."""
+        if not vectors:
+            return
+        ids = [str(i) for i in vectors]
+        rows = [
+            {
+                "namespace": namespace,
+                "episode_id": str(episode_id),
+                "model": model[:200],
+                "dim": len(vector),
+                "vector": array("f", vector).tobytes(),
+            }
+            for episode_id, vector in vectors.items()
+        ]
+        with self._session(write=True) as session:
+            session.execute(
+                delete(EpisodeEmbeddingRow).where(
+                    EpisodeEmbeddingRow.namespace == namespace,
+                    EpisodeEmbeddingRow.model == model[:200],
+                    EpisodeEmbeddingRow.episode_id.in_(ids),
+                )
+            )
+            session.execute(insert(EpisodeEmbeddingRow), rows)
+
+    def get_episode_embeddings(
+        self, namespace: str, model: str, episode_ids: Sequence[UUID]
+    ) -> dict[UUID, list[float]]:
+        """Stored vectors of embedder ``model`` for the listed episodes (missing ones absent)."""
+        ids = [str(i) for i in episode_ids]
+        out: dict[UUID, list[float]] = {}
+        with self._session() as session:
+            for start in range(0, len(ids), 500):
+                rows = session.execute(
+                    select(EpisodeEmbeddingRow.episode_id, EpisodeEmbeddingRow.vector).where(
+                        EpisodeEmbeddingRow.namespace == namespace,
+                        EpisodeEmbeddingRow.model == model[:200],
+                        EpisodeEmbeddingRow.episode_id.in_(ids[start : start + 500]),
+                    )
+                )
+                for episode_id, blob in rows:
+                    vector = array("f")
+                    vector.frombytes(blob)
+                    out[UUID(episode_id)] = vector.tolist()
+        return out
 
     # ----------------------------------------- bulk import/export (portability)
 
