@@ -61,11 +61,28 @@ _SCRIPT: list[tuple[str, TaskContext, TaskType, list[tuple[str, str, str | None]
 ]
 
 
-def run_demo(database_url: str | None = None, console: Console | None = None) -> int:
-    """Record a few scripted agent runs, then show what the memory learned and retrieves."""
+def run_demo(
+    database_url: str | None = None,
+    console: Console | None = None,
+    *,
+    namespace: str = "demo",
+    config: MemoryConfig | None = None,
+) -> int:
+    """Record a few scripted agent runs, then show what the memory learned and retrieves.
+
+    Args:
+        database_url: Database to use (ignored when ``config`` is given).
+        console: Where to print (default: standard output).
+        namespace: Namespace the demo writes to.
+        config: Full configuration (default: defaults with ``database_url``).
+
+    Returns:
+        The process exit code (0).
+    """
     console = console or Console()
-    config = MemoryConfig(database_url=database_url) if database_url else MemoryConfig()
-    with SyncSelfLearningMemory(config, namespace="demo") as memory:
+    if config is None:
+        config = MemoryConfig(database_url=database_url) if database_url else MemoryConfig()
+    with SyncSelfLearningMemory(config, namespace=namespace) as memory:
         console.print(f"[bold]memory-core demo[/bold] — database: {config.resolved_database_url}")
         table = Table(title="Recorded episodes")
         for column in ("task", "steps", "outcome", "reward"):
@@ -114,5 +131,14 @@ def run_demo(database_url: str | None = None, console: Console | None = None) ->
         console.print(
             f"\nStored {stats.episodes_completed} episodes and {stats.patterns_total} patterns "
             f"in namespace {stats.namespace!r}."
+        )
+        prefix = f"memory-core --namespace {namespace}"
+        if config.database_url is not None:
+            prefix = f"memory-core --database-url URL --namespace {namespace}"
+        console.print(
+            "Explore it:\n"
+            f"  {prefix} episodes list\n"
+            f"  {prefix} search 'Fix the failing logout test' --domain web-api --tags auth\n"
+            f"  {prefix} report memory-report.html"
         )
     return 0
