@@ -8,7 +8,7 @@ from the episode's end time), so re-learning an episode after a crash is recogni
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 from uuid import NAMESPACE_URL, uuid5
 
@@ -232,11 +232,22 @@ def default_extractors() -> list[PatternExtractor]:
 
 
 def extract_patterns(
-    episode: Episode, config: LearningConfig, extractors: Sequence[PatternExtractor]
+    episode: Episode,
+    config: LearningConfig,
+    extractors: Sequence[PatternExtractor],
+    *,
+    on_error: Callable[[PatternExtractor, Exception], None] | None = None,
 ) -> list[Pattern]:
     """Run every extractor on a completed episode and fold same-key patterns together.
 
-    Returns an empty list for an incomplete episode. Exceptions of an extractor propagate.
+    Returns an empty list for an incomplete episode.
+
+    Args:
+        episode: The completed episode.
+        config: Extraction thresholds.
+        extractors: Extractors to run, in order.
+        on_error: Called with an extractor that raised and its exception; that extractor's
+            patterns are skipped and the others kept. Without it, the exception propagates.
     """
     from memory_core.learning.merging import merge_into
 
@@ -244,7 +255,14 @@ def extract_patterns(
         return []
     by_key: dict[str, Pattern] = {}
     for extractor in extractors:
-        for pattern in extractor.extract(episode, config):
+        try:
+            found = extractor.extract(episode, config)
+        except Exception as exc:
+            if on_error is None:
+                raise
+            on_error(extractor, exc)
+            continue
+        for pattern in found:
             key = similarity_key(pattern)
             known = by_key.get(key)
             by_key[key] = pattern if known is None else merge_into(known, pattern)

@@ -121,7 +121,9 @@ class Reflector:
             out.append(f"Reduce failed steps ({len(failed)} of {len(steps)} failed).")
         for tool, count in Counter(s.tool for s in failed).most_common():
             if count >= 2:
-                out.append(f"{tool} failed {count} times; check its inputs or try another tool.")
+                out.append(
+                    f"The tool {tool} failed {count} times; check its inputs or try another tool."
+                )
                 break
         duration = episode.duration_seconds
         if duration is not None and duration > 300:
@@ -146,7 +148,7 @@ class Reflector:
                 )
         for tool, count in Counter(s.tool for s in steps).most_common(1):
             if count >= 5:
-                out.append(f"{tool} was called {count} times; batch or cache those calls.")
+                out.append(f"The tool {tool} was called {count} times; batch or cache those calls.")
         if len(failed) >= 3:
             tools = {s.tool for s in failed}
             if len(tools) == 1:
@@ -186,7 +188,7 @@ class Reflector:
             for failed, fixed in itertools.pairwise(steps):
                 if not failed.is_success and fixed.is_success:
                     signature = error_signature(failed.error_message or "no result")
-                    out.append(f"{fixed.tool} recovered from: {_clip(signature, 80)}.")
+                    out.append(f"The tool {fixed.tool} recovered from: {_clip(signature, 80)}.")
                     break
         out.append(
             f"Task in the {context.domain} domain with {context.complexity.value} complexity."

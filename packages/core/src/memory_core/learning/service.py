@@ -100,6 +100,7 @@ class LearningService:
         self._inline_failed = 0
         self._explicit: OrderedDict[tuple[UUID, UUID], None] = OrderedDict()
         self._baselines: dict[str, tuple[float, int]] = {}
+        self._extractor_errors: dict[str, int] = {}
         self._closed = False
 
     @property
@@ -266,8 +267,26 @@ class LearningService:
     # ------------------------------------------------------------- queries
 
     def extract(self, episode: Episode) -> list[Pattern]:
-        """The patterns this service's extractors find in one episode (no storage)."""
-        return extract_patterns(episode, self._learning, self._extractors)
+        """The patterns this service's extractors find in one episode (no storage).
+
+        An extractor that raises is logged and counted in `extractor_errors`; the patterns
+        of the other extractors are kept.
+        """
+        return extract_patterns(
+            episode, self._learning, self._extractors, on_error=self._extractor_failed
+        )
+
+    @property
+    def extractor_errors(self) -> dict[str, int]:
+        """How many times each extractor (by name) raised."""
+        with self._lock:
+            return dict(self._extractor_errors)
+
+    def _extractor_failed(self, extractor: PatternExtractor, exc: Exception) -> None:
+        name = getattr(extractor, "name", type(extractor).__name__)
+        logger.error("pattern extractor %r failed; its patterns are skipped", name, exc_info=exc)
+        with self._lock:
+            self._extractor_errors[name] = self._extractor_errors.get(name, 0) + 1
 
     def heuristics_for(self, context: TaskContext, limit: int = 5) -> list[Heuristic]:
         """Learned heuristics for a task context, best first by relevance x confidence.
