@@ -149,7 +149,14 @@ class SQLAlchemyEpisodeStore:
             if database in ("", ":memory:") or database.startswith("file::memory:"):
                 kwargs.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
             else:
-                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                folder = Path(database).expanduser().parent
+                try:
+                    folder.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise StorageError(
+                        f"cannot create the folder {str(folder)!r} for the SQLite database: "
+                        f"{exc.strerror}; check the path in the database URL"
+                    ) from exc
                 kwargs["connect_args"] = {"check_same_thread": False, "timeout": 60}
         elif self.dialect == "postgresql":
             kwargs.update(pool_pre_ping=True, pool_size=5, max_overflow=10)
