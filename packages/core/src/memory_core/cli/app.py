@@ -88,6 +88,10 @@ def main(argv: list[str] | None = None) -> None:
     except MemoryCoreError as exc:
         err_console.print(f"[bold red]error:[/bold red] {one_line(str(exc))}", soft_wrap=True)
         sys.exit(1)
+    except OSError as exc:  # a file or folder given on the command line
+        where = f" ({exc.filename})" if exc.filename else ""
+        err_console.print(f"[bold red]error:[/bold red] {exc.strerror}{where}", soft_wrap=True)
+        sys.exit(1)
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)

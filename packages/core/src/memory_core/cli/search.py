@@ -10,8 +10,9 @@ from rich.text import Text
 
 from memory_core.cli._common import console, open_memory, print_json
 from memory_core.cli.episodes import outcome_text
+from memory_core.errors import InvalidInputError
 from memory_core.formatting import episode_metadata, format_pattern, pattern_metadata
-from memory_core.models import TaskType
+from memory_core.models import TaskType, normalize_tags
 
 __all__ = ["search_command"]
 
@@ -48,9 +49,16 @@ def search_command(
     Shows what the memory would hand an agent starting this task, and why: each result's
     score is the sum of the weighted components listed under it.
     """
-    context: dict[str, Any] = {
-        "tags": [t for raw in tags or [] for t in raw.split(",") if t.strip()],
-    }
+    if not task.strip():
+        raise InvalidInputError(
+            "the task is empty; describe the new task in words, e.g. "
+            "memory-core search 'Fix the failing login test'"
+        )
+    try:
+        tag_list = normalize_tags([t for raw in tags or [] for t in raw.split(",") if t.strip()])
+    except ValueError as exc:
+        raise InvalidInputError(str(exc)) from None
+    context: dict[str, Any] = {"tags": tag_list}
     if domain:
         context["domain"] = domain
     if language:

@@ -38,6 +38,17 @@ def _nice_ceiling(value: float) -> float:
     return 10.0 * power
 
 
+def _count_step(value: float) -> float:
+    """A whole tick step (1, 2, 2.5 or 5 times a power of ten) at or above ``value``."""
+    power = 1.0
+    while True:
+        for factor in (1.0, 2.0, 2.5, 5.0):
+            step = factor * power
+            if step >= value and step == int(step):
+                return step
+        power *= 10
+
+
 def _open(width: int, height: int, label: str) -> str:
     return (
         f'<svg class="chart" viewBox="0 0 {width} {height}" '
@@ -67,7 +78,7 @@ def timeline_chart(buckets: Sequence[Bucket], unit: str, width: int = 960) -> st
         return empty_chart("No completed episode yet.")
     height, left, right, top, bottom = 300, 52, 52, 30, 44
     plot_w, plot_h = width - left - right, height - top - bottom
-    top_count = _nice_ceiling(max(b.total for b in buckets))
+    top_count = 4 * _count_step(max(b.total for b in buckets) / 4)
     slot = plot_w / len(buckets)
     bar_w = max(1.0, min(48.0, slot * 0.72))
     parts = [_open(width, height, f"Completed episodes and success rate per {unit}")]

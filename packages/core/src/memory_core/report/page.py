@@ -39,6 +39,7 @@ section p.sub { margin:0 0 12px; color:var(--muted); font-size:13px; }
 .card { background:var(--card); border:1px solid var(--line); border-radius:12px;
   padding:12px 14px; }
 .card .v { font-size:24px; font-weight:650; }
+.card .v.small { font-size:16px; padding:5px 0 4px; }
 .card .k { color:var(--muted); font-size:12px; text-transform:uppercase; letter-spacing:.04em; }
 svg.chart { width:100%; height:auto; display:block; }
 .two { display:grid; grid-template-columns:1fr 1fr; gap:18px; }
@@ -87,7 +88,11 @@ def _cards(data: ReportData) -> str:
     if done:
         first = min(f.start_time for f in done)
         last = max(f.start_time for f in done)
-        span = f"{first:%b %d, %Y} {_DASH} {last:%b %d, %Y}"
+        span = (
+            f"{first:%b %d} {_DASH} {last:%b %d, %Y}"
+            if first.year == last.year
+            else f"{first:%b %Y} {_DASH} {last:%b %Y}"
+        )
     mean = data.mean_reward
     cards = [
         ("Episodes", f"{len(done):,}", f"{data.in_flight:,} in flight"),
@@ -99,7 +104,8 @@ def _cards(data: ReportData) -> str:
     return (
         '<div class="cards">'
         + "".join(
-            f'<div class="card"><div class="k">{escape(k)}</div><div class="v">{escape(v)}</div>'
+            f'<div class="card"><div class="k">{escape(k)}</div>'
+            f'<div class="v{" small" if len(v) > 10 else ""}">{escape(v)}</div>'
             f'<div class="k" style="text-transform:none">{escape(note)}</div></div>'
             for k, v, note in cards
         )
