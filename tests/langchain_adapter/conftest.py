@@ -18,7 +18,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.tools import StructuredTool, ToolException, tool
 
-from memory_core import MemoryConfig, SelfLearningMemory, SyncSelfLearningMemory
+from memory_core import MemoryConfig, RetrievalConfig, SelfLearningMemory, SyncSelfLearningMemory
 
 
 class ScriptedChatModel(GenericFakeChatModel):
@@ -119,7 +119,12 @@ def crunch(n: int) -> int:
 
 @pytest.fixture
 def mem_config(sqlite_url: str) -> MemoryConfig:
-    return MemoryConfig(database_url=sqlite_url, load_plugins=False)
+    # refresh 0: patterns learned in the background are visible to the very next search
+    return MemoryConfig(
+        database_url=sqlite_url,
+        load_plugins=False,
+        retrieval=RetrievalConfig(refresh_interval_seconds=0),
+    )
 
 
 @pytest.fixture

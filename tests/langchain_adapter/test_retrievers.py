@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from uuid import UUID
 
 import pytest
 from langchain_core.documents import Document
@@ -57,8 +58,8 @@ class TestMemoryRetrieverConformance(RetrieversIntegrationTests):
     """langchain-tests' own retriever checks, on a real SQLite-backed memory."""
 
     @pytest.fixture(autouse=True)
-    def _memory(self, sqlite_url: str) -> Iterator[None]:
-        with SyncSelfLearningMemory(MemoryConfig(database_url=sqlite_url)) as memory:
+    def _memory(self, mem_config: MemoryConfig) -> Iterator[None]:
+        with SyncSelfLearningMemory(mem_config) as memory:
             for i in range(5):
                 record(memory, f"fix the failing login test number {i}")
             self.memory = memory
@@ -87,7 +88,7 @@ def test_documents_carry_summary_and_metadata(filled):
     assert "Outcome:" in doc.page_content
     assert doc.metadata["type"] == "episode"
     assert doc.id == doc.metadata["episode_id"]
-    assert filled.get_episode(__import__("uuid").UUID(doc.id)).is_complete
+    assert filled.get_episode(UUID(doc.id)).is_complete
     assert "reward" in doc.metadata
     assert "score" in doc.metadata
     assert isinstance(doc.metadata["score_breakdown"], dict)
