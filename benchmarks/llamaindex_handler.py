@@ -1,0 +1,116 @@
+# ruff: noqa: TID251  (a LlamaIndex benchmark imports LlamaIndex and its adapter)
+"""Overhead of recording LlamaIndex agent runs with MemoryInstrumentation.
+
+Runs the same scripted FunctionAgent (N tool calls per run) with and without the
+instrumentation attached, on a SQLite file, and reports per-run latency.
+
+    python benchmarks/llamaindex_handler.py [--quick]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from collections.abc import AsyncGenerator, Sequence
+from pathlib import Path
+from typing import Any
+
+from _bench import Row, parse_args, print_table, summarize
+from llama_index.core import Settings
+from llama_index.core.agent.workflow import FunctionAgent
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    ChatResponseAsyncGen,
+    ToolCallBlock,
+)
+from llama_index.core.embeddings import MockEmbedding
+from llama_index.core.llms import MockLLM
+from llama_index.core.llms.callbacks import llm_chat_callback
+from llama_index.core.llms.mock import MockFunctionCallingLLM
+from llama_index.core.tools import FunctionTool
+from pydantic import Field
+
+from memory_core import MemoryConfig, SyncSelfLearningMemory
+from memory_core_llamaindex import MemoryInstrumentation
+
+
+class ScriptedLLM(MockFunctionCallingLLM):
+    script: list[ChatMessage] = Field(default_factory=list)
+
+    @llm_chat_callback()
+    async def astream_chat(
+        self, messages: Sequence[ChatMessage], **kwargs: Any
+    ) -> ChatResponseAsyncGen:
+        message = self.script.pop(0)
+
+        async def gen() -> AsyncGenerator[ChatResponse, None]:
+            yield ChatResponse(
+                message=message,
+                delta=message.content or "",
+                raw={"usage": {"prompt_tokens": 10, "completion_tokens": 2}},
+            )
+
+        return gen()
+
+
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+
+TOOLS = [FunctionTool.from_defaults(fn=add)]
+
+
+def make_agent(tool_calls: int) -> FunctionAgent:
+    script = [
+        ChatMessage(
+            role="assistant",
+            blocks=[
+                ToolCallBlock(tool_call_id=f"c{i}", tool_name="add", tool_kwargs={"a": i, "b": 1})
+            ],
+        )
+        for i in range(tool_calls)
+    ]
+    script.append(ChatMessage(role="assistant", content="done"))
+    return FunctionAgent(tools=TOOLS, llm=ScriptedLLM(script=script))
+
+
+async def time_runs(runs: int, tool_calls: int) -> tuple[list[float], float]:
+    timings: list[float] = []
+    start = time.perf_counter()
+    for _ in range(runs):
+        agent = make_agent(tool_calls)
+        t0 = time.perf_counter()
+        await agent.run(user_msg="add some numbers")
+        timings.append(time.perf_counter() - t0)
+    return timings, time.perf_counter() - start
+
+
+async def main(quick: bool) -> list[Row]:
+    Settings.llm = MockLLM()
+    Settings.embed_model = MockEmbedding(embed_dim=8)
+    runs = 3 if quick else 50
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        config = MemoryConfig(
+            database_url=f"sqlite:///{Path(tmp) / 'bench.db'}", load_plugins=False
+        )
+        with SyncSelfLearningMemory(config) as memory:
+            for tool_calls in (1, 5) if quick else (1, 5, 20):
+                size = f"{tool_calls} tool calls"
+                await time_runs(1, tool_calls)  # warm up imports and caches
+                timings, total = await time_runs(runs, tool_calls)
+                rows.append(summarize("agent run, not recorded", size, timings, total))
+                with MemoryInstrumentation(memory) as inst:
+                    timings, total = await time_runs(runs, tool_calls)
+                assert inst.errors == 0, inst.last_error
+                note = f"{len(inst.completed_episodes)} episodes"
+                rows.append(summarize("agent run, recorded", size, timings, total, note))
+    return rows
+
+
+if __name__ == "__main__":
+    args = parse_args(__doc__.splitlines()[0])
+    print_table("LlamaIndex capture overhead (SQLite file)", asyncio.run(main(args.quick)))
