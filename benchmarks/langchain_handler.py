@@ -1,0 +1,195 @@
+# ruff: noqa: TID251  (a LangChain benchmark imports LangChain and its adapter)
+"""Per-event overhead of MemoryCallbackHandler, and its cost on a real agent run.
+
+Calls the handler's callbacks directly (as LangChain does, inline) to time each kind of
+event, then runs the same scripted ``create_agent`` agent with and without the handler.
+Everything is on a SQLite file in a temporary directory.
+
+    python benchmarks/langchain_handler.py [--quick]
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from _bench import Row, parse_args, print_table, summarize
+from langchain.agents import create_agent
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration, ChatResult, LLMResult
+from langchain_core.tools import tool
+
+from memory_core import MemoryConfig, SyncSelfLearningMemory
+from memory_core_langchain import MemoryCallbackHandler
+
+USAGE = {"input_tokens": 11, "output_tokens": 7, "total_tokens": 18}
+STEPS_PER_EPISODE = 400  # stay below the per-episode step limit
+
+
+class ToolCallingModel(GenericFakeChatModel):
+    """Two tool calls, then an answer; the reply depends only on the conversation."""
+
+    def bind_tools(self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any) -> Any:
+        return self
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: Any = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        done = sum(isinstance(m, ToolMessage) for m in messages)
+        if done < 2:
+            call = {"name": "add", "args": {"a": done, "b": 1}, "id": f"c{done}"}
+            message = AIMessage(content="", tool_calls=[{**call, "type": "tool_call"}])
+        else:
+            message = AIMessage(content="done")
+        message.usage_metadata = USAGE  # type: ignore[assignment]
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+@tool
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+
+def _pairs(
+    n: int, setup: Callable[[], None], start: Callable[[int], None], end: Callable[[int], None]
+) -> tuple[list[float], list[float], float, float]:
+    """Time ``start(i)`` then ``end(i)`` n times; ``setup`` (untimed) every few hundred."""
+    starts: list[float] = []
+    ends: list[float] = []
+    for i in range(n):
+        if i % STEPS_PER_EPISODE == 0:
+            setup()
+        t0 = time.perf_counter()
+        start(i)
+        t1 = time.perf_counter()
+        end(i)
+        t2 = time.perf_counter()
+        starts.append(t1 - t0)
+        ends.append(t2 - t1)
+    return starts, ends, sum(starts), sum(ends)
+
+
+def bench_events(memory: SyncSelfLearningMemory, n: int) -> list[Row]:
+    handler = MemoryCallbackHandler(memory)
+    root: list[uuid.UUID] = []
+
+    def new_root() -> None:
+        if root:
+            handler.on_chain_end({"output": "ok"}, run_id=root.pop())
+        run_id = uuid.uuid4()
+        handler.on_chain_start({"name": "bench"}, {"input": "benchmark the handler"}, run_id=run_id)
+        root.append(run_id)
+
+    ids = [uuid.uuid4() for _ in range(n)]
+    llm_result = LLMResult(
+        generations=[[ChatGeneration(message=AIMessage(content="x", usage_metadata=USAGE))]]
+    )
+    tool_out = ToolMessage(content="5", tool_call_id="call-1", status="success")
+    serialized = {"name": "add"}
+    rows = []
+
+    def chain_start(i: int) -> None:
+        handler.on_chain_start({"name": "node"}, {}, run_id=ids[i], parent_run_id=root[0])
+
+    def chain_end(i: int) -> None:
+        handler.on_chain_end({}, run_id=ids[i], parent_run_id=root[0])
+
+    def tool_start(i: int) -> None:
+        handler.on_tool_start(
+            serialized,
+            "{'a': 2, 'b': 3}",
+            run_id=ids[i],
+            parent_run_id=root[0],
+            inputs={"a": 2, "b": 3},
+            tool_call_id="call-1",
+        )
+
+    def tool_end(i: int) -> None:
+        handler.on_tool_end(tool_out, run_id=ids[i], parent_run_id=root[0])
+
+    def model_start(i: int) -> None:
+        handler.on_chat_model_start({}, [[]], run_id=ids[i], parent_run_id=root[0])
+
+    def model_end(i: int) -> None:
+        handler.on_llm_end(llm_result, run_id=ids[i], parent_run_id=root[0])
+
+    for kind, start, end, note in (
+        ("chain", chain_start, chain_end, "child run (graph node)"),
+        ("tool", tool_start, tool_end, "logs one step"),
+        ("chat_model", model_start, model_end, "adds token usage"),
+    ):
+        ids = [uuid.uuid4() for _ in range(n)]
+        t_start, t_end, total_start, total_end = _pairs(n, new_root, start, end)
+        end_name = "on_llm_end" if kind == "chat_model" else f"on_{kind}_end"
+        rows.append(summarize(f"on_{kind}_start", f"{n} events", t_start, total_start, note))
+        rows.append(summarize(end_name, f"{n} events", t_end, total_end, note))
+    handler.on_chain_end({"output": "ok"}, run_id=root.pop())
+
+    timings = []
+    t_all = time.perf_counter()
+    for _ in range(max(5, n // 20)):
+        run_id = uuid.uuid4()
+        t0 = time.perf_counter()
+        handler.on_chain_start({"name": "bench"}, {"input": "a short run"}, run_id=run_id)
+        handler.on_chain_end({"output": "ok"}, run_id=run_id)
+        timings.append(time.perf_counter() - t0)
+    rows.append(
+        summarize(
+            "outermost run start+end",
+            f"{len(timings)} episodes",
+            timings,
+            time.perf_counter() - t_all,
+            "stores, scores, queues the episode",
+        )
+    )
+    assert handler.errors == 0, f"{handler.errors} recording errors"
+    return rows
+
+
+def bench_agent(memory: SyncSelfLearningMemory, runs: int) -> list[Row]:
+    """The same agent run without and with the handler, interleaved to cancel drift."""
+    agent = create_agent(ToolCallingModel(messages=iter([])), [add])
+    handler = MemoryCallbackHandler(memory)
+    configs: dict[str, dict[str, Any]] = {
+        "agent run, no handler": {},
+        "agent run, with handler": {"callbacks": [handler]},
+    }
+    timings: dict[str, list[float]] = {label: [] for label in configs}
+    for config in configs.values():
+        agent.invoke({"messages": [("user", "warm up")]}, config=config)
+    for i in range(runs):
+        for label, config in configs.items():
+            t0 = time.perf_counter()
+            agent.invoke({"messages": [("user", f"add things {i}")]}, config=config)
+            timings[label].append(time.perf_counter() - t0)
+    assert handler.errors == 0
+    return [
+        summarize(label, f"{runs} runs", t, sum(t), "3 model + 2 tool calls, ~17 events")
+        for label, t in timings.items()
+    ]
+
+
+def main() -> None:
+    args = parse_args(__doc__.splitlines()[0])
+    n, runs = (200, 5) if args.quick else (5000, 100)
+    with tempfile.TemporaryDirectory() as tmp:
+        config = MemoryConfig(
+            database_url=f"sqlite:///{Path(tmp) / 'bench.db'}", load_plugins=False
+        )
+        with SyncSelfLearningMemory(config) as memory:
+            rows = bench_events(memory, n) + bench_agent(memory, runs)
+    print_table("MemoryCallbackHandler overhead (per event; SQLite file)", rows)
+
+
+if __name__ == "__main__":
+    main()
