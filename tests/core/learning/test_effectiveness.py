@@ -78,7 +78,8 @@ def test_completion_updates_retrieved_patterns(
     failed = build(STEPS, TaskOutcome.failure("wrong result"), description="second")
     failed.retrieved_pattern_ids = retrieved
     scored = _learn(service, store, namespace, failed)
-    assert first.reward is not None and scored.reward is not None
+    assert first.reward is not None
+    assert scored.reward is not None
     for pattern in store.get_patterns(namespace, retrieved):
         eff = pattern.effectiveness
         assert (eff.times_applied, eff.failure_when_applied) == (1, 1)

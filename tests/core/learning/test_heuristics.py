@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pytest
 
@@ -12,7 +12,7 @@ from memory_core.learning import heuristic_candidates
 
 BuildEpisode = Callable[..., Episode]
 WEB = TaskContext(domain="web-api", language="python")
-STEPS = [
+STEPS: list[dict[str, object]] = [
     {"tool": "http", "action": "check if the service is up", "result": {"kind": "success"}},
     {"tool": "pytest", "action": "run the suite", "result": {"kind": "success"}},
 ]
@@ -22,7 +22,7 @@ def _run(
     memory: SyncSelfLearningMemory,
     context: TaskContext,
     outcome: TaskOutcome,
-    steps: list[dict[str, object]],
+    steps: Sequence[dict[str, object]],
 ) -> None:
     eid = memory.start_episode("deploy check", context)
     for step in steps:
@@ -68,8 +68,10 @@ def test_heuristics_rank_by_context(memory: SyncSelfLearningMemory) -> None:
         _run(memory, data, TaskOutcome.success("ok"), STEPS)
     web_first = memory.engine.learning.heuristics_for(WEB, limit=10)
     data_first = memory.engine.learning.heuristics_for(data, limit=10)
-    assert web_first[0].context is not None and web_first[0].context.domain == "web-api"
-    assert data_first[0].context is not None and data_first[0].context.domain == "data"
+    assert web_first[0].context is not None
+    assert web_first[0].context.domain == "web-api"
+    assert data_first[0].context is not None
+    assert data_first[0].context.domain == "data"
 
 
 def test_error_recovery_rules(build: BuildEpisode) -> None:

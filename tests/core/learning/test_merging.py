@@ -16,6 +16,7 @@ from memory_core import (
     ExecutionStep,
     MemoryConfig,
     OutcomeStats,
+    Pattern,
     SQLAlchemyEpisodeStore,
     SyncSelfLearningMemory,
     TaskContext,
@@ -85,7 +86,7 @@ def test_error_recoveries_union_their_steps() -> None:
 
 
 def test_evidence_is_bounded() -> None:
-    stored = _sequence(FAMILY)
+    stored: Pattern = _sequence(FAMILY)
     for _ in range(MAX_EVIDENCE + 20):
         stored = merge_into(stored, _sequence(FAMILY))
     assert stored.occurrence_count == MAX_EVIDENCE + 21

@@ -65,7 +65,7 @@ def test_gate_rejects_before_storing(database_url: str, namespace: str) -> None:
         learning=LearningConfig(quality_threshold=0.7),
     )
     with SyncSelfLearningMemory(config, namespace=namespace) as memory:
-        with pytest.raises(EpisodeQualityError, match="quality_threshold=0.7") as caught:
+        with pytest.raises(EpisodeQualityError, match=r"quality_threshold=0\.7") as caught:
             _complete(memory, [("t", "a", True)])
         assert caught.value.quality < 0.7
         [episode] = memory.list_episodes()

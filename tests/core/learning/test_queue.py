@@ -177,7 +177,7 @@ def test_block_policy_gives_up_after_its_timeout(
 ) -> None:
     service, gate = full_queue(backpressure="block", block_timeout_seconds=0.05)
     third = build(STEPS, description="third")
-    with pytest.raises(LearningQueueFullError, match="after waiting 0.05 s"):
+    with pytest.raises(LearningQueueFullError, match=r"after waiting 0\.05 s"):
         _complete(service, store, namespace, third)
     assert store.get_episode(namespace, third.episode_id) is None
     assert service.stats().rejected == 1
