@@ -295,6 +295,7 @@ def test_store_failure_does_not_change_what_the_agent_returns(sqlite_url, kit):
         handler = MemoryCallbackHandler(memory)
         assert run(handler) == baseline
         assert handler.errors == 1
+        assert isinstance(handler.last_error, StorageError)
         assert handler.last_episode is None
     store.close()
 

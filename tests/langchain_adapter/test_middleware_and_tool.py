@@ -159,6 +159,7 @@ def test_middleware_store_failure_does_not_change_the_agent_result(sqlite_url, k
         )
         assert [m.content for m in out["messages"]] == [m.content for m in baseline["messages"]]
         assert middleware.errors == 1
+        assert isinstance(middleware.last_error, StorageError)
     store.close()
 
 
@@ -166,6 +167,32 @@ def test_middleware_without_recording_only_injects(mem, kit):
     agent = create_agent(_add_run(kit), [kit.add], middleware=[MemoryMiddleware(mem, record=False)])
     agent.invoke(_task("add 2 and 3"))
     assert mem.list_episodes(limit=None) == []
+
+
+def test_middleware_with_checkpointer_records_each_turn(mem, kit):
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    model = kit.scripted(
+        kit.ai(calls=[kit.call("add", {"a": 2, "b": 3}, "c1")]),
+        kit.ai("5"),
+        kit.ai(calls=[kit.call("add", {"a": 5, "b": 5}, "c2")]),
+        kit.ai("10"),
+    )
+    agent = create_agent(
+        model, [kit.add], middleware=[MemoryMiddleware(mem)], checkpointer=InMemorySaver()
+    )
+    thread = {"configurable": {"thread_id": "t1"}}
+    agent.invoke(_task("add 2 and 3"), config=thread)
+    out = agent.invoke(_task("now double it"), config=thread)
+
+    assert len(out["messages"]) == 8  # one conversation
+    second, first = mem.list_episodes(limit=None)
+    assert first.task_description == "add 2 and 3"
+    assert second.task_description == "now double it"
+    assert [s.parameters for s in first.steps] == [{"a": 2, "b": 3}]
+    assert [s.parameters for s in second.steps] == [{"a": 5, "b": 5}]
+    assert first.outcome.verdict == "5"
+    assert second.outcome.verdict == "10"
 
 
 def test_middleware_rejects_bad_arguments(mem):

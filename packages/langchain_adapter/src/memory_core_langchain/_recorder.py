@@ -88,6 +88,7 @@ class EpisodeRecorder:
         self.strict = strict
         self.max_output_bytes = memory.config.limits.max_step_output_bytes
         self.errors = 0
+        self.last_error: BaseException | None = None
         self.last_episode: Episode | None = None
         self._lock = threading.Lock()
         self._runs: dict[UUID, _Run] = {}
@@ -99,6 +100,7 @@ class EpisodeRecorder:
         """Count and log an error raised while recording; re-raise it when strict."""
         with self._lock:
             self.errors += 1
+            self.last_error = exc
         logger.warning("memory-core recording failed in %s: %r", where, exc, exc_info=exc)
         if self.strict:
             raise exc

@@ -132,6 +132,11 @@ class MemoryCallbackHandler(BaseCallbackHandler):
         return self._recorder.errors
 
     @property
+    def last_error(self) -> BaseException | None:
+        """The latest recording error (None if there was none)."""
+        return self._recorder.last_error
+
+    @property
     def last_episode(self) -> Episode | None:
         """The most recently completed episode (None before the first run ends)."""
         return self._recorder.last_episode

@@ -159,14 +159,14 @@ class MemoryMiddleware(AgentMiddleware[MemoryState, Any, Any]):
         self._lessons: dict[UUID, str] = {}
 
     @property
-    def name(self) -> str:
-        """The node-name prefix of this middleware's hooks."""
-        return "MemoryMiddleware"
-
-    @property
     def errors(self) -> int:
         """How many recording/retrieval errors were logged and swallowed."""
         return self._recorder.errors
+
+    @property
+    def last_error(self) -> BaseException | None:
+        """The latest recording error (None if there was none)."""
+        return self._recorder.last_error
 
     # --------------------------------------------------------------- helpers
 
