@@ -83,7 +83,7 @@ async def time_runs(runs: int, tool_calls: int) -> tuple[list[float], float]:
     for _ in range(runs):
         agent = make_agent(tool_calls)
         t0 = time.perf_counter()
-        await agent.run(user_msg="add some numbers")
+        await agent.run(user_msg="add some numbers", max_iterations=tool_calls + 5)
         timings.append(time.perf_counter() - t0)
     return timings, time.perf_counter() - start
 
