@@ -36,6 +36,7 @@ from memory_core.formatting import (
     pattern_metadata,
 )
 from memory_core.hookspecs import hookimpl
+from memory_core.learning import PatternExtractor
 from memory_core.memory import SelfLearningMemory, SyncSelfLearningMemory
 from memory_core.models import (
     ComplexityLevel,
@@ -96,6 +97,7 @@ __all__ = [
     "OutcomeStats",
     "Pattern",
     "PatternEffectiveness",
+    "PatternExtractor",
     "PatternNotFoundError",
     "PayloadTooLargeError",
     "PluginError",

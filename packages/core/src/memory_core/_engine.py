@@ -127,13 +127,16 @@ class MemoryEngine:
         self._pattern_cache: HotCache[Pattern] = HotCache(
             self.config.cache_max_patterns, self.config.cache_ttl_seconds
         )
+        self._watch_store(True)
         self._buffer = WriteBehindBuffer(
             self.store,
             self.namespace,
             interval=self.config.flush_interval_ms / 1000.0,
             max_pending=self.config.flush_max_pending,
         )
-        self.learning = LearningService(self.config, self.store, self.namespace)
+        self.learning = LearningService(
+            self.config, self.store, self.namespace, plugins=self.plugins
+        )
         self.retrieval = RetrievalEngine(self.config, self.store, self.namespace, embedder=embedder)
         self._closed = False
         self.learning.resume()
@@ -298,11 +301,12 @@ class MemoryEngine:
         cached = self._episode_cache.get(episode_id)
         if cached is not None:
             return cached.model_copy(deep=True)
+        token = self._episode_cache.token()
         episode = self.store.get_episode(self.namespace, episode_id)
         if episode is None:
             raise EpisodeNotFoundError(episode_id, self.namespace)
         if episode.is_complete:
-            self._episode_cache.put(episode_id, episode.model_copy(deep=True))
+            self._episode_cache.put(episode_id, episode.model_copy(deep=True), since=token)
         return episode
 
     def list_episodes(
@@ -353,10 +357,11 @@ class MemoryEngine:
         cached = self._pattern_cache.get(pattern_id)
         if cached is not None:
             return cached.model_copy(deep=True)
+        token = self._pattern_cache.token()
         pattern = self.store.get_pattern(self.namespace, pattern_id)
         if pattern is None:
             raise PatternNotFoundError(pattern_id, self.namespace)
-        self._pattern_cache.put(pattern_id, pattern.model_copy(deep=True))
+        self._pattern_cache.put(pattern_id, pattern.model_copy(deep=True), since=token)
         return pattern
 
     def list_patterns(
@@ -469,6 +474,31 @@ class MemoryEngine:
         """Block until queued learning work is done; False if ``timeout`` ran out."""
         return self.learning.wait(timeout)
 
+    def _watch_store(self, on: bool) -> None:
+        """Subscribe to (or leave) the store's in-process change notifications, if it has them.
+
+        Learning and retrieval write patterns and episodes through the store directly; the
+        notifications keep the hot caches from serving what they replaced. Changes made by
+        other processes are bounded by the cache TTL instead.
+        """
+        listeners = getattr(self.store, "change_listeners", None)
+        if not isinstance(listeners, list):
+            return
+        if on:
+            listeners.append(self._on_store_change)
+        elif self._on_store_change in listeners:
+            listeners.remove(self._on_store_change)
+
+    def _on_store_change(self, namespace: str, entity: str, ids: list[str], op: str) -> None:
+        if namespace != self.namespace:
+            return
+        if entity == "episode":
+            for key in ids:
+                self._episode_cache.invalidate(UUID(key))
+        elif entity == "pattern":
+            for key in ids:
+                self._pattern_cache.invalidate(UUID(key))
+
     def _check_open(self) -> None:
         if self._closed:
             raise InvalidInputError("this memory is closed; create a new one")
@@ -483,6 +513,7 @@ class MemoryEngine:
             self.learning.close()
             self.retrieval.close()
         finally:
+            self._watch_store(False)
             if self._owns_store:
                 self.store.close()
 

@@ -7,14 +7,20 @@ They run last (``trylast``), so plugins can take over or wrap them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from memory_core.config import MemoryConfig
 from memory_core.hookspecs import hookimpl
-from memory_core.models import RetrievedEpisode, TaskContext
+from memory_core.learning import PatternExtractor, RewardScorer, default_extractors
+from memory_core.models import Episode, RetrievedEpisode, RewardScore, TaskContext
 from memory_core.storage import EpisodeStore, SQLAlchemyEpisodeStore
 
-__all__ = ["make_episode_store", "rerank_episodes"]
+__all__ = [
+    "compute_reward",
+    "make_episode_store",
+    "register_pattern_extractors",
+    "rerank_episodes",
+]
 
 _SQLALCHEMY_SCHEMES = ("sqlite", "postgresql", "postgres")
 
@@ -34,3 +40,16 @@ def rerank_episodes(
 ) -> list[RetrievedEpisode]:
     """The built-in ranking as it is (plugins wrap this to re-rank)."""
     return list(results)
+
+
+@hookimpl(trylast=True)
+def compute_reward(episode: Episode, config: MemoryConfig) -> RewardScore:
+    """The reference reward formula (`memory_core.learning.RewardScorer`)."""
+    return RewardScorer(config.reward).score(episode)
+
+
+@hookimpl
+def register_pattern_extractors(register: Callable[[PatternExtractor], None]) -> None:
+    """The four built-in extractors: tool sequences, decisions, error recoveries, contexts."""
+    for extractor in default_extractors():
+        register(extractor)

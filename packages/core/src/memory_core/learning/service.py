@@ -15,7 +15,8 @@ import logging
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from memory_core.config import MemoryConfig
@@ -43,8 +44,18 @@ from memory_core.learning.quality import quality_score
 from memory_core.learning.queue import WorkQueue
 from memory_core.learning.reflection import Reflector
 from memory_core.learning.reward import RewardScorer
-from memory_core.models import Episode, Heuristic, LearningStats, Pattern, TaskContext
+from memory_core.models import (
+    Episode,
+    Heuristic,
+    LearningStats,
+    Pattern,
+    Reflection,
+    TaskContext,
+)
 from memory_core.storage import EpisodeQuery, EpisodeStore
+
+if TYPE_CHECKING:
+    from memory_core.plugins import PluginHost
 
 __all__ = ["LearningService"]
 
@@ -52,6 +63,20 @@ logger = logging.getLogger("memory_core.learning")
 
 _MAX_EXPLICIT = 10_000
 _BASELINE_WINDOW = 50
+
+
+def _with_extra_items(reflection: Reflection, extra: Mapping[str, list[str]]) -> Reflection:
+    """Add plugin sentences to a reflection, keeping each list at five at most.
+
+    Plugin sentences are kept; built-in ones make room for them from the end.
+    """
+    if not any(extra.values()):
+        return reflection
+    update: dict[str, list[str]] = {}
+    for key in ("successes", "improvements", "insights"):
+        added = list(extra.get(key, []))[:5]
+        update[key] = [*getattr(reflection, key)[: 5 - len(added)], *added]
+    return reflection.model_copy(update=update)
 
 
 def _describe(item: Episode | UUID) -> str:
@@ -65,8 +90,11 @@ class LearningService:
         config: The memory's configuration (``reward`` and ``learning`` sections).
         store: Where episodes, patterns and heuristics live.
         namespace: The tenant learned for.
-        extractors: Pattern extractors to run (default: the four built-ins); plugins add
-            their own here.
+        extractors: Pattern extractors to run (default: the four built-ins).
+        plugins: The memory's plugin host. When given, extractors come from the
+            ``register_pattern_extractors`` hook (asked per episode, so plugins registered
+            later are used), the reward from ``compute_reward``, extra reflection sentences
+            from ``reflection_items``, and ``patterns_learned`` is announced.
     """
 
     def __init__(
@@ -76,7 +104,9 @@ class LearningService:
         namespace: str,
         *,
         extractors: Sequence[PatternExtractor] | None = None,
+        plugins: PluginHost | None = None,
     ) -> None:
+        self._plugins = plugins
         self._config = config
         self._learning = config.learning
         self._store = store
@@ -106,6 +136,8 @@ class LearningService:
     @property
     def extractors(self) -> tuple[PatternExtractor, ...]:
         """The pattern extractors this service runs, in order."""
+        if self._plugins is not None:
+            return tuple(self._plugins.extractors())
         return self._extractors
 
     # ------------------------------------------------------------- the seam
@@ -149,8 +181,16 @@ class LearningService:
             EpisodeQualityError: When the optional quality gate (``learning.quality_threshold``)
                 scores the episode below the threshold; nothing has been stored.
         """
-        reward = self._scorer.score(episode)
+        if self._plugins is None:
+            reward = self._scorer.score(episode)
+        else:
+            reward = self._plugins.compute_reward(episode, self._config)
         reflection = self._reflector.reflect(episode)
+        if self._plugins is not None:
+            reflection = _with_extra_items(
+                reflection,
+                self._plugins.reflection_items(episode.model_copy(update={"reward": reward})),
+            )
         scored = episode.model_copy(update={"reward": reward, "reflection": reflection})
         threshold = self._learning.quality_threshold
         if threshold is not None:
@@ -273,7 +313,7 @@ class LearningService:
         of the other extractors are kept.
         """
         return extract_patterns(
-            episode, self._learning, self._extractors, on_error=self._extractor_failed
+            episode, self._learning, self.extractors, on_error=self._extractor_failed
         )
 
     @property
@@ -342,6 +382,10 @@ class LearningService:
         pattern_ids = list(dict.fromkeys(p.pattern_id for p in stored))
         heuristic_ids = list(dict.fromkeys(h.heuristic_id for h in heuristics))
         self._store.mark_learned(self._namespace, episode_id, pattern_ids, heuristic_ids)
+        if self._plugins is not None:
+            self._plugins.notify(
+                "patterns_learned", episode=episode, patterns=stored, namespace=self._namespace
+            )
         episode.pattern_ids = list(dict.fromkeys([*episode.pattern_ids, *pattern_ids]))
         episode.heuristic_ids = list(dict.fromkeys([*episode.heuristic_ids, *heuristic_ids]))
         self._observe_reward(episode)
