@@ -23,7 +23,8 @@ SCRIPT = textwrap.dedent(
     """
     import json, sys
     from memory_core import (
-        ExecutionResult, ExecutionStep, MemoryConfig, SyncSelfLearningMemory, TaskContext, TaskOutcome,
+        ExecutionResult, ExecutionStep, MemoryConfig, SyncSelfLearningMemory, TaskContext,
+        TaskOutcome,
     )
     config = MemoryConfig(database_url=sys.argv[1])
     with SyncSelfLearningMemory(config) as memory:
@@ -116,6 +117,7 @@ def test_broken_entry_point_is_skipped_and_named(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert "'broken'" in result.stderr and "failed to load" in result.stderr
+    assert "'broken'" in result.stderr
+    assert "failed to load" in result.stderr
     out = json.loads(result.stdout.strip().splitlines()[-1])
     assert "broken" not in out["plugins"]

@@ -155,13 +155,20 @@ def test_misspelt_hook_fails_loudly_with_plugin_name() -> None:
         def episode_startd(self, episode: Episode) -> None:  # misspelt on purpose
             pass
 
-    with pytest.raises(PluginError, match="typo-plugin") as info:
-        pm = make_plugin_manager(load_entrypoints=False)
-        pm.register(Typo(), name="typo-plugin")
-        from memory_core.plugins import check_hooks
-
-        check_hooks(pm)
+    with pytest.raises(PluginError, match="Typo") as info:
+        make_plugin_manager(load_entrypoints=False, plugins=[Typo()])
     assert "episode_startd" in str(info.value)
+
+
+def test_misspelt_hook_in_memory_plugins_fails(sqlite_url: str) -> None:
+    class Typo:
+        @hookimpl
+        def episode_complete(self, episode: Episode) -> None:  # misspelt on purpose
+            pass
+
+    config = MemoryConfig(database_url=sqlite_url, load_plugins=False)
+    with pytest.raises(PluginError, match="episode_complete"):
+        SyncSelfLearningMemory(config, plugins=[Typo()])
 
 
 def test_inline_plugin_observes_lifecycle(mem: SyncSelfLearningMemory) -> None:
@@ -173,7 +180,8 @@ def test_inline_plugin_observes_lifecycle(mem: SyncSelfLearningMemory) -> None:
         mem.plugin_manager.unregister(name="observer")
     assert observer.events[:5] == ["started", "step:1", "step:2", "step:3", "completed"]
     assert observer.events[-1] == "learned"
-    assert observer.learned and all(p.pattern_id for p in observer.learned[0])
+    assert observer.learned
+    assert all(p.pattern_id for p in observer.learned[0])
     _run_episode(mem, "Another task")
     assert observer.events.count("started") == 1  # unregistered: no more events
 
@@ -260,7 +268,8 @@ def test_reward_wrapper_adjusts_reward(mem: SyncSelfLearningMemory) -> None:
         doubled = _run_episode(mem, "Baseline task")
     finally:
         mem.plugin_manager.unregister(name="double")
-    assert plain.reward is not None and doubled.reward is not None
+    assert plain.reward is not None
+    assert doubled.reward is not None
     assert doubled.reward.total == pytest.approx(2 * plain.reward.total, rel=0.05)
 
 

@@ -62,6 +62,15 @@ def load_entrypoint_plugins(pm: pluggy.PluginManager) -> list[str]:
     return failed
 
 
+def _plugin_name(pm: pluggy.PluginManager, plugin: object) -> str:
+    """A readable, unique name for an inline plugin (module name or class name)."""
+    base = getattr(plugin, "__name__", None) or type(plugin).__qualname__
+    name, suffix = base, 2
+    while pm.has_plugin(name):
+        name, suffix = f"{base}-{suffix}", suffix + 1
+    return name
+
+
 def make_plugin_manager(
     *, load_entrypoints: bool = True, plugins: Iterable[object] = ()
 ) -> pluggy.PluginManager:
@@ -81,7 +90,7 @@ def make_plugin_manager(
     pm.add_hookspecs(hookspecs)
     pm.register(builtin_plugins, name="memory_core.builtins")
     for plugin in plugins:
-        pm.register(plugin)
+        pm.register(plugin, name=_plugin_name(pm, plugin))
     if load_entrypoints and os.environ.get("MEMORY_CORE_LOAD_PLUGINS", "1").lower() not in _OFF:
         load_entrypoint_plugins(pm)
     check_hooks(pm)
