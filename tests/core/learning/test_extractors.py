@@ -36,8 +36,11 @@ def test_error_then_success_yields_an_error_recovery(build: BuildEpisode) -> Non
         [("pytest", "run", False), ("editor", "fix expiry", True), ("pytest", "rerun", True)],
         errors=["AssertionError: expected 200, got 401"],
     )
-    [pattern] = ErrorRecoveryExtractor().extract(episode, CONFIG)
-    assert isinstance(pattern, ErrorRecovery)
+    [pattern] = [
+        p
+        for p in extract_patterns(episode, CONFIG, default_extractors())
+        if isinstance(p, ErrorRecovery)
+    ]
     assert pattern.error_type == "assertionerror: expected <n>, got <n>"
     assert pattern.recovery_steps == ["editor: fix expiry"]
     assert pattern.success_rate == 1.0

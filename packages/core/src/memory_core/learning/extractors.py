@@ -1,8 +1,9 @@
 """The four built-in pattern extractors and the `PatternExtractor` protocol plugins implement.
 
 Extraction is pure and deterministic: the same episode always yields the same patterns
-(pattern ids are derived from the episode id and the pattern's similarity key, timestamps
-from the episode's end time), so re-learning an episode after a crash is recognisable.
+(`extract_patterns` derives pattern ids from the episode id and each pattern's similarity
+key, and timestamps from the episode's end time), so re-learning an episode after a crash
+is recognisable.
 """
 
 from __future__ import annotations
@@ -92,14 +93,13 @@ def _short(text: str) -> str:
     return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 1].rstrip() + "…"
 
 
-def _finish(episode: Episode, pattern: Pattern) -> Pattern:
+def _finish(episode: Episode, key: str, pattern: Pattern) -> Pattern:
     """Give a freshly extracted pattern its deterministic id, evidence and timestamps."""
     when = episode.end_time or utcnow()
-    key = similarity_key(pattern)
     return pattern.model_copy(
         update={
             "pattern_id": uuid5(NAMESPACE_URL, f"memory-core:{episode.episode_id}:{key}"),
-            "evidence": [episode.episode_id],
+            "evidence": pattern.evidence or [episode.episode_id],
             "created_at": when,
             "updated_at": when,
             "effectiveness": PatternEffectiveness(created_at=when),
@@ -128,7 +128,7 @@ class ToolSequenceExtractor:
             avg_latency_ms=sum(s.latency_ms for s in steps) / len(steps),
             context=episode.context,
         )
-        return [_finish(episode, pattern)]
+        return [pattern]
 
 
 class DecisionPointExtractor:
@@ -160,7 +160,7 @@ class DecisionPointExtractor:
                 ),
                 context=episode.context,
             )
-            out.append(_finish(episode, pattern))
+            out.append(pattern)
         return out
 
 
@@ -190,14 +190,11 @@ class ErrorRecoveryExtractor:
                 bucket.append(recovery)
         rate = outcome_weight(episode)
         return [
-            _finish(
-                episode,
-                ErrorRecovery(
-                    error_type=signature,
-                    recovery_steps=recovery_steps,
-                    success_rate=rate,
-                    context=episode.context,
-                ),
+            ErrorRecovery(
+                error_type=signature,
+                recovery_steps=recovery_steps,
+                success_rate=rate,
+                context=episode.context,
             )
             for signature, recovery_steps in groups.items()
         ]
@@ -218,7 +215,7 @@ class ContextPatternExtractor:
             success_rate=outcome_weight(episode),
             context=episode.context,
         )
-        return [_finish(episode, pattern)]
+        return [pattern]
 
 
 def default_extractors() -> list[PatternExtractor]:
@@ -240,7 +237,10 @@ def extract_patterns(
 ) -> list[Pattern]:
     """Run every extractor on a completed episode and fold same-key patterns together.
 
-    Returns an empty list for an incomplete episode.
+    Every returned pattern gets an id derived from the episode id and its similarity key,
+    the episode as evidence (unless the extractor set some) and the episode's end time as
+    its timestamps, so extraction is deterministic. Returns an empty list for an incomplete
+    episode.
 
     Args:
         episode: The completed episode.
@@ -266,4 +266,4 @@ def extract_patterns(
             key = similarity_key(pattern)
             known = by_key.get(key)
             by_key[key] = pattern if known is None else merge_into(known, pattern)
-    return list(by_key.values())
+    return [_finish(episode, key, pattern) for key, pattern in by_key.items()]

@@ -35,10 +35,16 @@ def _clip(text: str) -> str:
     return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 1].rstrip() + "…"
 
 
+def _key(condition: str, action: str) -> str:
+    return (
+        f"{error_signature(condition, max_length=10_000)}"
+        f"=>{error_signature(action, max_length=10_000)}"
+    )
+
+
 def heuristic_key(heuristic: Heuristic) -> str:
     """The merge key: condition and action with numbers, paths, quotes and case removed."""
-    condition = error_signature(heuristic.condition, max_length=10_000)
-    return f"{condition}=>{error_signature(heuristic.action, max_length=10_000)}"
+    return _key(heuristic.condition, heuristic.action)
 
 
 def _scope(context: TaskContext) -> str:
@@ -76,13 +82,17 @@ def heuristic_candidates(episode: Episode) -> list[Heuristic]:
                     f"recover with {fixed.tool}: {fixed.action}",
                 )
             )
+    unique: dict[str, tuple[str, str]] = {}
+    for condition, action in proposals:
+        condition, action = _clip(condition), _clip(action)
+        unique.setdefault(_key(condition, action), (condition, action))
     success = int(outcome_weight(episode) >= 0.5)
     when = episode.end_time or utcnow()
-    out: dict[str, Heuristic] = {}
-    for condition, action in proposals:
-        candidate = Heuristic(
-            condition=_clip(condition),
-            action=_clip(action),
+    return [
+        Heuristic(
+            heuristic_id=uuid5(NAMESPACE_URL, f"memory-core:heuristic:{episode.episode_id}:{key}"),
+            condition=condition,
+            action=action,
             context=episode.context,
             evidence=[episode.episode_id],
             success_count=success,
@@ -90,11 +100,8 @@ def heuristic_candidates(episode: Episode) -> list[Heuristic]:
             created_at=when,
             updated_at=when,
         )
-        key = heuristic_key(candidate)
-        if key not in out:
-            heuristic_id = uuid5(NAMESPACE_URL, f"memory-core:heuristic:{episode.episode_id}:{key}")
-            out[key] = candidate.model_copy(update={"heuristic_id": heuristic_id})
-    return list(out.values())
+        for key, (condition, action) in unique.items()
+    ]
 
 
 class HeuristicMerger:

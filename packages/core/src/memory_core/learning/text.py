@@ -3,26 +3,28 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 __all__ = ["error_signature", "is_decision", "normalize_text"]
 
 _MAX_SIGNATURE = 160
 
-# Order matters: quoted strings and paths first, so numbers inside them are not seen twice.
-_SIGNATURE_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"'[^']*'|\"[^\"]*\"|`[^`]*`"), "<str>"),
-    (re.compile(r"\b[a-z][a-z0-9+.-]*://\S+"), "<url>"),
-    (re.compile(r"(?:[a-z]:)?(?:[\\/][\w.~-]+){2,}[\\/]?|(?:\.{1,2}[\\/])[\w.\\/~-]+"), "<path>"),
-    (
-        re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"),
-        "<id>",
-    ),
-    (re.compile(r"\b0x[0-9a-f]+\b"), "<id>"),
-    (re.compile(r"\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b"), "<id>"),
-    (re.compile(r"\b\w+@[\w.-]+\.\w+\b"), "<email>"),
-    (re.compile(r"[-+]?\d+(?:[.,:]\d+)*"), "<n>"),
-    (re.compile(r"\s+"), " "),
+# One pass over the text; earlier alternatives win, so numbers inside quoted strings, URLs
+# and paths are not replaced twice.
+_SIGNATURE = re.compile(
+    r"(?P<str>'[^']*'|\"[^\"]*\"|`[^`]*`)"
+    r"|(?P<url>\b[a-z][a-z0-9+.-]*://\S+)"
+    r"|(?P<path>(?:[a-z]:)?(?:[\\/][\w.~-]+){2,}[\\/]?|\.{1,2}[\\/][\w.\\/~-]+)"
+    r"|(?P<id>\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"
+    r"|\b0x[0-9a-f]+\b|\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b)"
+    r"|(?P<email>\b\w+@[\w.-]+\.\w+\b)"
+    r"|(?P<n>[-+]?\d+(?:[.,:]\d+)*)"
 )
+
+
+def _placeholder(match: re.Match[str]) -> str:
+    return f"<{match.lastgroup}>"
+
 
 # Short words count only as whole words; longer stems also match as word prefixes
 # ("validating", "checks"), never inside another word ("is" does not fire on "analysis").
@@ -37,6 +39,7 @@ def normalize_text(text: str) -> str:
     return " ".join(text.lower().split())
 
 
+@lru_cache(maxsize=4096)
 def error_signature(message: str, *, max_length: int = _MAX_SIGNATURE) -> str:
     """A stable signature for an error message, so the same failure groups together.
 
@@ -45,10 +48,7 @@ def error_signature(message: str, *, max_length: int = _MAX_SIGNATURE) -> str:
     ``"FileNotFoundError: '/var/b.txt' (errno 2)"`` both become
     ``"filenotfounderror: <str> (errno <n>)"``. Longer results are cut at ``max_length``.
     """
-    text = message.strip().lower()
-    for pattern, placeholder in _SIGNATURE_RULES:
-        text = pattern.sub(placeholder, text)
-    text = text.strip(" .:;,")
+    text = " ".join(_SIGNATURE.sub(_placeholder, message.lower()).split()).strip(" .:;,")
     if len(text) > max_length:
         text = text[:max_length].rstrip() + "…"
     return text or "unknown error"

@@ -1,0 +1,175 @@
+"""Cost of the learning step: completion on the caller's thread, and extraction per episode.
+
+Rows, at 10, 20 and 50 steps per episode:
+
+* ``complete_episode`` -- what the caller waits for with background learning: reward,
+  reflection, flushing the steps and storing the episode (extraction runs on the worker
+  pool and is waited for outside the timed region). Target: p95 <= 1 ms.
+* ``assess`` -- reward + reflection alone (pure Python, no I/O).
+* ``extract`` -- the four built-in extractors plus heuristic candidates for one episode
+  (pure Python, no I/O). Target at 20 steps: p95 <= 500 µs.
+* ``learn (extract + merge)`` -- the whole background job for one episode: extraction,
+  the merge transactions for patterns and heuristics, and marking the episode learned.
+
+Everything runs on a SQLite file in a temporary directory.
+
+    python benchmarks/learning.py [--quick]
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from _bench import Row, measure, parse_args, print_table, summarize
+
+from memory_core import (
+    Episode,
+    ExecutionResult,
+    ExecutionStep,
+    LearningConfig,
+    MemoryConfig,
+    SQLAlchemyEpisodeStore,
+    SyncSelfLearningMemory,
+    TaskContext,
+    TaskOutcome,
+    TaskType,
+)
+from memory_core.learning import LearningService, heuristic_candidates
+from memory_core.models import utcnow
+from memory_core.storage import WriteBatch
+
+SIZES = (10, 20, 50)
+TOOLS = ["reader", "grep", "editor", "pytest", "git", "http", "shell"]
+ACTIONS = [
+    "read the failing module",
+    "check if the token expired",
+    "apply the fix",
+    "verify the test passes",
+    "run analysis of the logs",
+]
+CONTEXT = TaskContext(language="python", framework="fastapi", domain="web-api", tags=["auth"])
+
+
+def _step(index: int, number: int | None = None) -> ExecutionStep:
+    ok = index % 6 != 2
+    result = (
+        ExecutionResult.success("ok")
+        if ok
+        else ExecutionResult.error(f"AssertionError: expected 200, got {400 + index}")
+    )
+    return ExecutionStep(
+        step_number=number,
+        tool=TOOLS[index % len(TOOLS)],
+        action=f"{ACTIONS[index % len(ACTIONS)]} ({index})",
+        result=result,
+        latency_ms=float(10 + index),
+    )
+
+
+def _episode(steps: int) -> Episode:
+    start = utcnow()
+    return Episode(
+        task_type=TaskType.DEBUGGING,
+        task_description="Fix the failing login test",
+        context=CONTEXT,
+        start_time=start,
+        end_time=start + timedelta(seconds=12),
+        steps=[_step(i, i + 1) for i in range(steps)],
+        outcome=TaskOutcome.success("tests pass", ["patch.diff"]),
+    )
+
+
+def bench_completion(directory: Path, steps: int, repeat: int) -> Row:
+    """Time ``complete_episode`` alone; steps are logged and learning awaited untimed."""
+    config = MemoryConfig(
+        database_url=f"sqlite:///{directory / f'complete-{steps}.db'}", load_plugins=False
+    )
+    timings: list[float] = []
+    with SyncSelfLearningMemory(config) as memory:
+        for _ in range(repeat + 2):
+            eid = memory.start_episode("Fix the failing login test", CONTEXT, TaskType.DEBUGGING)
+            for index in range(steps):
+                memory.log_step(eid, _step(index))
+            memory.flush()
+            t0 = time.perf_counter()
+            memory.complete_episode(eid, TaskOutcome.success("tests pass"))
+            timings.append(time.perf_counter() - t0)
+            memory.wait_for_learning()
+    timings = timings[2:]  # warm-up
+    return summarize(
+        "complete_episode (background learning)",
+        f"{steps} steps",
+        timings,
+        sum(timings),
+        "target p95 <= 1 ms",
+    )
+
+
+def bench_pure(service: LearningService, steps: int, repeat: int) -> list[Row]:
+    """Time reward + reflection, and extraction, on one episode."""
+    episode = service.assess(_episode(steps))
+    note = "target p95 <= 500 µs" if steps == 20 else ""
+
+    def extract() -> None:
+        service.extract(episode)
+        heuristic_candidates(episode)
+
+    rows = [
+        measure(
+            "assess (reward + reflection)",
+            f"{steps} steps",
+            lambda: service.assess(episode),
+            repeat,
+        ),
+        measure("extract (4 extractors + heuristics)", f"{steps} steps", extract, repeat),
+    ]
+    rows[1].note = note
+    return rows
+
+
+def bench_learn(directory: Path, steps: int, repeat: int) -> Row:
+    """Time the whole background job for one episode (extraction + merge transactions)."""
+    config = MemoryConfig(
+        database_url=f"sqlite:///{directory / f'learn-{steps}.db'}",
+        learning=LearningConfig(background=False),
+    )
+    store = SQLAlchemyEpisodeStore(config.resolved_database_url)
+    service = LearningService(config, store, "bench")
+    episodes = [service.assess(_episode(steps)) for _ in range(repeat + 2)]
+    store.write("bench", WriteBatch(completed=episodes))
+    timings: list[float] = []
+    for episode in episodes:
+        t0 = time.perf_counter()
+        service.submit(episode)
+        timings.append(time.perf_counter() - t0)
+    assert service.stats().failed == 0
+    store.close()
+    timings = timings[2:]
+    return summarize("learn (extract + merge, SQLite)", f"{steps} steps", timings, sum(timings))
+
+
+def main() -> None:
+    """Run every row and print the table."""
+    args = parse_args(__doc__ or "")
+    repeat_io = 5 if args.quick else 200
+    repeat_cpu = 20 if args.quick else 2_000
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        service = LearningService(
+            MemoryConfig(database_url=f"sqlite:///{directory / 'pure.db'}"),
+            store=None,  # type: ignore[arg-type]  # pure calls only: never touches the store
+            namespace="bench",
+        )
+        for steps in SIZES:
+            rows.append(bench_completion(directory, steps, repeat_io))
+            rows.extend(bench_pure(service, steps, repeat_cpu))
+            rows.append(bench_learn(directory, steps, repeat_io))
+    print_table("Learning step", rows)
+
+
+if __name__ == "__main__":
+    main()
