@@ -141,9 +141,13 @@ class _RateColumn(ProgressColumn):
         return Text(f"{speed:,.0f} {self.unit}/s", style="progress.data.speed")
 
 
-def make_progress(unit: str) -> Progress:
-    """A progress bar on standard error showing count, throughput and elapsed time."""
-    return Progress(
+@contextmanager
+def make_progress(unit: str) -> Iterator[Progress]:
+    """A progress bar on standard error showing count, throughput and elapsed time.
+
+    If the block fails, the bar is removed so that only the error message remains.
+    """
+    progress = Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -152,3 +156,10 @@ def make_progress(unit: str) -> Progress:
         console=err_console,
         transient=False,
     )
+    with progress:
+        try:
+            yield progress
+        except BaseException:
+            for task in progress.tasks:
+                progress.update(task.id, visible=False)
+            raise

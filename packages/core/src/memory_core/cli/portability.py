@@ -80,7 +80,9 @@ def import_command(
             strict=strict,
             batch_size=batch_size,
             on_start=started,
-            on_progress=lambda done: progress.update(task, completed=done),
+            on_progress=lambda done: progress.update(
+                task, completed=done, total=max(done, progress.tasks[0].total or 0)
+            ),
         )
         seconds = time.perf_counter() - started_at
         namespace = memory.namespace

@@ -51,6 +51,8 @@ def write_export(
 ) -> ExportCounts:
     """Write the memory's namespace to ``out`` as an export (header line, then records).
 
+    Queued learning work is finished first, so the snapshot is consistent.
+
     Args:
         memory: The memory to export (its namespace only).
         out: A text stream opened for writing.
@@ -62,6 +64,7 @@ def write_export(
     Returns:
         The number of records written, per type.
     """
+    memory.wait_for_learning()  # a consistent snapshot: no extraction half-way
     memory.flush()
     store = memory.engine.store
     namespace = memory.namespace

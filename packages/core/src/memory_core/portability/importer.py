@@ -30,6 +30,7 @@ from memory_core.portability.format import (
 __all__ = ["ImportFileError", "ImportReport", "LineError", "import_jsonl", "read_header"]
 
 _MAX_ERRORS_IN_MESSAGE = 3
+_RECORD_TYPES = ("episode", "pattern", "heuristic")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +89,10 @@ class ImportReport:
 def _describe(exc: ValidationError) -> str:
     parts = []
     for error in exc.errors()[:_MAX_ERRORS_IN_MESSAGE]:
-        where = ".".join(str(p) for p in error["loc"])
+        loc = error["loc"]
+        if len(loc) > 1 and loc[0] in _RECORD_TYPES:
+            loc = loc[1:]  # the union tag pydantic puts first
+        where = ".".join(str(p) for p in loc)
         parts.append(f"{where}: {error['msg']}" if where else str(error["msg"]))
     more = len(exc.errors()) - _MAX_ERRORS_IN_MESSAGE
     if more > 0:
