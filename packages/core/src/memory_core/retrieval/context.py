@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from memory_core.config import RetrievalConfig
 from memory_core.models import ComplexityLevel, TaskContext
@@ -38,6 +39,7 @@ def _words(value: str) -> frozenset[str]:
     return frozenset(w for w in _SPLIT.split(value.lower()) if w)
 
 
+@lru_cache(maxsize=16_384)
 def domain_similarity(a: str, b: str) -> float:
     """1.0 for equal domains, else the Jaccard overlap of their words (``web-api`` ~ ``api``)."""
     if a.lower() == b.lower():

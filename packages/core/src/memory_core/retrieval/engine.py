@@ -33,6 +33,9 @@ logger = logging.getLogger("memory_core.retrieval")
 
 _PAGE = 1_000
 _FEED_PAGE = 10_000
+_GAP_SECONDS = 10.0
+"""How long a skipped change-feed sequence number is re-checked (late commits)."""
+_MAX_GAPS = 1_000
 
 
 class RetrievalEngine:
@@ -63,8 +66,9 @@ class RetrievalEngine:
         self._patterns: dict[UUID, Pattern] | None = None
         self._ranker: PatternRanker | None = None
         self._seq = 0
+        self._gaps: dict[int, float] = {}
         self._checked = 0.0
-        self._episodes: LRUCache[UUID, Episode] | None = (
+        self._episodes: LRUCache[UUID, str] | None = (
             LRUCache(maxsize=self._config.episode_cache_size)
             if self._config.episode_cache_size > 0
             else None
@@ -102,6 +106,7 @@ class RetrievalEngine:
             until = min(e.start_time for e in page) + timedelta(microseconds=1)
         self._index = index
         self._seq = seq
+        self._gaps = {}
         self._patterns = None
         self._ranker = None
         self._apply_changes()
@@ -112,16 +117,29 @@ class RetrievalEngine:
         episodes: dict[UUID, None] = {}
         patterns_changed: dict[UUID, None] = {}
         patterns_deleted: set[UUID] = set()
+        now = time.monotonic()
+        self._gaps = {seq: seen for seq, seen in self._gaps.items() if now - seen < _GAP_SECONDS}
+        cursor = min(self._gaps, default=self._seq + 1) - 1
         while True:
-            changes = self._store.changes_since(self._namespace, self._seq, limit=_FEED_PAGE)
+            changes = self._store.changes_since(self._namespace, cursor, limit=_FEED_PAGE)
             for change in changes:
-                self._seq = change.seq
+                cursor = change.seq
+                if change.seq <= self._seq and self._gaps.pop(change.seq, None) is None:
+                    continue  # already applied
+                if change.seq > self._seq:
+                    # sequence numbers skipped here may belong to transactions that commit
+                    # later (PostgreSQL assigns them at insert): re-check them for a while
+                    for missing in range(max(self._seq + 1, change.seq - _MAX_GAPS), change.seq):
+                        self._gaps[missing] = now
+                    self._seq = change.seq
                 if change.entity == "episode":
                     if change.op == "delete":
                         self._forget(change.entity_id)
                         episodes.pop(change.entity_id, None)
                     elif change.entity_id not in self._index:
                         episodes[change.entity_id] = None
+                    elif self._episodes is not None:
+                        self._episodes.pop(change.entity_id, None)  # e.g. learned pattern ids
                 elif change.entity == "pattern":
                     if change.op == "delete":
                         patterns_deleted.add(change.entity_id)
@@ -203,7 +221,7 @@ class RetrievalEngine:
             found = self._load([h.episode_id for h in hits])
         return [
             RetrievedEpisode(
-                episode=found[h.episode_id].model_copy(deep=True),
+                episode=found[h.episode_id],
                 score=h.score,
                 breakdown=h.breakdown,
                 relevance=h.relevance,
@@ -214,6 +232,7 @@ class RetrievalEngine:
         ]
 
     def _load(self, ids: Sequence[UUID]) -> dict[UUID, Episode]:
+        """Fresh copies of the episodes (from the JSON cache, else one store read)."""
         cache = self._episodes
         found: dict[UUID, Episode] = {}
         missing: list[UUID] = []
@@ -222,12 +241,12 @@ class RetrievalEngine:
             if cached is None:
                 missing.append(episode_id)
             else:
-                found[episode_id] = cached
+                found[episode_id] = Episode.model_validate_json(cached)
         if missing:
             for episode in self._store.get_episodes(self._namespace, missing):
                 found[episode.episode_id] = episode
                 if cache is not None:
-                    cache[episode.episode_id] = episode
+                    cache[episode.episode_id] = episode.model_dump_json()
         return found
 
     def episode_completed(self, episode: Episode) -> None:
@@ -245,7 +264,7 @@ class RetrievalEngine:
             if self._index is not None:
                 self._index.add(episode, vector)
             if self._episodes is not None:
-                self._episodes[episode.episode_id] = episode
+                self._episodes[episode.episode_id] = episode.model_dump_json()
 
     def episode_deleted(self, episode_id: UUID) -> None:
         """Forget a deleted episode."""

@@ -36,7 +36,7 @@ class LexicalIndex:
         self._vocab: dict[str, int] = {}
         self._docs: list[array[int]] = []
         self._tfs: list[array[float]] = []
-        self._df: list[int] = []
+        self._df: array[int] = array("i")
         self._length = Column(np.float32)
         self._live = Column(np.bool_, False)
         self._fwd_start = array("q", [0])
@@ -144,25 +144,23 @@ class LexicalIndex:
     def cosine_matrix(self, slots: np.ndarray[Any, np.dtype[np.int64]]) -> FloatArray:
         """Pairwise cosine similarity of the slots' tf-idf vectors (for diversity)."""
         k = len(slots)
-        if k == 0:
-            return np.zeros((0, 0), np.float32)
-        starts = [self._fwd_start[int(s)] for s in slots]
-        ends = [self._fwd_start[int(s) + 1] for s in slots]
-        terms = np.frombuffer(self._fwd_terms, dtype=np.int32)
-        tfs = np.frombuffer(self._fwd_tfs, dtype=np.float32)
-        rows = np.concatenate(
-            [np.full(e - s, i, np.int64) for i, (s, e) in enumerate(zip(starts, ends, strict=True))]
-        )
-        cols_raw = np.concatenate([terms[s:e] for s, e in zip(starts, ends, strict=True)])
-        vals = np.concatenate([tfs[s:e] for s, e in zip(starts, ends, strict=True)])
-        if len(cols_raw) == 0:
+        bounds = np.frombuffer(self._fwd_start, dtype=np.int64)
+        starts, ends = bounds[slots], bounds[slots + 1]
+        lengths = ends - starts
+        total = int(lengths.sum())
+        if total == 0:
             return np.zeros((k, k), np.float32)
-        vocab, cols = np.unique(cols_raw, return_inverse=True)
+        rows = np.repeat(np.arange(k), lengths)
+        first = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+        positions = first + np.arange(total)
+        terms = np.frombuffer(self._fwd_terms, dtype=np.int32)[positions]
+        tfs = np.frombuffer(self._fwd_tfs, dtype=np.float32)[positions]
+        vocab, cols = np.unique(terms, return_inverse=True)
         n = max(self.live_count, 1)
-        df = np.array([max(self._df[int(t)], 1) for t in vocab], np.float32)
+        df = np.maximum(np.frombuffer(self._df, dtype=np.int32)[vocab], 1).astype(np.float32)
         idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
         dense = np.zeros((k, len(vocab)), np.float32)
-        dense[rows, cols] = np.log1p(vals) * idf[cols]
+        dense[rows, cols] = np.log1p(tfs) * idf[cols]
         norms = np.linalg.norm(dense, axis=1)
         norms[norms == 0] = 1.0
         dense /= norms[:, None]
@@ -174,5 +172,6 @@ class LexicalIndex:
         """Approximate bytes held by postings, forward vectors and columns."""
         postings = sum(a.buffer_info()[1] * a.itemsize for a in self._docs)
         postings += sum(a.buffer_info()[1] * a.itemsize for a in self._tfs)
+        postings += len(self._df) * 4
         forward = (len(self._fwd_terms) + len(self._fwd_tfs)) * 4 + len(self._fwd_start) * 8
         return postings + forward + self._length.nbytes + self._live.nbytes

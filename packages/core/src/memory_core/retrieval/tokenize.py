@@ -82,6 +82,21 @@ def tokenize(text: str) -> list[str]:
     Identifiers such as ``snake_case``, ``camelCase``, ``dotted.names`` or ``kebab-case``
     give both their parts and the whole identifier, so a query for either matches.
     """
+    if len(text) <= _CACHED_LENGTH:
+        return list(_tokenize_cached(text))
+    return _tokenize(text)
+
+
+_CACHED_LENGTH = 200
+
+
+@lru_cache(maxsize=32_768)
+def _tokenize_cached(text: str) -> tuple[str, ...]:
+    # tool names, actions and reflection sentences repeat a lot across episodes
+    return tuple(_tokenize(text))
+
+
+def _tokenize(text: str) -> list[str]:
     terms: list[str] = []
     for match in _WORD_RE.finditer(text):
         raw = match.group(0).strip("._:/-")
