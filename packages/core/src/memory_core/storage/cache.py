@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Hashable
+import time
+from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 from cachetools import TTLCache
@@ -18,13 +19,21 @@ class HotCache(Generic[V]):
 
     The TTL bounds how long this process may serve a value that another process has since
     changed or deleted. ``maxsize=0`` disables caching (every lookup is a miss).
+
+    Args:
+        maxsize: Most entries kept; the least recently used go first.
+        ttl: Seconds an entry is served after it was stored.
+        timer: Clock the TTL is measured with (tests pass a fake one).
     """
 
-    def __init__(self, maxsize: int, ttl: float) -> None:
+    def __init__(
+        self, maxsize: int, ttl: float, *, timer: Callable[[], float] = time.monotonic
+    ) -> None:
         self._cache: TTLCache[Hashable, V] | None = (
-            TTLCache(maxsize=maxsize, ttl=ttl) if maxsize > 0 else None
+            TTLCache(maxsize=maxsize, ttl=ttl, timer=timer) if maxsize > 0 else None
         )
         self._lock = threading.Lock()
+        self._epoch = 0  # bumped by every invalidation; see `token`
         self.hits = 0
         self.misses = 0
 
@@ -38,22 +47,37 @@ class HotCache(Generic[V]):
                 self.hits += 1
             return value
 
-    def put(self, key: Hashable, value: V) -> None:
-        """Store a value."""
+    def token(self) -> int:
+        """Take before reading a value from the store; pass it to `put` as ``since``."""
+        with self._lock:
+            return self._epoch
+
+    def put(self, key: Hashable, value: V, *, since: int | None = None) -> None:
+        """Store a value.
+
+        Args:
+            key: The cache key.
+            value: The value.
+            since: A `token` taken before ``value`` was read. If anything was invalidated
+                since, the value may already be stale and is not stored.
+        """
         if self._cache is not None:
             with self._lock:
-                self._cache[key] = value
+                if since is None or since == self._epoch:
+                    self._cache[key] = value
 
     def invalidate(self, key: Hashable) -> None:
         """Forget one key."""
-        if self._cache is not None:
-            with self._lock:
+        with self._lock:
+            self._epoch += 1
+            if self._cache is not None:
                 self._cache.pop(key, None)
 
     def clear(self) -> None:
         """Forget everything."""
-        if self._cache is not None:
-            with self._lock:
+        with self._lock:
+            self._epoch += 1
+            if self._cache is not None:
                 self._cache.clear()
 
     def __len__(self) -> int:

@@ -9,9 +9,10 @@ same pattern twice.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from array import array
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,6 +53,12 @@ __all__ = ["SQLAlchemyEpisodeStore", "normalize_database_url"]
 
 _PATTERN = TypeAdapter[Pattern](Pattern)
 _WRITE = "memory_core_write"
+_CHANGES = "memory_core_changes"
+
+logger = logging.getLogger("memory_core.storage")
+
+ChangeListener = Callable[[str, str, list[str], str], None]
+"""``listener(namespace, entity, entity_ids, op)``, called after a write commits."""
 
 
 def _us(value: datetime) -> int:
@@ -176,6 +183,9 @@ class SQLAlchemyEpisodeStore:
             self._configure_sqlite(self._engine)
         self._writer = self._engine.execution_options(**{_WRITE: True})
         self._lock = threading.Lock()  # serialises in-process writers on SQLite
+        self.change_listeners: list[ChangeListener] = []
+        """Called after each committed write that changed episodes, patterns or heuristics,
+        with (namespace, entity, entity ids, op); in-process caches use it to invalidate."""
         self._migrate()
 
     # ------------------------------------------------------------------ setup
@@ -232,6 +242,14 @@ class SQLAlchemyEpisodeStore:
                     yield session
         except SQLAlchemyError as exc:
             raise StorageError(f"database operation failed on {self._safe_url()}: {exc}") from exc
+        changes = session.info.get(_CHANGES)
+        if changes:  # committed: tell in-process listeners
+            for listener in list(self.change_listeners):
+                for change in changes:
+                    try:
+                        listener(*change)
+                    except Exception:
+                        logger.exception("change listener %r failed", listener)
 
     def _safe_url(self) -> str:
         return make_url(self.url).render_as_string(hide_password=True)
@@ -254,6 +272,7 @@ class SQLAlchemyEpisodeStore:
                 insert(ChangeRow),
                 [{"namespace": namespace, "entity": entity, "entity_id": i, "op": op} for i in ids],
             )
+            session.info.setdefault(_CHANGES, []).append((namespace, entity, list(ids), op))
 
     # --------------------------------------------------------------- episodes
 
