@@ -347,3 +347,58 @@ def test_handler_accepts_async_memory_for_sync_runs(mem_config, kit):
         assert memory.sync.get_episode(handler.last_episode.episode_id).is_complete
     finally:
         memory.sync.close()
+
+
+def test_closed_memory_costs_one_counted_error_per_run(mem_config, kit):
+    memory = SyncSelfLearningMemory(mem_config)
+    memory.close()
+    handler = MemoryCallbackHandler(memory)
+    out = create_agent(_three_step_model(kit), [kit.add, kit.crunch]).invoke(
+        _messages("add 2 and 3"), config={"callbacks": [handler]}
+    )
+    assert out["messages"][-1].content == "done: 5"
+    assert handler.errors == 1  # the episode could not start; its child runs add nothing
+    assert isinstance(handler.last_error, InvalidInputError)
+
+
+async def test_set_outcome_by_run_id_among_concurrent_runs(amem, kit):
+    import uuid
+
+    from langchain_core.tools import tool
+
+    gate, all_in = asyncio.Event(), asyncio.Event()
+    arrived = []
+
+    @tool
+    async def add(a: int, b: int) -> int:
+        """Add two integers, once every run has reached this point."""
+        arrived.append(a)
+        if len(arrived) == 3:
+            all_in.set()
+        await gate.wait()
+        return a + b
+
+    handler = MemoryCallbackHandler(amem)
+    agent = create_agent(kit.ArithmeticChatModel(messages=iter([])), [add])
+    ids = [uuid.uuid4() for _ in range(3)]
+    runs = asyncio.gather(
+        *(
+            agent.ainvoke(
+                _messages(f"add {i} and 1"), config={"callbacks": [handler], "run_id": ids[i]}
+            )
+            for i in range(3)
+        )
+    )
+    await asyncio.wait_for(all_in.wait(), 60)  # three runs in flight (guard against a hang)
+    with pytest.raises(InvalidInputError, match="3 runs are being recorded"):
+        handler.set_outcome(TaskOutcome.success("ambiguous"))
+    handler.set_outcome(TaskOutcome.failure("judged wrong"), run_id=ids[1])
+    gate.set()
+    await runs
+
+    outcomes = {e.task_description: e.outcome.kind for e in await amem.list_episodes()}
+    assert outcomes == {
+        "add 0 and 1": "success",
+        "add 1 and 1": "failure",
+        "add 2 and 1": "success",
+    }

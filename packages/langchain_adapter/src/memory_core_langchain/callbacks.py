@@ -81,6 +81,7 @@ class MemoryCallbackHandler(BaseCallbackHandler):
         context: Default task context; run ``metadata`` keys ``domain``, ``language``,
             ``framework``, ``complexity`` and the run's tags refine it per run.
         task_type: Default task type; a run's ``metadata["task_type"]`` overrides it.
+            (``metadata["task_description"]`` overrides the task taken from the input.)
         strict: Raise recording errors into the host run instead of logging and counting
             them in `errors` (for tests and debugging).
         outcome_fn: Maps the outermost run's final output to a `TaskOutcome` (return
@@ -154,7 +155,8 @@ class MemoryCallbackHandler(BaseCallbackHandler):
         Args:
             outcome: The outcome to record.
             run_id: The outermost run, or any of its child runs. Optional when exactly one
-                run is being recorded.
+                run is being recorded. To know it in advance, pass your own id:
+                ``agent.invoke(inputs, config={"run_id": rid, "callbacks": [handler]})``.
 
         Raises:
             InvalidInputError: No run, several runs (pass ``run_id``), or an unknown run.
@@ -200,10 +202,10 @@ class MemoryCallbackHandler(BaseCallbackHandler):
         meta = {"source": "langchain", "run_id": str(run_id)}
         if name:
             meta["run_name"] = name
-        self._recorder.open(run_id, description, context, task_type, meta)
-        with self._lock:
+        with self._lock:  # tracked even if the episode cannot start: children stay children
             self._root_of[run_id] = run_id
             self._children[run_id] = []
+        self._recorder.open(run_id, description, context, task_type, meta)
 
     def _end_run(self, run_id: UUID) -> UUID | None:
         """Forget a finished run; return its id if it was a root (its episode must close)."""
