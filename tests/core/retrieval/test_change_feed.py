@@ -8,7 +8,13 @@ from uuid import UUID
 
 from tests.support.corpus import FAMILIES, make_episode
 
-from memory_core import MemoryConfig, RetrievalConfig, SQLAlchemyEpisodeStore, TaskContext
+from memory_core import (
+    MemoryConfig,
+    RetrievalConfig,
+    SQLAlchemyEpisodeStore,
+    TaskContext,
+    ToolSequence,
+)
 from memory_core.retrieval import EpisodeFilters, RetrievalEngine
 from memory_core.storage import Change
 from memory_core.storage.base import WriteBatch
@@ -56,6 +62,32 @@ def test_late_committed_changes_are_picked_up(sqlite_url: str, namespace: str) -
         store.hidden = set()  # the late transaction commits
         assert found("JWT refresh tokens") == [late.episode_id]
         assert found("JWT refresh tokens") == [late.episode_id]  # applied once, still there
+    finally:
+        engine.close()
+        store.close()
+
+
+def test_pattern_changes_from_other_writers_are_seen(sqlite_url: str, namespace: str) -> None:
+    store = SQLAlchemyEpisodeStore(sqlite_url)
+    config = MemoryConfig(
+        database_url=sqlite_url,
+        retrieval=RetrievalConfig(refresh_interval_seconds=0, record_retrievals=False),
+    )
+    engine = RetrievalEngine(config, store, namespace)
+    context = TaskContext(language="python")
+    try:
+        assert engine.search_patterns(context, None, 5) == []
+        first = ToolSequence(tools=["pytest"], success_rate=0.5, context=context)
+        store.merge_patterns(namespace, None, [first], lambda new, stored: None)
+        assert [r.pattern.pattern_id for r in engine.search_patterns(context, None, 5)] == [
+            first.pattern_id
+        ]
+        better = first.model_copy(update={"success_rate": 1.0})
+        store.update_patterns(namespace, [first.pattern_id], lambda p: better)
+        assert engine.search_patterns(context, None, 5)[0].pattern.success_rate == 1.0
+        store.delete_pattern(namespace, first.pattern_id)
+        assert engine.search_patterns(context, None, 5) == []
+        assert engine._index is None  # patterns alone never built the episode index
     finally:
         engine.close()
         store.close()

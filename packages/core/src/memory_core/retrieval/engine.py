@@ -66,6 +66,7 @@ class RetrievalEngine:
         self._patterns: dict[UUID, Pattern] | None = None
         self._ranker: PatternRanker | None = None
         self._seq = 0
+        self._following = False  # True once _seq is a valid position in the change feed
         self._gaps: dict[int, float] = {}
         self._checked = 0.0
         self._episodes: LRUCache[UUID, str] | None = (
@@ -84,10 +85,16 @@ class RetrievalEngine:
         """Build the index on first use, else apply the change feed if it is due."""
         if self._index is None:
             self._build()
-        elif time.monotonic() - self._checked >= self._config.refresh_interval_seconds:
-            self._apply_changes()
+        else:
+            self._refresh_if_due()
         assert self._index is not None
         return self._index
+
+    def _refresh_if_due(self) -> None:
+        if self._following and (
+            time.monotonic() - self._checked >= self._config.refresh_interval_seconds
+        ):
+            self._apply_changes()
 
     def _build(self) -> None:
         index = EpisodeIndex(self._config)
@@ -106,13 +113,14 @@ class RetrievalEngine:
             until = min(e.start_time for e in page) + timedelta(microseconds=1)
         self._index = index
         self._seq = seq
+        self._following = True
         self._gaps = {}
         self._patterns = None
         self._ranker = None
         self._apply_changes()
 
     def _apply_changes(self) -> None:
-        assert self._index is not None
+        """Apply the change feed since ``_seq`` (episode changes only once indexed)."""
         self._checked = time.monotonic()
         episodes: dict[UUID, None] = {}
         patterns_changed: dict[UUID, None] = {}
@@ -136,7 +144,7 @@ class RetrievalEngine:
                     if change.op == "delete":
                         self._forget(change.entity_id)
                         episodes.pop(change.entity_id, None)
-                    elif change.entity_id not in self._index:
+                    elif self._index is not None and change.entity_id not in self._index:
                         episodes[change.entity_id] = None
                     elif self._episodes is not None:
                         self._episodes.pop(change.entity_id, None)  # e.g. learned pattern ids
@@ -149,7 +157,7 @@ class RetrievalEngine:
                         patterns_deleted.discard(change.entity_id)
             if len(changes) < _FEED_PAGE:
                 break
-        if episodes:
+        if episodes and self._index is not None:
             self._add(self._index, self._store.get_episodes(self._namespace, list(episodes)))
         if self._patterns is not None and (patterns_changed or patterns_deleted):
             for pattern_id in patterns_deleted:
@@ -158,7 +166,7 @@ class RetrievalEngine:
                 for pattern in self._store.get_patterns(self._namespace, list(patterns_changed)):
                     self._patterns[pattern.pattern_id] = pattern
             self._ranker = None
-        if self._index.dead_slots > max(1_000, len(self._index) // 4):
+        if self._index is not None and self._index.dead_slots > max(1_000, len(self._index) // 4):
             self._index = None  # reclaim tombstones: rebuilt on the next search
             self._build()
 
@@ -278,8 +286,12 @@ class RetrievalEngine:
     ) -> list[RetrievedPattern]:
         """Rank patterns for a context and optional task (best first, deduplicated)."""
         with self._lock:
-            self._ensure_fresh()
+            self._refresh_if_due()  # patterns alone do not need the episode index
             if self._patterns is None:
+                if not self._following:
+                    self._seq = self._store.last_change_seq(self._namespace)
+                    self._following = True
+                    self._checked = time.monotonic()
                 self._patterns = {
                     p.pattern_id: p for p in self._store.list_patterns(self._namespace)
                 }
@@ -340,6 +352,7 @@ class RetrievalEngine:
         self.flush_retrievals()
         with self._lock:
             self._index = None
+            self._following = False
             self._patterns = None
             self._ranker = None
             if self._episodes is not None:
