@@ -1,0 +1,140 @@
+"""The write-behind buffer: bounded flush window, size trigger, retries, order, close."""
+
+from __future__ import annotations
+
+import threading
+from typing import cast
+from uuid import UUID, uuid4
+
+import pytest
+
+from memory_core import Episode, ExecutionStep, SQLAlchemyEpisodeStore, StorageError
+from memory_core.storage import EpisodeStore, WriteBatch
+from memory_core.storage.buffer import WriteBehindBuffer
+
+
+class RecordingStore:
+    """Records batches; can fail the next N writes; signals each successful write."""
+
+    def __init__(self) -> None:
+        self.batches: list[WriteBatch] = []
+        self.fail_next = 0
+        self.written = threading.Event()
+        self.lock = threading.Lock()
+
+    def write(self, namespace: str, batch: WriteBatch) -> None:
+        with self.lock:
+            if self.fail_next:
+                self.fail_next -= 1
+                raise StorageError("database is down")
+            self.batches.append(batch)
+        self.written.set()
+
+    @property
+    def steps(self) -> list[int]:
+        return [s.step_number or 0 for b in self.batches for _, s in b.steps]
+
+
+def _buffer(
+    store: RecordingStore, interval: float = 60.0, max_pending: int = 1000
+) -> WriteBehindBuffer:
+    return WriteBehindBuffer(
+        cast(EpisodeStore, store), "ns", interval=interval, max_pending=max_pending
+    )
+
+
+def _step(n: int) -> ExecutionStep:
+    return ExecutionStep(step_number=n, tool="t", action="a")
+
+
+def test_background_thread_flushes_within_the_interval() -> None:
+    store = RecordingStore()
+    buffer = _buffer(store, interval=0.01)
+    episode = Episode(task_description="x")
+    buffer.add_episode(episode)
+    buffer.add_step(episode.episode_id, _step(1))
+    assert store.written.wait(timeout=30), "the background flush never ran"
+    buffer.close()
+    assert [e.episode_id for b in store.batches for e in b.new_episodes] == [episode.episode_id]
+    assert store.steps == [1]
+    assert buffer.pending == 0
+
+
+def test_reaching_max_pending_flushes_at_once() -> None:
+    store = RecordingStore()
+    buffer = _buffer(store, interval=3600, max_pending=5)  # the timer alone would never fire
+    eid = uuid4()
+    for n in range(1, 6):
+        buffer.add_step(eid, _step(n))
+    assert store.written.wait(timeout=30), "a full buffer was not flushed"
+    assert store.steps == [1, 2, 3, 4, 5]
+    buffer.close()
+
+
+def test_explicit_flush_and_close() -> None:
+    store = RecordingStore()
+    buffer = _buffer(store)
+    buffer.flush()  # nothing pending: no write at all
+    assert store.batches == []
+    eid = uuid4()
+    buffer.add_step(eid, _step(1))
+    assert buffer.pending == 1
+    buffer.flush()
+    assert store.steps == [1]
+    buffer.add_step(eid, _step(2))
+    buffer.close()  # flushes what is left
+    assert store.steps == [1, 2]
+    assert buffer.flushes == 2
+
+
+def test_a_failed_flush_keeps_the_writes_in_order_and_retries() -> None:
+    store = RecordingStore()
+    buffer = _buffer(store)
+    eid = uuid4()
+    buffer.add_step(eid, _step(1))
+    buffer.add_step(eid, _step(2))
+    store.fail_next = 1
+    with pytest.raises(StorageError):
+        buffer.flush()
+    assert buffer.pending == 2
+    assert buffer.failed_flushes == 1
+    buffer.add_step(eid, _step(3))  # arrives while the failed batch waits
+    buffer.flush()
+    assert store.steps == [1, 2, 3]
+    assert buffer.pending == 0
+    buffer.close()
+
+
+def test_concurrent_producers_lose_nothing() -> None:
+    store = RecordingStore()
+    buffer = _buffer(store, interval=0.001, max_pending=7)
+    ids = [uuid4() for _ in range(4)]
+
+    def produce(eid: UUID) -> None:
+        for n in range(1, 501):
+            buffer.add_step(eid, _step(n))
+
+    threads = [threading.Thread(target=produce, args=(eid,)) for eid in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    buffer.close()
+    for eid in ids:
+        numbers = [s.step_number for b in store.batches for e, s in b.steps if e == eid]
+        assert numbers == list(range(1, 501))  # all there, in order
+
+
+def test_with_a_real_store(sqlite_url: str) -> None:
+    store = SQLAlchemyEpisodeStore(sqlite_url)
+    buffer = WriteBehindBuffer(store, "ns", interval=3600, max_pending=1000)
+    episode = Episode(task_description="buffered")
+    buffer.add_episode(episode)
+    for n in range(1, 4):
+        buffer.add_step(episode.episode_id, _step(n))
+    assert store.get_episode("ns", episode.episode_id) is None  # not yet durable
+    buffer.close()
+    stored = store.get_episode("ns", episode.episode_id)
+    assert stored is not None
+    assert [s.step_number for s in stored.steps] == [1, 2, 3]
+    store.close()
