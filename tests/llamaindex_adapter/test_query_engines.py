@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from llama_index.core.base.base_selector import BaseSelector, MultiSelection, SingleSelection
+from llama_index.core.base.response.schema import StreamingResponse
 from llama_index.core.llms import MockLLM
 from llama_index.core.prompts.mixin import PromptDictType
 from llama_index.core.query_engine import (
@@ -132,4 +134,41 @@ def test_plain_query_engine_is_not_an_episode(sqlite_memory, instrument) -> None
     engine.query("anything")
 
     assert inst.completed_episodes == []
+    assert inst.errors == 0
+
+
+def test_streaming_answers_are_left_to_the_caller(sqlite_memory, instrument) -> None:
+    inst = instrument(sqlite_memory)
+    streaming = RetrieverQueryEngine.from_args(
+        MemoryRetriever(sqlite_memory), llm=MockLLM(), streaming=True
+    )
+    tool = QueryEngineTool.from_defaults(streaming, name="memory", description="memory")
+    engine = RouterQueryEngine(selector=PickFirst(), query_engine_tools=[tool], llm=MockLLM())
+
+    response = engine.query("What happened before?")
+
+    assert isinstance(response, StreamingResponse)
+    assert "".join(response.response_gen)  # recording did not consume the caller's stream
+    episode = sqlite_memory.get_episode(inst.completed_episodes[0])
+    assert [(s.tool, s.is_success) for s in episode.steps] == [("memory", True)]
+
+
+def test_queries_from_many_threads_are_separate_episodes(sqlite_memory, instrument) -> None:
+    inst = instrument(sqlite_memory)
+    engine = SubQuestionQueryEngine.from_defaults(
+        query_engine_tools=engine_tools(),
+        question_gen=ScriptedQuestions(),
+        llm=MockLLM(),
+        use_async=False,
+        verbose=False,
+    )
+    questions = [f"question {i}" for i in range(8)]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(engine.query, questions))
+
+    episodes = [sqlite_memory.get_episode(e) for e in inst.completed_episodes]
+    assert sorted(e.task_description for e in episodes) == sorted(questions)
+    for episode in episodes:
+        assert sorted(s.tool for s in episode.steps) == ["traffic", "weather"]
     assert inst.errors == 0

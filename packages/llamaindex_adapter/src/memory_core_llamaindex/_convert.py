@@ -11,6 +11,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse, CompletionResponse
+from llama_index.core.base.response.schema import (
+    AsyncStreamingResponse,
+    Response,
+    StreamingResponse,
+)
 from llama_index.core.schema import QueryBundle
 from llama_index.core.tools.types import ToolOutput
 
@@ -21,6 +26,7 @@ __all__ = [
     "json_safe",
     "message_text",
     "query_text",
+    "result_text",
     "span_name",
     "task_from_start_event",
     "tool_output_result",
@@ -61,6 +67,27 @@ def message_text(message: Any) -> str:
         return message.content or ""
     content = getattr(message, "content", None)
     return content if isinstance(content, str) else str(message)
+
+
+def result_text(value: Any) -> str | None:
+    """The answer text of a run or query result, without consuming streams.
+
+    Handles a workflow ``StopEvent`` (whose ``result`` is an ``AgentOutput``), query
+    ``Response`` objects and plain values. A streaming response is read only if it has
+    already been consumed (reading it here would steal the caller's stream).
+    """
+    if value is None:
+        return None
+    payload = getattr(value, "result", value)  # StopEvent(result=AgentOutput(...))
+    if isinstance(payload, StreamingResponse | AsyncStreamingResponse):
+        return payload.response_txt
+    if isinstance(payload, Response):
+        return payload.response
+    response = getattr(payload, "response", None)  # AgentOutput(response=ChatMessage)
+    if isinstance(response, ChatMessage):
+        return message_text(response)
+    text = payload if isinstance(payload, str) else str(payload)
+    return text or None
 
 
 def query_text(value: Any) -> str:

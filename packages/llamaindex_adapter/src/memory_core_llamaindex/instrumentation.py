@@ -62,8 +62,8 @@ from memory_core import (
 from memory_core_llamaindex._convert import (
     clip_bytes,
     json_safe,
-    message_text,
     query_text,
+    result_text,
     span_name,
     task_from_start_event,
     tool_output_result,
@@ -422,14 +422,14 @@ class MemoryInstrumentation:
             return tool_output_result(result.tool_output, limit)
         if result is None:
             return ExecutionResult.error("the call ended without a result")
-        return ExecutionResult.success(clip_bytes(str(result), limit))
+        return ExecutionResult.success(clip_bytes(result_text(result) or "", limit))
 
     def _finish_run(self, key: str, result: Any, err: BaseException | None) -> None:
         try:
             cancelled = isinstance(err, asyncio.CancelledError) or (err is None and result is None)
             self._recorder.finish_run(
                 key,
-                final_response=None if err is not None else _final_text(result),
+                final_response=None if err is not None else result_text(result),
                 error=None if cancelled else err,
                 cancelled=cancelled,
             )
@@ -476,15 +476,3 @@ def _tool_engines(engine: BaseQueryEngine) -> dict[int, str]:
             for sub, meta in zip(engines, metadatas, strict=False)
         }
     return {}
-
-
-def _final_text(result: Any) -> str | None:
-    """The final answer of a run: a StopEvent's AgentOutput, or a query Response."""
-    if result is None:
-        return None
-    payload = getattr(result, "result", result)  # StopEvent(result=AgentOutput(...))
-    response = getattr(payload, "response", None)
-    if response is not None:
-        return message_text(response) or None
-    text = str(payload)
-    return text or None
