@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,6 +35,7 @@ from memory_core_llamaindex._convert import clip_bytes
 __all__ = ["OutcomeFn", "RunRecorder", "RunSummary"]
 
 _MAX_REASON_CHARS = 500
+_KEEP_COMPLETED = 10_000  # ids of recently completed episodes kept for inspection
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ class RunRecorder:
         self._lock = threading.RLock()
         self._runs: dict[str, _Run] = {}
         self._call_run: dict[str, str] = {}
-        self.completed: list[UUID] = []
+        self.completed: deque[UUID] = deque(maxlen=_KEEP_COMPLETED)
 
     # ----------------------------------------------------------------- queries
 

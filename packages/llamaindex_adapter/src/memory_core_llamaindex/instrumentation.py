@@ -269,7 +269,7 @@ class MemoryInstrumentation:
 
     @property
     def completed_episodes(self) -> list[UUID]:
-        """Ids of the episodes completed so far, in completion order."""
+        """Ids of the episodes completed so far (the latest 10 000), in completion order."""
         return list(self._recorder.completed)
 
     @property
