@@ -28,16 +28,23 @@ DEFAULT_DESCRIPTION = (
 )
 
 NOTHING_FOUND = "No relevant past experience found."
+HEADER = "Relevant past experience from memory (use it if it helps):"
 
 
 def render_memories(episodes: list[RetrievedEpisode], patterns: list[RetrievedPattern]) -> str:
-    """The tool's answer: formatted episodes, then formatted patterns."""
-    parts = [f"[{i}] {format_episode(r.episode)}" for i, r in enumerate(episodes, 1)]
+    """The tool's answer: formatted episodes, then formatted patterns.
+
+    The same text the LangChain adapter's memory tool returns (both use memory-core's
+    `format_episode` / `format_pattern`).
+    """
+    if not episodes and not patterns:
+        return NOTHING_FOUND
+    parts = [HEADER]
+    parts += [f"[{i}] {format_episode(r.episode)}" for i, r in enumerate(episodes, 1)]
     if patterns:
-        parts.append(
-            "Learned patterns:\n" + "\n".join(f"- {format_pattern(r.pattern)}" for r in patterns)
-        )
-    return "\n\n".join(parts) if parts else NOTHING_FOUND
+        lines = "\n".join(f"- {format_pattern(r.pattern)}" for r in patterns)
+        parts.append(f"Learned patterns:\n{lines}")
+    return "\n\n".join(parts)
 
 
 def create_memory_tool(
