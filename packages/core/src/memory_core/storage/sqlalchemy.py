@@ -9,6 +9,7 @@ same pattern twice.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import threading
 from array import array
@@ -16,11 +17,22 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from pydantic import TypeAdapter
-from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, text, update
+from sqlalchemy import (
+    Engine,
+    Table,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -822,20 +834,32 @@ class SQLAlchemyEpisodeStore:
         return [(UUID(p), UUID(e)) for p, e in rows]
 
     @staticmethod
-    def _missing_ids(session: Session, column: Any, namespace: str, ids: Sequence[str]) -> set[str]:
-        """The ids (of ``column``'s table, in ``namespace``) that are not stored yet."""
+    def _core(row: type[Base]) -> Table:
+        """The Core table of a mapped row class (bulk inserts skip the ORM's bookkeeping)."""
+        return cast("Table", row.__table__)
+
+    def _missing_ids(
+        self, session: Session, column: Any, namespace: str, ids: Sequence[str]
+    ) -> set[str]:
+        """The ids (of ``column``'s table, in ``namespace``) that are not stored yet.
+
+        The ids travel as one parameter (a JSON array on SQLite, an array on PostgreSQL), so
+        checking a large batch costs one cheap query.
+        """
         wanted = set(ids)
-        table = column.class_
-        found: set[str] = set()
-        unique = list(wanted)
-        for start in range(0, len(unique), 500):
-            found.update(
-                session.scalars(
-                    select(column).where(
-                        table.namespace == namespace, column.in_(unique[start : start + 500])
-                    )
-                )
+        if not wanted:
+            return wanted
+        table, name = column.class_.__tablename__, column.key
+        if self.dialect == "sqlite":
+            sql = (
+                f"SELECT {name} FROM {table} WHERE namespace = :ns "
+                f"AND {name} IN (SELECT value FROM json_each(:ids))"
             )
+            params: dict[str, Any] = {"ns": namespace, "ids": json.dumps(sorted(wanted))}
+        else:
+            sql = f"SELECT {name} FROM {table} WHERE namespace = :ns AND {name} = ANY(:ids)"
+            params = {"ns": namespace, "ids": sorted(wanted)}
+        found = set(session.scalars(text(sql), params))
         return wanted - found
 
     def import_records(
@@ -863,9 +887,9 @@ class SQLAlchemyEpisodeStore:
                 episode_rows.append({**_episode_row(namespace, episode), "learned": learned})
                 step_rows += [_step_row(namespace, episode.episode_id, s) for s in episode.steps]
             if episode_rows:
-                session.execute(insert(EpisodeRow), episode_rows)
+                session.execute(insert(self._core(EpisodeRow)), episode_rows)
             if step_rows:
-                session.execute(insert(StepRow), step_rows)
+                session.execute(insert(self._core(StepRow)), step_rows)
 
             missing = self._missing_ids(
                 session, PatternRow.pattern_id, namespace, [str(p.pattern_id) for p, _ in patterns]
@@ -877,7 +901,7 @@ class SQLAlchemyEpisodeStore:
                     missing.discard(key)
                     pattern_rows.append(_pattern_row(namespace, pattern))
             if pattern_rows:
-                session.execute(insert(PatternRow), pattern_rows)
+                session.execute(insert(self._core(PatternRow)), pattern_rows)
             wanted_links = {(str(p.pattern_id), str(e)) for p, links in patterns for e in links}
             if wanted_links:
                 pattern_keys = list({p for p, _ in wanted_links})
@@ -899,7 +923,7 @@ class SQLAlchemyEpisodeStore:
                     for p, e in sorted(wanted_links - existing)
                 ]
                 if links:
-                    session.execute(insert(PatternEpisodeRow), links)
+                    session.execute(insert(self._core(PatternEpisodeRow)), links)
 
             missing = self._missing_ids(
                 session,
@@ -921,7 +945,7 @@ class SQLAlchemyEpisodeStore:
                         }
                     )
             if heuristic_rows:
-                session.execute(insert(HeuristicRow), heuristic_rows)
+                session.execute(insert(self._core(HeuristicRow)), heuristic_rows)
 
             self._record(
                 session, namespace, "episode", [r["episode_id"] for r in episode_rows], "upsert"
