@@ -66,7 +66,9 @@ class WorkQueue(Generic[T]):
         self.maxsize = maxsize
         self._name = name
         self._items: deque[T] = deque()
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        self._work = threading.Condition(self._lock)  # workers wait here for items
+        self._cond = threading.Condition(self._lock)  # producers and joiners wait here
         self._threads: list[threading.Thread] = []
         self._in_flight = 0
         self._processed = 0
@@ -97,7 +99,7 @@ class WorkQueue(Generic[T]):
                 return False
             self._items.append(item)
             self._start_workers()
-            self._cond.notify_all()
+            self._work.notify()
             return True
 
     def wait_for_room(self, timeout: float | None) -> bool:
@@ -127,6 +129,7 @@ class WorkQueue(Generic[T]):
             self._stopping = True
             abandoned = list(self._items)
             self._items.clear()
+            self._work.notify_all()
             self._cond.notify_all()
             threads = list(self._threads)
         for thread in threads:
@@ -146,12 +149,13 @@ class WorkQueue(Generic[T]):
 
     def _run(self) -> None:
         while True:
-            with self._cond:
-                self._cond.wait_for(lambda: self._stopping or bool(self._items))
+            with self._lock:
+                self._work.wait_for(lambda: self._stopping or bool(self._items))
                 if self._stopping:
                     return
                 item = self._items.popleft()
                 self._in_flight += 1
+                self._cond.notify_all()  # room for a blocked producer
             ok = False
             try:
                 self._handler(item)
@@ -161,7 +165,7 @@ class WorkQueue(Generic[T]):
                     "learning failed for %s; continuing with the next item", self._describe(item)
                 )
             finally:
-                with self._cond:
+                with self._lock:
                     self._in_flight -= 1
                     if ok:
                         self._processed += 1
