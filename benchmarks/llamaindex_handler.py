@@ -10,8 +10,10 @@ instrumentation attached, on a SQLite file, and reports per-run latency.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import tempfile
 import time
+import uuid
 from collections.abc import AsyncGenerator, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from typing import Any
 from _bench import Row, parse_args, print_table, summarize
 from llama_index.core import Settings
 from llama_index.core.agent.workflow import FunctionAgent
+from llama_index.core.agent.workflow.workflow_events import AgentWorkflowStartEvent
 from llama_index.core.base.llms.types import (
     ChatMessage,
     ChatResponse,
@@ -26,6 +29,7 @@ from llama_index.core.base.llms.types import (
     ToolCallBlock,
 )
 from llama_index.core.embeddings import MockEmbedding
+from llama_index.core.instrumentation import get_dispatcher
 from llama_index.core.llms import MockLLM
 from llama_index.core.llms.callbacks import llm_chat_callback
 from llama_index.core.llms.mock import MockFunctionCallingLLM
@@ -88,6 +92,39 @@ async def time_runs(runs: int, tool_calls: int) -> tuple[list[float], float]:
     return timings, time.perf_counter() - start
 
 
+def span_overhead(memory: SyncSelfLearningMemory, spans: int) -> list[Row]:
+    """Cost of one span enter+exit inside a recorded run, through the public dispatcher."""
+    dispatcher = get_dispatcher()
+    agent = make_agent(0)
+    root_args = inspect.signature(lambda start_event, tags: None).bind(
+        AgentWorkflowStartEvent(user_msg="span overhead"), {}
+    )
+    child_args = inspect.signature(lambda x: None).bind(1)
+    rows = []
+    for label, attached in (
+        ("span enter+exit, not recorded", False),
+        ("span enter+exit, in a recorded run", True),
+    ):
+        inst = MemoryInstrumentation(memory)
+        if attached:
+            inst.attach()
+        root = f"FunctionAgent.run-{uuid.uuid4()}"
+        dispatcher.span_enter(id_=root, bound_args=root_args, instance=agent, parent_id=None)
+        timings: list[float] = []
+        start = time.perf_counter()
+        for _ in range(spans):
+            child = f"Step.step-{uuid.uuid4()}"
+            t0 = time.perf_counter()
+            dispatcher.span_enter(id_=child, bound_args=child_args, instance=None, parent_id=root)
+            dispatcher.span_exit(id_=child, bound_args=child_args, instance=None, result=None)
+            timings.append(time.perf_counter() - t0)
+        total = time.perf_counter() - start
+        dispatcher.span_exit(id_=root, bound_args=root_args, instance=agent, result=None)
+        inst.detach()
+        rows.append(summarize(label, f"{spans} spans", timings, total))
+    return rows
+
+
 async def main(quick: bool) -> list[Row]:
     Settings.llm = MockLLM()
     Settings.embed_model = MockEmbedding(embed_dim=8)
@@ -108,6 +145,7 @@ async def main(quick: bool) -> list[Row]:
                 assert inst.errors == 0, inst.last_error
                 note = f"{len(inst.completed_episodes)} episodes"
                 rows.append(summarize("agent run, recorded", size, timings, total, note))
+            rows.extend(span_overhead(memory, 200 if quick else 20_000))
     return rows
 
 

@@ -130,6 +130,11 @@ class RunRecorder:
             run = self._runs.get(key)
             return None if run is None else run.episode_id
 
+    def is_call(self, call_key: str) -> bool:
+        """True while ``call_key`` is an open tool call of a recorded run."""
+        with self._lock:
+            return call_key in self._call_run
+
     def find_by_run_id(self, run_id: str) -> str | None:
         """The key of the in-flight run whose framework run id is ``run_id``."""
         with self._lock:

@@ -30,8 +30,7 @@ import asyncio
 import inspect
 import logging
 import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
@@ -101,8 +100,9 @@ class _SpanHandler(BaseSpanHandler[BaseSpan]):
         **kwargs: Any,
     ) -> BaseSpan | None:
         """Map the span to its run; start an episode or a tool step when it is one."""
-        if self._owner is not None:
-            self._owner._span_enter(id_, bound_args, instance, parent_span_id)
+        owner = self._owner  # one lookup: pydantic private attributes are slow to read
+        if owner is not None:
+            owner._span_enter(id_, bound_args, instance, parent_span_id)
         return None
 
     def prepare_to_exit_span(
@@ -114,8 +114,9 @@ class _SpanHandler(BaseSpanHandler[BaseSpan]):
         **kwargs: Any,
     ) -> BaseSpan | None:
         """Finish the tool step or run this span stands for."""
-        if self._owner is not None:
-            self._owner._span_end(id_, instance, result, None)
+        owner = self._owner
+        if owner is not None:
+            owner._span_end(id_, instance, result, None)
         return None
 
     def prepare_to_drop_span(
@@ -127,8 +128,9 @@ class _SpanHandler(BaseSpanHandler[BaseSpan]):
         **kwargs: Any,
     ) -> BaseSpan | None:
         """Finish the tool step or run this span stands for, as failed."""
-        if self._owner is not None:
-            self._owner._span_end(id_, instance, None, err)
+        owner = self._owner
+        if owner is not None:
+            owner._span_end(id_, instance, None, err)
         return None
 
 
@@ -144,8 +146,10 @@ class _EventHandler(BaseEventHandler):
 
     def handle(self, event: BaseEvent, **kwargs: Any) -> None:
         """Count the LLM call (and its tokens) for the run the event belongs to."""
-        if self._owner is not None and isinstance(event, LLMChatEndEvent | LLMCompletionEndEvent):
-            self._owner._llm_end(event)
+        if isinstance(event, LLMChatEndEvent | LLMCompletionEndEvent):
+            owner = self._owner
+            if owner is not None:
+                owner._llm_end(event)
 
 
 class MemoryInstrumentation:
@@ -319,20 +323,17 @@ class MemoryInstrumentation:
         with self._lock:
             return self._span_run.get(span_id)
 
-    @contextmanager
-    def _guard(self, what: str) -> Iterator[None]:
-        try:
-            yield
-        except Exception as exc:
-            with self._lock:
-                self._errors += 1
-                self._last_error = exc
-                if self._first_error is None:
-                    self._first_error = exc
-            logger.warning("memory-core: recording a LlamaIndex %s failed: %s", what, exc)
-            logger.debug("memory-core recording error", exc_info=True)
-            if self._strict:
-                raise
+    def _failed(self, what: str, exc: Exception) -> None:
+        """Log and count a recording error; re-raise it in strict mode."""
+        with self._lock:
+            self._errors += 1
+            self._last_error = exc
+            if self._first_error is None:
+                self._first_error = exc
+        logger.warning("memory-core: recording a LlamaIndex %s failed: %s", what, exc)
+        logger.debug("memory-core recording error", exc_info=exc)
+        if self._strict:
+            raise exc
 
     def _span_enter(
         self,
@@ -341,16 +342,20 @@ class MemoryInstrumentation:
         instance: Any,
         parent_id: str | None,
     ) -> None:
-        with self._guard("span start"):
+        try:
+            engines: dict[int, str] | None = None
             with self._lock:
                 run_key = None if parent_id is None else self._span_run.get(parent_id)
                 if run_key is not None:
                     self._span_run[id_] = run_key
                     self._run_spans[run_key].append(id_)
+                    engines = self._run_engines.get(run_key)
             if run_key is None:
                 self._maybe_start_run(id_, bound_args, instance)
             else:
-                self._maybe_start_call(run_key, id_, bound_args, instance)
+                self._maybe_start_call(run_key, id_, bound_args, instance, engines)
+        except Exception as exc:
+            self._failed("span start", exc)
 
     def _maybe_start_run(self, id_: str, bound_args: inspect.BoundArguments, instance: Any) -> None:
         method = span_name(id_).rpartition(".")[2]
@@ -381,7 +386,12 @@ class MemoryInstrumentation:
         logger.debug("memory-core: recording %s as episode %s", id_, episode_id)
 
     def _maybe_start_call(
-        self, run_key: str, id_: str, bound_args: inspect.BoundArguments, instance: Any
+        self,
+        run_key: str,
+        id_: str,
+        bound_args: inspect.BoundArguments,
+        instance: Any,
+        engines: dict[int, str] | None,
     ) -> None:
         args = bound_args.arguments
         ev = args.get("ev")
@@ -395,24 +405,23 @@ class MemoryInstrumentation:
                 {"tool_id": ev.tool_id} if ev.tool_id else None,
             )
             return
-        with self._lock:
-            engines = self._run_engines.get(run_key, {})
-        method = span_name(id_).rpartition(".")[2]
-        tool = engines.get(id(instance))
-        if tool is not None and method in _QUERY_METHODS:
+        tool = engines.get(id(instance)) if engines and instance is not None else None
+        if tool is not None and span_name(id_).rpartition(".")[2] in _QUERY_METHODS:
             query = query_text(args.get("str_or_query_bundle"))
             self._recorder.start_call(run_key, id_, tool, f"query {tool}", {"input": query})
 
     def _span_end(self, id_: str, instance: Any, result: Any, err: BaseException | None) -> None:
-        with self._guard("span end"):
+        try:
             with self._lock:
                 run_key = self._span_run.get(id_)
             if run_key is None:
                 return
             if run_key == id_:
                 self._finish_run(id_, result, err)
-            else:
+            elif self._recorder.is_call(id_):
                 self._recorder.end_call(id_, self._call_result(result, err))
+        except Exception as exc:
+            self._failed("span end", exc)
 
     def _call_result(self, result: Any, err: BaseException | None) -> ExecutionResult:
         limit = self._memory.config.limits.max_step_output_bytes
@@ -440,7 +449,7 @@ class MemoryInstrumentation:
                 self._run_engines.pop(key, None)
 
     def _llm_end(self, event: LLMChatEndEvent | LLMCompletionEndEvent) -> None:
-        with self._guard("LLM event"):
+        try:
             span_id = event.span_id
             if span_id is None:
                 return
@@ -450,6 +459,8 @@ class MemoryInstrumentation:
                 return
             usage = usage_from_response(event.response) or TokenUsage(llm_calls=1)
             self._recorder.add_usage(run_key, usage)
+        except Exception as exc:
+            self._failed("LLM event", exc)
 
 
 def _workflow_run_id(arguments: Mapping[str, Any]) -> str | None:
