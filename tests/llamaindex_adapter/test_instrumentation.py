@@ -405,3 +405,19 @@ async def test_closed_memory_is_counted_not_raised(
 def test_rejects_a_non_memory() -> None:
     with pytest.raises(InvalidInputError, match="SelfLearningMemory"):
         MemoryInstrumentation(object())  # type: ignore[arg-type]
+
+
+async def test_run_inside_a_callers_own_span_is_recorded(sqlite_memory, instrument, script) -> None:
+    inst = instrument(sqlite_memory)
+    dispatcher = get_dispatcher("my_app")
+
+    @dispatcher.span
+    async def handle_request(question: str) -> str:
+        agent = FunctionAgent(tools=tools(), llm=script.llm(*add_then_boom(script)))
+        return str(await agent.run(user_msg=question))
+
+    assert await handle_request("answer inside an app span") == "done: 5"
+
+    episode = sqlite_memory.get_episode(inst.completed_episodes[0])
+    assert episode.task_description == "answer inside an app span"
+    assert [s.tool for s in episode.steps] == ["add", "boom"]
