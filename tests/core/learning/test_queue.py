@@ -23,6 +23,7 @@ from memory_core import (
     SyncSelfLearningMemory,
     TaskContext,
     TaskOutcome,
+    hookimpl,
 )
 from memory_core.learning import LearningService, default_extractors
 from memory_core.storage import WriteBatch
@@ -336,3 +337,33 @@ def test_reopened_memory_resumes_unlearned_episodes(
         assert memory.engine.store.unlearned_episode_ids(namespace) == []
         [pattern] = memory.list_patterns(kind="context_pattern")
         assert pattern.occurrence_count == 4
+
+
+def test_reject_through_the_facade_keeps_the_episode_in_progress(
+    database_url: str, namespace: str, gate_factory: Callable[..., Any]
+) -> None:
+    gate = gate_factory(hold=True)
+
+    class GatePlugin:
+        @hookimpl
+        def register_pattern_extractors(self, register: Callable[[Any], None]) -> None:
+            register(gate)
+
+    config = MemoryConfig(
+        database_url=database_url,
+        load_plugins=False,
+        learning=LearningConfig(workers=1, queue_size=1, backpressure="reject"),
+    )
+    with SyncSelfLearningMemory(config, namespace=namespace, plugins=[GatePlugin()]) as memory:
+        ids = [memory.start_episode(f"task {i}") for i in range(3)]
+        memory.complete_episode(ids[0], TaskOutcome.success("ok"))
+        assert gate.entered.wait(30)
+        memory.complete_episode(ids[1], TaskOutcome.success("ok"))
+        with pytest.raises(LearningQueueFullError):
+            memory.complete_episode(ids[2], TaskOutcome.success("ok"))
+        assert not memory.get_episode(ids[2]).is_complete
+        gate.release.set()
+        assert memory.wait_for_learning(timeout=60)
+        assert memory.complete_episode(ids[2], TaskOutcome.success("ok")).is_complete
+        assert memory.wait_for_learning(timeout=60)
+        assert memory.stats().learning.rejected == 1

@@ -262,6 +262,7 @@ class MemoryEngine:
         """Finish, score, store and learn from an episode; see the facade's docstring."""
         self._check_open()
         outcome = _coerce(TaskOutcome, outcome, "outcome")
+        self.learning.admit()  # backpressure may wait: not under the engine lock
         with self._lock:
             episode = self._active_episode(episode_id)
             final = episode.model_copy(
@@ -279,7 +280,6 @@ class MemoryEngine:
                     f"episode {episode_id} is {size} bytes as JSON, over the limit of "
                     f"{self.config.limits.max_episode_bytes}; it was not completed"
                 )
-            self.learning.admit()
             final = self.learning.assess(final)
             self._buffer.flush()
             self.store.write(self.namespace, WriteBatch(completed=[final]))
