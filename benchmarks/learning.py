@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -118,16 +119,20 @@ def bench_pure(service: LearningService, steps: int, repeat: int) -> list[Row]:
         heuristic_candidates(episode)
 
     rows = [
-        measure(
-            "assess (reward + reflection)",
-            f"{steps} steps",
-            lambda: service.assess(episode),
-            repeat,
-        ),
-        measure("extract (4 extractors + heuristics)", f"{steps} steps", extract, repeat),
+        _timed("assess (reward + reflection)", steps, lambda: service.assess(episode), repeat),
+        _timed("extract (4 extractors + heuristics)", steps, extract, repeat),
     ]
-    rows[1].note = note
+    if note:
+        rows[1].note = f"{rows[1].note}; {note}"
     return rows
+
+
+def _timed(operation: str, steps: int, fn: Callable[[], object], repeat: int) -> Row:
+    """`measure`, plus the mean CPU time per call in the note (robust on a busy machine)."""
+    cpu = time.process_time()
+    row = measure(operation, f"{steps} steps", fn, repeat)
+    row.note = f"CPU mean {(time.process_time() - cpu) / repeat * 1e6:.0f} µs"
+    return row
 
 
 def bench_learn(directory: Path, steps: int, repeat: int) -> Row:
