@@ -127,6 +127,8 @@ def test_kill_mid_episode_loses_at_most_the_flush_window(database_url: str, name
         done = memory.complete_episode(episode_id, TaskOutcome.success("recovered"))
         assert done.is_complete
         assert [s.step_number for s in done.steps] == [*numbers, len(numbers) + 1]
+        assert memory.wait_for_learning(timeout=30)
+        done = memory.get_episode(episode_id)
 
     with SyncSelfLearningMemory(config, namespace=namespace) as reopened:
         again = reopened.get_episode(episode_id)
