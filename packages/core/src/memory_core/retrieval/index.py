@@ -89,6 +89,95 @@ class _Vocab:
         return found
 
 
+class _ContextGroups:
+    """Distinct contexts (domain, language, framework, complexity, tags) as numbered groups.
+
+    Episodes share few distinct contexts, so context similarity is computed once per group
+    and gathered per episode.
+    """
+
+    def __init__(self) -> None:
+        self._ids: dict[tuple[object, ...], int] = {}
+        self._domains = _Vocab()
+        self._languages = _Vocab()
+        self._frameworks = _Vocab()
+        self._tags = _Vocab()
+        self._domain = Column(np.int32)
+        self._language = Column(np.int32, -1)
+        self._framework = Column(np.int32, -1)
+        self._complexity = Column(np.int8)
+        self._tag_count = Column(np.int16)
+        self._tag_postings: list[array[int]] = []
+
+    def id(self, context: TaskContext) -> int:
+        """The group of a context (created on first sight)."""
+        language = context.language.lower() if context.language else None
+        framework = context.framework.lower() if context.framework else None
+        key = (context.domain.lower(), language, framework, context.complexity, *context.tags)
+        found = self._ids.get(key)
+        if found is not None:
+            return found
+        group = self._domain.size
+        self._ids[key] = group
+        self._domain.append(self._domains.id(context.domain.lower()))
+        self._language.append(self._languages.id(language) if language else -1)
+        self._framework.append(self._frameworks.id(framework) if framework else -1)
+        self._complexity.append(COMPLEXITY_ORDER[context.complexity])
+        self._tag_count.append(len(context.tags))
+        for tag in context.tags:
+            tag_id = self._tags.id(tag)
+            if tag_id == len(self._tag_postings):
+                self._tag_postings.append(array("i"))
+            self._tag_postings[tag_id].append(group)
+        return group
+
+    def with_domain(self, domain: str) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        """Mask of the groups of exactly this domain (case-insensitive)."""
+        domain_id = self._domains.ids.get(domain.lower(), -2)
+        mask: np.ndarray[Any, np.dtype[np.bool_]] = self._domain.values == domain_id
+        return mask
+
+    def similarity(self, query: ContextQuery) -> FloatArray:
+        """Context similarity of every group to the query (see `context_similarity`)."""
+        size = self._domain.size
+        total = query.total_weight
+        if total <= 0 or size == 0:
+            return np.zeros(size, np.float32)
+        complexity = self._complexity.values.astype(np.float32)
+        score = query.w_complexity * np.clip(
+            1.0 - 0.5 * np.abs(complexity - query.complexity), 0.0, 1.0
+        )
+        if query.domain is not None:
+            table = np.array(
+                [domain_similarity(query.domain, name) for name in self._domains.names],
+                np.float32,
+            )
+            score += query.w_domain * table[self._domain.values]
+        if query.language is not None:
+            lang = self._languages.ids.get(query.language, -2)
+            score += query.w_language * (self._language.values == lang)
+        if query.framework is not None:
+            fw = self._frameworks.ids.get(query.framework, -2)
+            score += query.w_framework * (self._framework.values == fw)
+        if query.tags:
+            shared = np.zeros(size, np.float32)
+            for tag in query.tags:
+                tag_id = self._tags.ids.get(tag)
+                if tag_id is not None:
+                    shared[np.frombuffer(self._tag_postings[tag_id], dtype=np.int32)] += 1.0
+            union = len(query.tags) + self._tag_count.values - shared
+            score += query.w_tags * shared / np.maximum(union, 1.0)
+        result: FloatArray = (score / total).astype(np.float32)
+        return result
+
+    @property
+    def nbytes(self) -> int:
+        """Approximate bytes held."""
+        columns = (self._domain, self._language, self._framework, self._complexity, self._tag_count)
+        postings = sum(a.buffer_info()[1] * a.itemsize for a in self._tag_postings)
+        return sum(c.nbytes for c in columns) + postings
+
+
 @dataclass(slots=True)
 class EpisodeHit:
     """One ranked episode (by slot/id) with its score breakdown."""
@@ -114,18 +203,10 @@ class EpisodeIndex:
         self._start_us = Column(np.int64)
         self._end_s = Column(np.float64)
         self._reward = Column(np.float32, np.nan)
-        self._domain = Column(np.int32)
-        self._language = Column(np.int32, -1)
-        self._framework = Column(np.int32, -1)
-        self._complexity = Column(np.int8)
+        self._group = Column(np.int32)
         self._task_type = Column(np.int8)
         self._outcome = Column(np.int8, -1)
-        self._tag_count = Column(np.int16)
-        self._domains = _Vocab()
-        self._languages = _Vocab()
-        self._frameworks = _Vocab()
-        self._tags = _Vocab()
-        self._tag_postings: list[array[int]] = []
+        self._groups = _ContextGroups()
         self._vectors: Matrix | None = None
 
     # ------------------------------------------------------------ building
@@ -153,18 +234,9 @@ class EpisodeIndex:
         self._start_us.append(int(_seconds(episode.start_time) * 1_000_000))
         self._end_s.append(_seconds(episode.end_time))
         self._reward.append(np.nan if episode.reward is None else episode.reward.total)
-        self._domain.append(self._domains.id(ctx.domain.lower()))
-        self._language.append(self._languages.id(ctx.language.lower()) if ctx.language else -1)
-        self._framework.append(self._frameworks.id(ctx.framework.lower()) if ctx.framework else -1)
-        self._complexity.append(COMPLEXITY_ORDER[ctx.complexity])
+        self._group.append(self._groups.id(ctx))
         self._task_type.append(_TASK_TYPES[episode.task_type])
         self._outcome.append(_OUTCOMES[episode.outcome.kind] if episode.outcome else -1)
-        self._tag_count.append(len(ctx.tags))
-        for tag in ctx.tags:
-            tag_id = self._tags.id(tag)
-            if tag_id == len(self._tag_postings):
-                self._tag_postings.append(array("i"))
-            self._tag_postings[tag_id].append(slot)
         if vector is not None:
             self._put_vector(slot, vector)
         return True
@@ -203,16 +275,12 @@ class EpisodeIndex:
             self._start_us,
             self._end_s,
             self._reward,
-            self._domain,
-            self._language,
-            self._framework,
-            self._complexity,
+            self._group,
             self._task_type,
             self._outcome,
-            self._tag_count,
         )
         total = self._lexical.nbytes + sum(c.nbytes for c in columns)
-        total += sum(a.buffer_info()[1] * a.itemsize for a in self._tag_postings)
+        total += self._groups.nbytes
         if self._vectors is not None:
             total += self._vectors.nbytes
         return total
@@ -222,8 +290,7 @@ class EpisodeIndex:
     def _filter_mask(self, filters: EpisodeFilters) -> np.ndarray[Any, np.dtype[np.bool_]]:
         mask = self._lexical.live.copy()
         if filters.domain is not None:
-            domain_id = self._domains.ids.get(filters.domain.lower(), -2)
-            mask &= self._domain.values == domain_id
+            mask &= self._groups.with_domain(filters.domain)[self._group.values]
         if filters.task_type is not None:
             mask &= self._task_type.values == _TASK_TYPES[TaskType(filters.task_type)]
         if filters.outcome_kind is not None:
@@ -236,38 +303,6 @@ class EpisodeIndex:
             with np.errstate(invalid="ignore"):
                 mask &= self._reward.values >= filters.min_reward
         return mask
-
-    def _context(self, query: ContextQuery, idx: np.ndarray[Any, Any]) -> FloatArray:
-        total = query.total_weight
-        if total <= 0:
-            return np.zeros(len(idx), np.float32)
-        complexity = self._complexity.values[idx].astype(np.float32)
-        score = query.w_complexity * np.clip(
-            1.0 - 0.5 * np.abs(complexity - query.complexity), 0.0, 1.0
-        )
-        if query.domain is not None:
-            table = np.array(
-                [domain_similarity(query.domain, name) for name in self._domains.names],
-                np.float32,
-            )
-            score += query.w_domain * table[self._domain.values[idx]]
-        if query.language is not None:
-            lang = self._languages.ids.get(query.language, -2)
-            score += query.w_language * (self._language.values[idx] == lang)
-        if query.framework is not None:
-            fw = self._frameworks.ids.get(query.framework, -2)
-            score += query.w_framework * (self._framework.values[idx] == fw)
-        if query.tags:
-            shared = np.zeros(self._lexical.size, np.float32)
-            for tag in query.tags:
-                tag_id = self._tags.ids.get(tag)
-                if tag_id is not None:
-                    shared[np.frombuffer(self._tag_postings[tag_id], dtype=np.int32)] += 1.0
-            inter = shared[idx]
-            union = len(query.tags) + self._tag_count.values[idx] - inter
-            score += query.w_tags * inter / np.maximum(union, 1.0)
-        result: FloatArray = (score / total).astype(np.float32)
-        return result
 
     def search(
         self,
@@ -299,8 +334,10 @@ class EpisodeIndex:
         w_ctx = cfg.context_weight + (0.0 if has_text else cfg.lexical_weight + w_sem_cfg)
         floor = cfg.min_relevance
 
-        lexical, _ = self._lexical.scores(terms, cfg.description_boost)
-        semantic = np.zeros(n, np.float32)
+        ctx_query = ContextQuery.of(context, cfg)
+        ctx_table = self._groups.similarity(ctx_query)
+        lexical = self._lexical.scores(terms, cfg.description_boost)[0] if terms else None
+        semantic = None
         if qvec is not None and self._vectors is not None:
             vectors = self._vectors.values
             if vectors.shape[1] != len(qvec):
@@ -308,35 +345,43 @@ class EpisodeIndex:
                     f"the query vector has {len(qvec)} dimensions but the stored episode "
                     f"vectors have {vectors.shape[1]}; use the same embedder for both"
                 )
+            semantic = np.zeros(n, np.float32)
             semantic[: len(vectors)] = np.clip(vectors @ qvec, 0.0, 1.0)
-        text_weight = w_lex + w_sem
-        text = (w_lex * lexical + w_sem * semantic) / text_weight if text_weight > 0 else lexical
+        text: np.ndarray[Any, Any] | None = None
+        if has_text:
+            lexical_all = lexical if lexical is not None else np.zeros(n, np.float32)
+            if semantic is None:
+                text = lexical_all
+            else:
+                text = (w_lex * lexical_all + w_sem * semantic) / (w_lex + w_sem)
 
         mask = self._filter_mask(filters)
-        if has_text and not include_below_floor:
-            mask &= text >= max(floor, 1e-6)
+        if not include_below_floor:
+            if text is not None:
+                mask &= text >= max(floor, 1e-6)
+            elif floor > 0:
+                mask &= (ctx_table >= floor)[self._group.values]
         idx = np.flatnonzero(mask)
         if len(idx) == 0:
             return []
 
-        ctx_query = ContextQuery.of(context, cfg)
-        ctx = self._context(ctx_query, idx)
+        zeros = np.zeros(len(idx), np.float32)
+        ctx = ctx_table[self._group.values[idx]]
         reward = np.nan_to_num(self._reward.values[idx] / cfg.reward_scale, nan=0.0)
         reward = np.clip(reward, 0.0, 1.0)
-        age_days = np.maximum((time.time() if now is None else now) - self._end_s.values[idx], 0.0)
-        age_days /= _SECONDS_PER_DAY
-        recency = np.exp2(-age_days / cfg.recency_half_life_days)
+        age = np.maximum((time.time() if now is None else now) - self._end_s.values[idx], 0.0)
+        recency = np.exp2(age * (-1.0 / (_SECONDS_PER_DAY * cfg.recency_half_life_days)))
         share = cfg.context_relevance_share
         relevance: np.ndarray[Any, Any]
-        if not has_text:
+        if text is None:
             relevance = ctx
         elif ctx_query.stated:
             relevance = text[idx] * (1.0 - share + share * ctx)
         else:
             relevance = text[idx]
         parts = {
-            "lexical": w_lex * lexical[idx],
-            "semantic": w_sem * semantic[idx],
+            "lexical": w_lex * lexical[idx] if lexical is not None else zeros,
+            "semantic": w_sem * semantic[idx] if semantic is not None else zeros,
             "context": w_ctx * ctx,
             "reward": cfg.reward_weight * reward,
             "recency": cfg.recency_weight * recency,
@@ -347,8 +392,9 @@ class EpisodeIndex:
         assert isinstance(score, np.ndarray)
         if not include_below_floor:
             keep = relevance >= floor
-            idx, score, relevance = idx[keep], score[keep], relevance[keep]
-            parts = {k: v[keep] for k, v in parts.items()}
+            if not keep.all():
+                idx, score, relevance = idx[keep], score[keep], relevance[keep]
+                parts = {k: v[keep] for k, v in parts.items()}
             if len(idx) == 0:
                 return []
 
