@@ -283,6 +283,11 @@ class Cli:
         with ThreadPoolExecutor(max_workers=4) as pool:
             return list(pool.map(lambda args: self(*args), commands))
 
+    def many_raw(self, *commands: Sequence[str]) -> list[Result]:
+        """Like `many`, without the implicit database and namespace options."""
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            return list(pool.map(lambda args: self.raw(*args), commands))
+
 
 def clean_env(home: Path) -> dict[str, str]:
     """The environment for CLI runs: no MEMORY_CORE_* leaking in, wide output, no colours."""

@@ -210,9 +210,7 @@ def test_bad_database_url_namespace_and_paths(
         ("--database-url", "foo://nowhere", "doctor"),
         ("--database-url", shared_cli.url, "--namespace", "bad space", "stats"),
     ]
-    with_scheme, refused, folder, migrate, doctor, namespace = [
-        shared_cli.raw(*c) for c in commands
-    ]
+    with_scheme, refused, folder, migrate, doctor, namespace = shared_cli.many_raw(*commands)
     check_error(with_scheme, "'foo'")
     check_error(refused, "127.0.0.1")
     assert "secret" not in refused.stderr + refused.stdout

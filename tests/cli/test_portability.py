@@ -100,9 +100,9 @@ def test_import_reports_bad_lines_and_keeps_good_ones(
     assert "3 invalid line(s)" in line
     assert "nothing was imported" in line
     assert "line 3" in line
-    stats = json.loads(strict_target("stats", "--json").stdout)
-    assert stats["episodes_total"] == 0
-    assert stats["patterns_total"] == 0
+    with _memory(strict_target.url, strict_target.namespace) as memory:
+        assert memory.stats().episodes_total == 0
+        assert memory.stats().patterns_total == 0
 
 
 def test_import_rejects_files_that_are_not_exports(

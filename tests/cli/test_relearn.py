@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
+from uuid import UUID
 
-from memory_core import MemoryConfig, SyncSelfLearningMemory
+from memory_core import MemoryConfig, Pattern, SyncSelfLearningMemory
 from memory_core.learning import similarity_key
 
 
-def _patterns(cli: Any) -> dict[str, dict[str, Any]]:
-    result = cli("patterns", "list", "--limit", "1000", "--json")
-    assert result.code == 0, result.stderr
-    return {p["pattern_id"]: p for p in json.loads(result.stdout)}
+def _patterns(seeded: Any) -> dict[UUID, Pattern]:
+    config = MemoryConfig(database_url=seeded.url, load_plugins=False)
+    with SyncSelfLearningMemory(config, namespace=seeded.namespace) as memory:
+        return {p.pattern_id: p for p in memory.list_patterns(limit=None)}
 
 
 def test_relearn_learns_every_episode_once(cli: Any, seeded: Any) -> None:
@@ -20,15 +20,15 @@ def test_relearn_learns_every_episode_once(cli: Any, seeded: Any) -> None:
     assert first.code == 0, first.stderr
     assert "Re-learned 30 episodes" in first.stdout
     assert "re-learning" in first.stderr  # the progress bar
-    after_first = _patterns(cli)
+    after_first = _patterns(seeded)
     assert len(after_first) > len(seeded.pattern_ids)  # the extractors found more
 
     second = cli("relearn")
     assert second.code == 0, second.stderr
-    after_second = _patterns(cli)
+    after_second = _patterns(seeded)
     # an episode already counted in a pattern's evidence is not counted again
-    assert {k: p["occurrence_count"] for k, p in after_second.items()} == {
-        k: p["occurrence_count"] for k, p in after_first.items()
+    assert {k: p.occurrence_count for k, p in after_second.items()} == {
+        k: p.occurrence_count for k, p in after_first.items()
     }
     with SyncSelfLearningMemory(
         MemoryConfig(database_url=seeded.url, load_plugins=False), namespace=seeded.namespace
@@ -59,13 +59,13 @@ def test_rebuild_keeps_effectiveness_of_patterns_that_come_back(cli: Any, seeded
         assert back.effectiveness.success_when_applied == 1
 
 
-def test_pending_only_and_errors(cli: Any, check_error: Any) -> None:
+def test_pending_only_and_errors(cli: Any, seeded: Any, check_error: Any) -> None:
     pending = cli("relearn", "--pending-only")
     assert pending.code == 0, pending.stderr
     assert "Re-learned 0 episodes" in pending.stdout  # resumed when the memory opened
     check_error(cli("relearn", "--pending-only", "--rebuild"), "cannot be combined")
-    before = _patterns(cli)
+    before = _patterns(seeded)
     refused = cli("relearn", "--rebuild")  # no terminal to confirm on: aborts
     assert refused.code != 0
     assert "Traceback" not in refused.stderr
-    assert _patterns(cli) == before
+    assert _patterns(seeded) == before

@@ -12,6 +12,7 @@ from typing import TextIO
 
 from memory_core.errors import InvalidInputError
 from memory_core.memory import SyncSelfLearningMemory
+from memory_core.portability._gc import paused_gc
 from memory_core.portability.format import (
     EpisodeRecord,
     ExportCounts,
@@ -138,7 +139,7 @@ def export_jsonl(
     partial = target.with_name(target.name + ".partial")
     started = time.perf_counter()
     try:
-        with partial.open("w", encoding="utf-8", newline="\n") as out:
+        with paused_gc(), partial.open("w", encoding="utf-8", newline="\n") as out:
             counts = write_export(
                 memory,
                 out,

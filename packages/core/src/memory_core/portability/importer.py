@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from memory_core.errors import InvalidInputError
 from memory_core.memory import SyncSelfLearningMemory
 from memory_core.models import Episode, Heuristic, Pattern
+from memory_core.portability._gc import paused_gc
 from memory_core.portability.format import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -214,7 +215,8 @@ def import_jsonl(
     started = time.perf_counter()
     header = read_header(source)
     if strict:
-        errors = [item for _, item in _records(source) if isinstance(item, LineError)]
+        with paused_gc():
+            errors = [item for _, item in _records(source) if isinstance(item, LineError)]
         if errors:
             shown = "; ".join(str(e) for e in errors[:_MAX_ERRORS_IN_MESSAGE])
             more = f" (and {len(errors) - _MAX_ERRORS_IN_MESSAGE} more)" if len(errors) > 3 else ""
@@ -248,15 +250,16 @@ def import_jsonl(
         if on_progress is not None:
             on_progress(processed)
 
-    for _, item in _records(source):
-        processed += 1
-        if isinstance(item, LineError):
-            report.errors.append(item)
-        else:
-            batch.add(item)
-            if len(batch) >= batch_size:
-                write()
-    write()
+    with paused_gc():
+        for _, item in _records(source):
+            processed += 1
+            if isinstance(item, LineError):
+                report.errors.append(item)
+            else:
+                batch.add(item)
+                if len(batch) >= batch_size:
+                    write()
+        write()
     report.imported = ExportCounts(**imported)
     report.skipped = ExportCounts(**{k: offered[k] - imported[k] for k in offered})
     report.seconds = time.perf_counter() - started

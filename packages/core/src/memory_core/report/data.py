@@ -11,6 +11,8 @@ from uuid import UUID
 
 from memory_core.memory import SyncSelfLearningMemory
 from memory_core.models import Episode, Heuristic, Pattern
+from memory_core.portability._gc import paused_gc
+from memory_core.storage import EpisodeStore
 
 __all__ = [
     "Bucket",
@@ -195,6 +197,28 @@ def _facts(episode: Episode) -> EpisodeFacts:
     )
 
 
+def _read_episodes(
+    store: EpisodeStore,
+    namespace: str,
+    batch_size: int,
+    data: ReportData,
+    failures: list[Episode],
+) -> None:
+    """Add every episode's facts to ``data`` and keep the most recent failures."""
+    cursor = None
+    while page := store.export_episodes(namespace, after=cursor, limit=batch_size):
+        last = page[-1][0]
+        cursor = (last.start_time, last.episode_id)
+        for episode, _ in page:
+            data.facts.append(_facts(episode))
+            if episode.outcome is None:
+                data.in_flight += 1
+            elif episode.outcome.kind == "failure":
+                failures.append(episode)
+        failures.sort(key=lambda e: e.end_time or e.start_time, reverse=True)
+        del failures[RECENT_FAILURES:]
+
+
 def collect_report_data(
     memory: SyncSelfLearningMemory, *, batch_size: int = 1000, now: datetime | None = None
 ) -> ReportData:
@@ -207,19 +231,8 @@ def collect_report_data(
         generated_at=now or datetime.now(UTC),
     )
     failures: list[Episode] = []
-    cursor = None
-    while page := store.export_episodes(namespace, after=cursor, limit=batch_size):
-        last = page[-1][0]
-        cursor = (last.start_time, last.episode_id)
-        for episode, _ in page:
-            data.facts.append(_facts(episode))
-            if episode.outcome is None:
-                data.in_flight += 1
-            elif episode.outcome.kind == "failure":
-                failures.append(episode)
-                failures = sorted(failures, key=lambda e: e.end_time or e.start_time, reverse=True)[
-                    :RECENT_FAILURES
-                ]
+    with paused_gc():
+        _read_episodes(store, namespace, batch_size, data, failures)
     data.recent_failures = failures
 
     patterns = store.list_patterns(namespace)
