@@ -147,3 +147,22 @@ def test_threads_sharing_one_memory_lose_nothing(memory: SyncSelfLearningMemory)
             episode = memory.get_episode(eid)
             assert [s.step_number for s in episode.steps] == [1, 2, 3]
             assert {s.action for s in episode.steps} == {f"w{worker}"}
+
+
+def test_an_episode_deleted_elsewhere_does_not_block_other_writes(
+    config: MemoryConfig, namespace: str
+) -> None:
+    with (
+        SyncSelfLearningMemory(config, namespace=namespace) as mine,
+        SyncSelfLearningMemory(config, namespace=namespace) as other,
+    ):
+        doomed = mine.start_episode("deleted by the other memory")
+        mine.flush()
+        other.delete_episode(doomed)
+        mine.log_step(doomed, ExecutionStep(tool="t", action="orphan"))  # cannot be stored
+        kept = mine.start_episode("unaffected")
+        mine.log_step(kept, ExecutionStep(tool="t", action="a"))
+        done = mine.complete_episode(kept, TaskOutcome.success("ok"))
+        assert [s.action for s in done.steps] == ["a"]
+        assert mine.stats().pending_writes == 0
+        assert [s.action for s in other.get_episode(kept).steps] == ["a"]

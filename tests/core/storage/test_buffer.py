@@ -7,6 +7,7 @@ from typing import cast
 from uuid import UUID, uuid4
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from memory_core import Episode, ExecutionStep, SQLAlchemyEpisodeStore, StorageError
 from memory_core.storage import EpisodeStore, WriteBatch
@@ -14,11 +15,16 @@ from memory_core.storage.buffer import WriteBehindBuffer
 
 
 class RecordingStore:
-    """Records batches; can fail the next N writes; signals each successful write."""
+    """Records batches; can fail the next N writes; signals each successful write.
+
+    Batches touching an episode in ``refused`` fail with an integrity error, as a real
+    store does for steps of an episode another process deleted.
+    """
 
     def __init__(self) -> None:
         self.batches: list[WriteBatch] = []
         self.fail_next = 0
+        self.refused: set[UUID] = set()
         self.written = threading.Event()
         self.lock = threading.Lock()
 
@@ -27,6 +33,12 @@ class RecordingStore:
             if self.fail_next:
                 self.fail_next -= 1
                 raise StorageError("database is down")
+            touched = {e.episode_id for e in batch.new_episodes} | {i for i, _ in batch.steps}
+            if touched & self.refused:
+                try:
+                    raise IntegrityError("INSERT", {}, Exception("FOREIGN KEY constraint failed"))
+                except IntegrityError as exc:
+                    raise StorageError("database operation failed") from exc
             self.batches.append(batch)
         self.written.set()
 
@@ -138,3 +150,53 @@ def test_with_a_real_store(sqlite_url: str) -> None:
     assert stored is not None
     assert [s.step_number for s in stored.steps] == [1, 2, 3]
     store.close()
+
+
+def test_writes_the_database_refuses_for_good_do_not_block_the_rest() -> None:
+    store = RecordingStore()
+    buffer = _buffer(store)
+    gone, alive = uuid4(), uuid4()
+    store.refused.add(gone)
+    buffer.add_step(gone, _step(1))
+    buffer.add_step(alive, _step(1))
+    buffer.add_step(gone, _step(2))
+    buffer.add_step(alive, _step(2))
+    buffer.flush()  # no error: the refused episode's writes are dropped, the rest stored
+    assert [(e, s.step_number) for b in store.batches for e, s in b.steps] == [
+        (alive, 1),
+        (alive, 2),
+    ]
+    assert buffer.dropped == 2
+    assert buffer.pending == 0
+    buffer.add_step(alive, _step(3))
+    buffer.close()
+    assert store.steps[-1] == 3
+
+
+def test_a_transient_failure_while_isolating_keeps_the_rest_pending() -> None:
+    store = RecordingStore()
+    buffer = _buffer(store)
+    gone, first, second = uuid4(), uuid4(), uuid4()
+    store.refused.add(gone)
+    for eid in (gone, first, second):
+        buffer.add_step(eid, _step(1))
+    original = store.write
+    calls = 0
+
+    def flaky(namespace: str, batch: WriteBatch) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 3:  # whole batch, then "gone" (refused), then "first": database down
+            raise StorageError("database is down")
+        original(namespace, batch)
+
+    store.write = flaky  # type: ignore[method-assign]
+    with pytest.raises(StorageError, match="down"):
+        buffer.flush()
+    assert buffer.pending == 2  # first and second wait for the retry
+    buffer.flush()
+    assert sorted(str(e) for b in store.batches for e, _ in b.steps) == sorted(
+        [str(first), str(second)]
+    )
+    assert buffer.dropped == 1
+    buffer.close()

@@ -3,7 +3,10 @@
 Starting an episode or logging a step only appends to this buffer (microseconds); a
 background thread writes the buffer to the store at least every ``interval`` seconds, so a
 crash of the process loses at most that window. Completion and ``close()`` flush at once.
-A failed flush keeps the pending writes and retries them: nothing is dropped.
+A failed flush keeps the pending writes and retries them. The one exception: writes the
+database refuses for good (an integrity error: the episode was deleted by another process,
+or another process stored the same step number) are logged and dropped, episode by episode,
+so that one of them cannot block every later write.
 """
 
 from __future__ import annotations
@@ -12,6 +15,9 @@ import logging
 import threading
 from uuid import UUID
 
+from sqlalchemy.exc import IntegrityError
+
+from memory_core.errors import StorageError
 from memory_core.models import Episode, ExecutionStep
 from memory_core.storage.base import EpisodeStore, WriteBatch
 
@@ -44,6 +50,8 @@ class WriteBehindBuffer:
         self._closed = threading.Event()
         self.flushes = 0
         self.failed_flushes = 0
+        self.dropped = 0
+        """Writes dropped because the database refused them for good (see the module doc)."""
         self._thread = threading.Thread(
             target=self._run, name=f"memory-core-flush-{namespace}", daemon=True
         )
@@ -84,14 +92,54 @@ class WriteBehindBuffer:
                 return
             try:
                 self._store.write(self._namespace, batch)
+            except StorageError as exc:
+                if not _refused(exc):
+                    self._requeue(batch)
+                    raise
+                self._write_each_episode(batch)
             except BaseException:
-                with self._lock:  # put them back in front, keeping order
-                    batch.new_episodes.extend(self._pending.new_episodes)
-                    batch.steps.extend(self._pending.steps)
-                    self._pending = batch
-                self.failed_flushes += 1
+                self._requeue(batch)
                 raise
             self.flushes += 1
+
+    def _requeue(self, batch: WriteBatch) -> None:
+        """Put ``batch`` back in front of what is pending, keeping order."""
+        with self._lock:
+            batch.new_episodes.extend(self._pending.new_episodes)
+            batch.steps.extend(self._pending.steps)
+            self._pending = batch
+        self.failed_flushes += 1
+
+    def _write_each_episode(self, batch: WriteBatch) -> None:
+        """Write the batch one episode at a time, dropping the groups the database refuses."""
+        groups: dict[UUID, WriteBatch] = {}
+        for episode in batch.new_episodes:
+            groups.setdefault(episode.episode_id, WriteBatch()).new_episodes.append(episode)
+        for episode_id, step in batch.steps:
+            groups.setdefault(episode_id, WriteBatch()).steps.append((episode_id, step))
+        remaining = list(groups.items())
+        while remaining:
+            episode_id, group = remaining[0]
+            try:
+                self._store.write(self._namespace, group)
+            except StorageError as exc:
+                if not _refused(exc):
+                    rest = WriteBatch()
+                    for _, left in remaining:
+                        rest.new_episodes.extend(left.new_episodes)
+                        rest.steps.extend(left.steps)
+                    self._requeue(rest)
+                    raise
+                self.dropped += len(group)
+                logger.error(
+                    "dropped %d write(s) of episode %s in namespace %r that the database "
+                    "refuses (%s); was the episode deleted, or logged to by another process?",
+                    len(group),
+                    episode_id,
+                    self._namespace,
+                    exc.__cause__,
+                )
+            remaining.pop(0)
 
     def _run(self) -> None:
         while not self._closed.is_set():
@@ -108,3 +156,8 @@ class WriteBehindBuffer:
         self._wake.set()
         self._thread.join()
         self.flush()
+
+
+def _refused(exc: StorageError) -> bool:
+    """True when the database rejected the data itself (retrying cannot help)."""
+    return isinstance(exc.__cause__, IntegrityError)
