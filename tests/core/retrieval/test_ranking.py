@@ -249,6 +249,8 @@ def test_filters(corpus) -> None:
     assert recent
     assert old
     assert not {h.episode_id for h in recent} & {h.episode_id for h in old}
+    naive = search(index, "fix the test", filters={"since": since.replace(tzinfo=None)}, **kwargs)
+    assert [h.episode_id for h in naive] == [h.episode_id for h in recent]
     hits = search(index, "fix the test", filters={"task_type": TaskType.ANALYSIS}, **kwargs)
     assert hits
     assert all(family[h.episode_id] in {"model_train", "log_parse", "cpu_profile"} for h in hits)

@@ -37,6 +37,8 @@ _SECONDS_PER_DAY = 86_400.0
 
 
 def _seconds(value: datetime) -> float:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)  # naive datetimes are taken as UTC
     return (value - _EPOCH).total_seconds()
 
 
