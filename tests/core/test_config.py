@@ -172,7 +172,7 @@ def test_config_is_validated_on_assignment() -> None:
     with pytest.raises(ValidationError):
         MemoryConfig(flush_interval_ms=120_000)
     with pytest.raises(ValidationError):
-        MemoryConfig(unknown_setting=1)  # type: ignore[call-arg]
+        MemoryConfig(unknown_setting=1)
 
 
 def test_bad_database_url_is_a_configuration_error(tmp_path: Path) -> None:
