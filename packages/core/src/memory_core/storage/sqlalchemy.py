@@ -837,10 +837,18 @@ class SQLAlchemyEpisodeStore:
             ).all()
         return [(UUID(p), UUID(e)) for p, e in rows]
 
-    @staticmethod
-    def _core(row: type[Base]) -> Table:
-        """The Core table of a mapped row class (bulk inserts skip the ORM's bookkeeping)."""
-        return cast("Table", row.__table__)
+    def _bulk_insert(self, session: Session, row: type[Base], rows: list[dict[str, Any]]) -> None:
+        """Insert many rows with one driver-level ``executemany`` (no per-row ORM work)."""
+        if not rows:
+            return
+        table = cast("Table", row.__table__)
+        columns = list(rows[0])
+        mark = "?" if self._engine.dialect.paramstyle == "qmark" else "%s"
+        sql = (
+            f"INSERT INTO {table.name} ({', '.join(columns)}) "
+            f"VALUES ({', '.join([mark] * len(columns))})"
+        )
+        session.connection().exec_driver_sql(sql, [tuple(r[c] for c in columns) for r in rows])
 
     def _missing_ids(
         self, session: Session, column: Any, namespace: str, ids: Sequence[str]
@@ -891,9 +899,9 @@ class SQLAlchemyEpisodeStore:
                 episode_rows.append({**_episode_row(namespace, episode), "learned": learned})
                 step_rows += [_step_row(namespace, episode.episode_id, s) for s in episode.steps]
             if episode_rows:
-                session.execute(insert(self._core(EpisodeRow)), episode_rows)
+                self._bulk_insert(session, EpisodeRow, episode_rows)
             if step_rows:
-                session.execute(insert(self._core(StepRow)), step_rows)
+                self._bulk_insert(session, StepRow, step_rows)
 
             missing = self._missing_ids(
                 session, PatternRow.pattern_id, namespace, [str(p.pattern_id) for p, _ in patterns]
@@ -905,7 +913,7 @@ class SQLAlchemyEpisodeStore:
                     missing.discard(key)
                     pattern_rows.append(_pattern_row(namespace, pattern))
             if pattern_rows:
-                session.execute(insert(self._core(PatternRow)), pattern_rows)
+                self._bulk_insert(session, PatternRow, pattern_rows)
             wanted_links = {(str(p.pattern_id), str(e)) for p, links in patterns for e in links}
             if wanted_links:
                 pattern_keys = list({p for p, _ in wanted_links})
@@ -927,7 +935,7 @@ class SQLAlchemyEpisodeStore:
                     for p, e in sorted(wanted_links - existing)
                 ]
                 if links:
-                    session.execute(insert(self._core(PatternEpisodeRow)), links)
+                    self._bulk_insert(session, PatternEpisodeRow, links)
 
             missing = self._missing_ids(
                 session,
@@ -949,7 +957,7 @@ class SQLAlchemyEpisodeStore:
                         }
                     )
             if heuristic_rows:
-                session.execute(insert(self._core(HeuristicRow)), heuristic_rows)
+                self._bulk_insert(session, HeuristicRow, heuristic_rows)
 
             self._record(
                 session, namespace, "episode", [r["episode_id"] for r in episode_rows], "upsert"
