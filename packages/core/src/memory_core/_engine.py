@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar, get_args
 from uuid import UUID, uuid4
@@ -137,11 +137,22 @@ class MemoryEngine:
             max_pending=self.config.flush_max_pending,
         )
         self.learning = LearningService(
-            self.config, self.store, self.namespace, plugins=self.plugins
+            self.config,
+            self.store,
+            self.namespace,
+            plugins=self.plugins,
+            on_learned=self._patterns_learned,
         )
         self.retrieval = RetrievalEngine(self.config, self.store, self.namespace, embedder=embedder)
         self._closed = False
         self.learning.resume()
+
+    def _patterns_learned(self, episode: Episode, patterns: Sequence[Pattern]) -> None:
+        """Keep this process's caches and pattern ranking in step with learning."""
+        for pattern in patterns:
+            self._pattern_cache.invalidate(pattern.pattern_id)
+        self._episode_cache.invalidate(episode.episode_id)
+        self.retrieval.patterns_changed(patterns)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -371,6 +382,13 @@ class MemoryEngine:
     ) -> list[Pattern]:
         """List patterns, most recently updated first."""
         return self.store.list_patterns(self.namespace, kind=kind, domain=domain, limit=limit)
+
+    def retrieve_heuristics(
+        self, context: TaskContext | Mapping[str, Any] | None = None, limit: int = 5
+    ) -> list[Heuristic]:
+        """Learned condition -> action rules for a context, best first."""
+        ctx = TaskContext() if context is None else _coerce(TaskContext, context, "context")
+        return self.learning.heuristics_for(ctx, limit)
 
     def list_heuristics(self, *, limit: int | None = 100) -> list[Heuristic]:
         """List learned heuristics, most recently updated first."""

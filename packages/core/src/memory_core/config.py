@@ -134,7 +134,7 @@ class RetrievalConfig(BaseModel):
 
     Episode score = ``lexical_weight``·lexical + ``semantic_weight``·semantic (only with an
     embedder) + ``context_weight``·context + ``reward_weight``·reward + ``recency_weight``·
-    recency − ``diversity_weight``·(max similarity to a better result). See the README
+    recency - ``diversity_weight``·(max similarity to a better result). See the README
     section "How retrieval ranks".
     """
 
@@ -160,7 +160,7 @@ class RetrievalConfig(BaseModel):
     """Relevance floor: episodes whose task relevance is lower are not returned (unless
     ``include_below_floor``). Calibrated on the synthetic test corpus."""
     context_relevance_share: float = Field(default=0.4, ge=0, le=1)
-    """How much context scales text relevance: relevance = text · (1 − share + share ·
+    """How much context scales text relevance: relevance = text · (1 - share + share ·
     context). With an empty description relevance is the context similarity."""
     domain_weight: float = Field(default=0.35, ge=0)
     """Share of the domain in context similarity (partial credit for shared domain words)."""
@@ -180,7 +180,7 @@ class RetrievalConfig(BaseModel):
     """How many times a description word counts compared with tool, action or reflection
     words."""
     mmr_pool: int = Field(default=30, ge=1)
-    """Best-scored candidates considered by diversity re-ranking (at least 3 × limit)."""
+    """Best-scored candidates considered by diversity re-ranking (at least 3 x limit)."""
     pattern_success_weight: float = Field(default=0.3, ge=0)
     """Pattern ranking: weight of the pattern's success rate."""
     pattern_confidence_weight: float = Field(default=0.15, ge=0)

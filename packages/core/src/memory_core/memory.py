@@ -281,6 +281,14 @@ class SyncSelfLearningMemory(_Facade):
         """Return learned heuristics, most recently updated first."""
         return self._engine.list_heuristics(limit=limit)
 
+    def retrieve_heuristics(self, context: ContextLike = None, limit: int = 5) -> list[Heuristic]:
+        """Return learned condition -> action rules that fit a context, best first.
+
+        Only rules backed by several episodes with enough confidence are returned (see
+        ``LearningConfig.heuristic_min_samples`` / ``heuristic_min_confidence``).
+        """
+        return self._engine.retrieve_heuristics(context, limit)
+
     def record_pattern_application(
         self,
         pattern_id: UUID,
@@ -464,6 +472,12 @@ class SelfLearningMemory(_Facade):
     async def list_heuristics(self, *, limit: int | None = 100) -> list[Heuristic]:
         """Return learned heuristics, most recently updated first."""
         return await asyncio.to_thread(self._engine.list_heuristics, limit=limit)
+
+    async def retrieve_heuristics(
+        self, context: ContextLike = None, limit: int = 5
+    ) -> list[Heuristic]:
+        """Return learned condition -> action rules that fit a context, best first."""
+        return await asyncio.to_thread(self._engine.retrieve_heuristics, context, limit)
 
     async def record_pattern_application(
         self,

@@ -15,7 +15,7 @@ import logging
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -95,6 +95,8 @@ class LearningService:
             ``register_pattern_extractors`` hook (asked per episode, so plugins registered
             later are used), the reward from ``compute_reward``, extra reflection sentences
             from ``reflection_items``, and ``patterns_learned`` is announced.
+        on_learned: Called with each learned episode and its stored patterns (the memory
+            uses it to refresh its caches and pattern ranking at once).
     """
 
     def __init__(
@@ -105,7 +107,9 @@ class LearningService:
         *,
         extractors: Sequence[PatternExtractor] | None = None,
         plugins: PluginHost | None = None,
+        on_learned: Callable[[Episode, Sequence[Pattern]], None] | None = None,
     ) -> None:
+        self._on_learned = on_learned
         self._plugins = plugins
         self._config = config
         self._learning = config.learning
@@ -382,6 +386,8 @@ class LearningService:
         pattern_ids = list(dict.fromkeys(p.pattern_id for p in stored))
         heuristic_ids = list(dict.fromkeys(h.heuristic_id for h in heuristics))
         self._store.mark_learned(self._namespace, episode_id, pattern_ids, heuristic_ids)
+        if self._on_learned is not None:
+            self._on_learned(episode, stored)
         if self._plugins is not None:
             self._plugins.notify(
                 "patterns_learned", episode=episode, patterns=stored, namespace=self._namespace

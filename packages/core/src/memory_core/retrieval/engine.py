@@ -279,6 +279,17 @@ class RetrievalEngine:
         with self._lock:
             self._forget(episode_id)
 
+    def patterns_changed(self, patterns: Sequence[Pattern]) -> None:
+        """Make patterns stored or updated by this process rankable at once."""
+        if not patterns:
+            return
+        with self._lock:
+            if self._patterns is None:
+                return
+            for pattern in patterns:
+                self._patterns[pattern.pattern_id] = pattern
+            self._ranker = None
+
     # -------------------------------------------------------------- patterns
 
     def search_patterns(
