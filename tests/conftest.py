@@ -36,19 +36,13 @@ def postgres_url() -> str | None:
 
 @pytest.fixture(scope="session")
 def _postgres_ready() -> str | None:
-    """Drop memory-core's tables once per session so every run starts clean."""
-    url = os.environ.get(POSTGRES_ENV)
-    if not url:
-        return None
-    from sqlalchemy import create_engine
+    """The PostgreSQL URL, if configured.
 
-    from memory_core.storage import normalize_database_url
-    from memory_core.storage._schema import Base
-
-    engine = create_engine(normalize_database_url(url))
-    Base.metadata.drop_all(engine)
-    engine.dispose()
-    return url
+    Tables are created on first use and never dropped here: every test works in its own
+    namespace, so runs sharing one database do not disturb each other (``.ci/run`` starts
+    from a fresh database).
+    """
+    return os.environ.get(POSTGRES_ENV) or None
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
