@@ -180,3 +180,18 @@ def test_bad_database_url_is_a_configuration_error(tmp_path: Path) -> None:
         SyncSelfLearningMemory(MemoryConfig(database_url="mysql://u@h/db", load_plugins=False))
     with pytest.raises(ConfigurationError, match="sqlite"):
         SyncSelfLearningMemory(MemoryConfig(database_url="not a url", load_plugins=False))
+
+
+def test_no_quality_gate_by_default(tmp_path: Path) -> None:
+    """A poor but well-formed episode is stored and learned from with the defaults."""
+    config = MemoryConfig(database_url=f"sqlite:///{tmp_path / 'q.db'}", load_plugins=False)
+    with SyncSelfLearningMemory(config) as memory:
+        eid = memory.start_episode("hopeless")
+        memory.log_step(eid, {"tool": "t", "action": "a", "result": {"kind": "timeout"}})
+        done = memory.complete_episode(eid, TaskOutcome.failure("gave up"))
+        assert memory.wait_for_learning(timeout=30)
+        stats = memory.stats()
+        assert memory.get_episode(eid).outcome == done.outcome
+        assert stats.episodes_completed == 1
+        assert stats.learning.processed == 1
+        assert stats.learning.rejected == 0
