@@ -134,7 +134,7 @@ def run_demo(
         )
         prefix = f"memory-core --namespace {namespace}"
         if config.database_url is not None:
-            prefix = f"memory-core --database-url URL --namespace {namespace}"
+            prefix = f"memory-core --database-url '{stats.database_url}' --namespace {namespace}"
         console.print(
             "Explore it:\n"
             f"  {prefix} episodes list\n"

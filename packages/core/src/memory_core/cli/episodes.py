@@ -21,7 +21,15 @@ from memory_core.errors import PatternNotFoundError
 from memory_core.formatting import format_pattern
 from memory_core.models import Episode, OutcomeKind, Pattern, TaskType
 
-__all__ = ["app", "episode_row", "list_command", "outcome_text", "show_command"]
+__all__ = [
+    "app",
+    "episode_row",
+    "episode_table",
+    "list_command",
+    "outcome_text",
+    "show_command",
+    "with_id",
+]
 
 app = typer.Typer(help="Browse recorded episodes.", no_args_is_help=True)
 
@@ -50,18 +58,37 @@ def outcome_text(episode: Episode) -> Text:
     return Text(episode.outcome.kind, style=style)
 
 
+def with_id(text: str, item_id: object) -> Text:
+    """A cell holding ``text`` with the (dimmed) id to pass to ``show`` below it."""
+    cell = Text(text)
+    cell.append(f"\n{item_id}", style="dim")
+    return cell
+
+
+def episode_table(title: str) -> Table:
+    """An empty episode listing whose rows come from `episode_row`."""
+    table = Table(title=title)
+    table.add_column("started (UTC)", no_wrap=True)
+    table.add_column("type")
+    table.add_column("domain")
+    table.add_column("outcome")
+    table.add_column("reward", justify="right")
+    table.add_column("steps", justify="right")
+    table.add_column("task and id", min_width=36)
+    return table
+
+
 def episode_row(episode: Episode) -> list[Text | str]:
-    """The cells of one episode in a listing (id, start, type, domain, outcome, ...)."""
+    """The cells of one episode in a listing made by `episode_table`."""
     reward = f"{episode.reward.total:.2f}" if episode.reward else "-"
     return [
-        str(episode.episode_id),
         episode.start_time.strftime("%Y-%m-%d %H:%M"),
         episode.task_type.value,
         episode.context.domain,
         outcome_text(episode),
         reward,
         str(len(episode.steps)),
-        _clip(episode.task_description, 70),
+        with_id(_clip(episode.task_description, 90), episode.episode_id),
     ]
 
 
@@ -101,18 +128,7 @@ def list_command(
     if as_json:
         print_json([e.model_dump(mode="json") for e in found])
         return
-    table = Table(title=f"Episodes ({len(found)} shown, newest first)")
-    for name, justify in (
-        ("id", "left"),
-        ("started (UTC)", "left"),
-        ("type", "left"),
-        ("domain", "left"),
-        ("outcome", "left"),
-        ("reward", "right"),
-        ("steps", "right"),
-        ("task", "left"),
-    ):
-        table.add_column(name, justify=justify, no_wrap=name in ("id", "started (UTC)"))  # type: ignore[arg-type]
+    table = episode_table(f"Episodes ({len(found)} shown, newest first)")
     for episode in found:
         table.add_row(*episode_row(episode))
     console.print(table)
@@ -230,10 +246,10 @@ def show_command(
         console.print(Panel(reflection, title="Reflection", expand=False))
     if patterns:
         table = Table(title=f"Patterns learned from it ({len(patterns)})")
-        table.add_column("id", no_wrap=True)
-        table.add_column("pattern")
+        table.add_column("kind")
+        table.add_column("pattern and id")
         for pattern in patterns:
-            table.add_row(str(pattern.pattern_id), format_pattern(pattern))
+            table.add_row(pattern.kind, with_id(format_pattern(pattern), pattern.pattern_id))
         console.print(table)
     elif episode.is_complete:
         console.print("No pattern was learned from this episode (yet).")

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from memory_core.cli._common import console, open_memory, parse_id, print_json
-from memory_core.cli.episodes import episode_row
+from memory_core.cli.episodes import episode_row, episode_table, with_id
 from memory_core.formatting import format_pattern
 from memory_core.models import Pattern, PatternKind
 
@@ -53,23 +53,21 @@ def list_command(
         print_json([_pattern_json(p) for p in found])
         return
     table = Table(title=f"Patterns ({len(found)} shown, most recently updated first)")
-    table.add_column("id", no_wrap=True)
     table.add_column("kind")
     table.add_column("domain")
     table.add_column("support", justify="right")
     table.add_column("success", justify="right")
     table.add_column("applied", justify="right")
-    table.add_column("pattern")
+    table.add_column("pattern and id", min_width=36)
     for pattern in found:
         eff = pattern.effectiveness
         table.add_row(
-            str(pattern.pattern_id),
             pattern.kind,
             pattern.domain or "-",
             str(pattern.sample_size),
             f"{pattern.success_rate:.0%}",
             f"{eff.success_when_applied}/{eff.times_applied}",
-            format_pattern(pattern),
+            with_id(format_pattern(pattern), pattern.pattern_id),
         )
     console.print(table)
     if not found:
@@ -111,9 +109,9 @@ def show_command(
         f"updated {pattern.updated_at:%Y-%m-%d %H:%M} UTC"
     )
     console.print(Panel(text, title=f"Pattern {pattern.pattern_id}", expand=False))
-    table = Table(title=f"Evidence episodes ({len(evidence)} of {len(evidence_ids)} still stored)")
-    for name in ("id", "started (UTC)", "type", "domain", "outcome", "reward", "steps", "task"):
-        table.add_column(name, no_wrap=name == "id")
+    table = episode_table(
+        f"Evidence episodes ({len(evidence)} of {len(evidence_ids)} still stored)"
+    )
     for episode in evidence:
         table.add_row(*episode_row(episode))
     console.print(table)
