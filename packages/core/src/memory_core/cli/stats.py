@@ -28,7 +28,8 @@ def stats_command(
     table.add_row("database", snapshot.database_url)
     table.add_row("episodes", f"{snapshot.episodes_total:,}")
     table.add_row("  completed", f"{snapshot.episodes_completed:,}")
-    table.add_row("  in flight (this process)", f"{snapshot.episodes_in_flight:,}")
+    in_flight = snapshot.episodes_total - snapshot.episodes_completed
+    table.add_row("  in flight", f"{in_flight:,}")
     table.add_row("patterns", f"{snapshot.patterns_total:,}")
     table.add_row("heuristics", f"{snapshot.heuristics_total:,}")
     learning = snapshot.learning
