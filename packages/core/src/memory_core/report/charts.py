@@ -151,7 +151,7 @@ def learning_curve_chart(rolling: Sequence[float], overall: Sequence[float], win
     """Rolling success rate (last ``window`` episodes) and the overall rate, by episode."""
     if not rolling:
         return empty_chart("No completed episode yet.")
-    width, height, left, right, top, bottom = 960, 280, 52, 24, 30, 44
+    width, height, left, right, top, bottom = 960, 280, 52, 36, 30, 44
     plot_w, plot_h = width - left - right, height - top - bottom
     count = len(rolling)
 
@@ -170,9 +170,10 @@ def learning_curve_chart(rolling: Sequence[float], overall: Sequence[float], win
         )
     for i in range(6):
         index = round((count - 1) * i / 5)
+        anchor = "start" if i == 0 else "end" if i == 5 else "middle"
         parts.append(
-            f'<text x="{_n(x(index))}" y="{height - bottom + 18}" text-anchor="middle" '
-            f'fill="{MUTED}" {FONT}>#{index + 1}</text>'
+            f'<text x="{_n(x(index))}" y="{height - bottom + 18}" text-anchor="{anchor}" '
+            f'fill="{MUTED}" {FONT}>#{index + 1:,}</text>'
         )
     parts.append(
         f'<text x="{left + plot_w / 2}" y="{height - 6}" text-anchor="middle" fill="{MUTED}" '
@@ -209,7 +210,7 @@ def box_plot_chart(groups: Sequence[Distribution], label: str, width: int = 470)
     """Horizontal box plots (quartiles, whiskers at min/max, mean dot), one row per group."""
     if not groups:
         return empty_chart("No scored episode yet.", width=width)
-    row, left, right, top, bottom = 34, 130, 56, 12, 34
+    row, left, right, top, bottom = 34, 130, 84, 12, 34
     height = top + bottom + row * len(groups)
     plot_w = width - left - right
     low = min(0.0, min(g.minimum for g in groups))
