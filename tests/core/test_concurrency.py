@@ -19,9 +19,11 @@ from memory_core import (
 
 PROCESSES = 4
 EPISODES_PER_PROCESS = 500
+COMPLETE_EVERY = 5
 
-# Each writer records EPISODES_PER_PROCESS episodes, two steps each; even ones are completed,
-# odd ones stay in flight (durable through the write-behind buffer, flushed on close).
+# Each writer records EPISODES_PER_PROCESS episodes, two steps each; every COMPLETE_EVERY-th
+# is completed (and learned from), the others stay in flight (durable through the
+# write-behind buffer, flushed on close).
 WRITER = textwrap.dedent(
     """
     import sys
@@ -31,7 +33,7 @@ WRITER = textwrap.dedent(
         TaskOutcome, TaskType,
     )
 
-    url, namespace, worker, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    url, namespace, worker, count, every = sys.argv[1:3] + [int(a) for a in sys.argv[3:6]]
     config = MemoryConfig(database_url=url, load_plugins=False)
     sys.stdin.readline()  # start together
     with SyncSelfLearningMemory(config, namespace=namespace) as memory:
@@ -50,7 +52,7 @@ WRITER = textwrap.dedent(
                 ),
             )
             memory.log_step(eid, ExecutionStep(tool="t2", action="b"))
-            if i % 2 == 0:
+            if i % every == 0:
                 memory.complete_episode(eid, TaskOutcome.success(f"done {worker}/{i}"))
     print("ok", flush=True)
     """
@@ -70,7 +72,7 @@ def _check_worker_episodes(memory: SyncSelfLearningMemory, worker: int, count: i
         assert [s.tool for s in episode.steps] == ["t1", "t2"]
         assert episode.steps[0].parameters == {"i": i}
         assert episode.steps[0].result == ExecutionResult.success(f"out {worker}/{i}")
-        if i % 2 == 0:
+        if i % COMPLETE_EVERY == 0:
             assert episode.outcome == TaskOutcome.success(f"done {worker}/{i}")
         else:
             assert episode.outcome is None
@@ -93,6 +95,7 @@ def test_four_processes_writing_concurrently_lose_nothing(
                 namespace,
                 str(w),
                 str(EPISODES_PER_PROCESS),
+                str(COMPLETE_EVERY),
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -114,13 +117,13 @@ def test_four_processes_writing_concurrently_lose_nothing(
     with SyncSelfLearningMemory(config, namespace=namespace) as memory:
         stats = memory.stats()
         assert stats.episodes_total == PROCESSES * EPISODES_PER_PROCESS
-        assert stats.episodes_completed == PROCESSES * EPISODES_PER_PROCESS // 2
+        assert stats.episodes_completed == PROCESSES * EPISODES_PER_PROCESS // COMPLETE_EVERY
         for worker in range(PROCESSES):
             _check_worker_episodes(memory, worker, EPISODES_PER_PROCESS)
 
 
 def test_threads_sharing_one_memory_lose_nothing(memory: SyncSelfLearningMemory) -> None:
-    threads, per_thread = 4, 50
+    threads, per_thread = 4, 25
     errors: list[BaseException] = []
     ids: list[list[UUID]] = [[] for _ in range(threads)]
 
