@@ -300,8 +300,10 @@ class MemoryEngine:
         self._episode_cache.put(episode_id, final.model_dump_json())
         self.retrieval.episode_completed(final)
         self.plugins.notify("episode_completed", episode=final, namespace=self.namespace)
-        self.learning.submit(final)
-        return final.model_copy(deep=True)
+        # A background worker records pattern ids on its own (shallow) copy, so the episode
+        # returned here never changes under the caller's feet; inline learning returns them.
+        learned = final.model_copy()
+        return learned if self.learning.submit(learned) else final
 
     # ---------------------------------------------------------------- reads
 

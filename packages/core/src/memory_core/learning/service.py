@@ -211,18 +211,23 @@ class LearningService:
                 )
         return scored
 
-    def submit(self, episode: Episode) -> None:
+    def submit(self, episode: Episode) -> bool:
         """Learn from a stored, completed episode.
 
         Runs on a worker, or here when the queue is full (``inline`` policy) or
         ``learning.background`` is False. Never raises: a failure is logged and counted, and
         the episode stays unlearned for `resume`.
+
+        Returns:
+            True when the episode was learned here, before returning (its ``pattern_ids``
+            are then set); False when it was queued for a worker.
         """
         if self._learning.background and not self._closed and self._queue.put(episode):
-            return
+            return False
         with self._lock:
             self._inline += 1
         self._learn_safely(episode)
+        return True
 
     def resume(self) -> None:
         """Re-queue completed episodes whose learning never ran (crash, unfinished close).
