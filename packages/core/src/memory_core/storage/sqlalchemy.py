@@ -68,6 +68,37 @@ _WRITE = "memory_core_write"
 _CHANGES = "memory_core_changes"
 _EPISODES = cast(Table, EpisodeRow.__table__)
 _STEPS = cast(Table, StepRow.__table__)
+_CHUNK = 500
+
+# Statements built once: constructing SQLAlchemy expressions costs more than running them
+# on SQLite, and completion is on the caller's hot path.
+_UPDATE_EPISODE = (
+    update(_EPISODES)
+    .where(
+        _EPISODES.c.namespace == bindparam("v_namespace"),
+        _EPISODES.c.episode_id == bindparam("v_episode_id"),
+    )
+    .values(
+        {
+            name: bindparam(f"v_{name}")
+            for name in (
+                "task_type",
+                "domain",
+                "start_us",
+                "end_us",
+                "outcome_kind",
+                "reward_total",
+                "data",
+            )
+        }
+    )
+)
+_STEP_NUMBERS = select(_STEPS.c.step_number).where(
+    _STEPS.c.namespace == bindparam("v_namespace"),
+    _STEPS.c.episode_id == bindparam("v_episode_id"),
+)
+_INSERT_CHANGE = insert(cast(Table, ChangeRow.__table__))
+_NO_LINKS = ('"pattern_ids":[]', '"heuristic_ids":[]')
 
 logger = logging.getLogger("memory_core.storage")
 
@@ -282,8 +313,8 @@ class SQLAlchemyEpisodeStore:
     @staticmethod
     def _record(session: Session, namespace: str, entity: str, ids: Sequence[str], op: str) -> None:
         if ids:
-            session.execute(
-                insert(ChangeRow),
+            session.connection().execute(
+                _INSERT_CHANGE,
                 [{"namespace": namespace, "entity": entity, "entity_id": i, "op": op} for i in ids],
             )
             session.info.setdefault(_CHANGES, []).append((namespace, entity, list(ids), op))
@@ -307,22 +338,12 @@ class SQLAlchemyEpisodeStore:
             ]
             for episode in batch.completed:
                 row = _episode_row(namespace, episode)
-                result = session.execute(
-                    update(EpisodeRow)
-                    .where(
-                        EpisodeRow.namespace == namespace,
-                        EpisodeRow.episode_id == row["episode_id"],
-                    )
-                    .values({k: v for k, v in row.items() if k not in ("namespace", "episode_id")})
-                )
-                if result.rowcount == 0:  # type: ignore[attr-defined]
-                    session.execute(insert(EpisodeRow).values(row))
+                result = connection.execute(_UPDATE_EPISODE, {f"v_{k}": v for k, v in row.items()})
+                if result.rowcount == 0:
+                    connection.execute(insert(_EPISODES), [row])
                 stored = set(
-                    session.scalars(
-                        select(StepRow.step_number).where(
-                            StepRow.namespace == namespace,
-                            StepRow.episode_id == row["episode_id"],
-                        )
+                    connection.scalars(
+                        _STEP_NUMBERS, {"v_namespace": namespace, "v_episode_id": row["episode_id"]}
                     )
                 )
                 pending = {
