@@ -24,6 +24,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import (
     Engine,
     Table,
+    bindparam,
     create_engine,
     delete,
     event,
