@@ -48,10 +48,12 @@ class MemoryCoreError(Exception):
 
 
 class ConfigurationError(MemoryCoreError):
-    """Raised when a `MemoryConfig` value (or a ``MEMORY_CORE_*`` variable) is invalid.
+    """Raised when the configuration cannot be used.
 
-    Examples: an unsupported database URL scheme, a negative cache size, a malformed
-    environment variable.
+    Examples: a malformed or out-of-range ``MEMORY_CORE_*`` variable (from
+    `MemoryConfig.from_env`), a database URL no store handles, an unknown embedder name.
+    Building `MemoryConfig(...)` directly with an invalid value raises pydantic's
+    ``ValidationError`` (a ``ValueError``) at once, like any pydantic model.
     """
 
 
