@@ -200,3 +200,37 @@ def test_a_transient_failure_while_isolating_keeps_the_rest_pending() -> None:
     )
     assert buffer.dropped == 1
     buffer.close()
+
+
+def test_producers_flush_themselves_when_far_behind() -> None:
+    from memory_core.storage.buffer import BACKLOG_FACTOR
+
+    store = RecordingStore()
+    store.fail_next = 1_000_000  # the background flusher can never catch up
+    buffer = _buffer(store, interval=3600.0, max_pending=5)
+    episode_id = uuid4()
+    for n in range(1, 5 * BACKLOG_FACTOR):
+        buffer.add_step(episode_id, _step(n))
+    assert buffer.backpressure_flushes == 0
+    store.fail_next = 0
+    buffer.add_step(episode_id, _step(5 * BACKLOG_FACTOR))  # hits the backlog bound
+    assert buffer.backpressure_flushes == 1
+    assert buffer.pending == 0
+    assert store.steps == list(range(1, 5 * BACKLOG_FACTOR + 1))
+    buffer.close()
+
+
+def test_failed_backpressure_flush_keeps_every_write() -> None:
+    from memory_core.storage.buffer import BACKLOG_FACTOR
+
+    store = RecordingStore()
+    store.fail_next = 1_000_000
+    buffer = _buffer(store, interval=3600.0, max_pending=2)
+    episode_id = uuid4()
+    for n in range(1, 2 * BACKLOG_FACTOR + 3):
+        buffer.add_step(episode_id, _step(n))  # never raises into the producer
+    assert buffer.backpressure_flushes >= 1
+    assert buffer.pending == 2 * BACKLOG_FACTOR + 2
+    store.fail_next = 0
+    buffer.close()
+    assert store.steps == list(range(1, 2 * BACKLOG_FACTOR + 3))

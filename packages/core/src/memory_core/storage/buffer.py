@@ -21,7 +21,10 @@ from memory_core.errors import StorageError
 from memory_core.models import Episode, ExecutionStep
 from memory_core.storage.base import EpisodeStore, WriteBatch
 
-__all__ = ["WriteBehindBuffer"]
+__all__ = ["BACKLOG_FACTOR", "WriteBehindBuffer"]
+
+BACKLOG_FACTOR = 10
+"""Full batches that may wait before producers start flushing themselves."""
 
 logger = logging.getLogger("memory_core.storage")
 
@@ -49,6 +52,7 @@ class WriteBehindBuffer:
         self._wake = threading.Event()
         self._closed = threading.Event()
         self.flushes = 0
+        self.backpressure_flushes = 0
         self.failed_flushes = 0
         self.dropped = 0
         """Writes dropped because the database refused them for good (see the module doc)."""
@@ -61,17 +65,32 @@ class WriteBehindBuffer:
         """Queue a new (in-flight) episode for insertion."""
         with self._lock:
             self._pending.new_episodes.append(episode)
-            full = len(self._pending) >= self._max_pending
-        if full:
-            self._wake.set()
+            pending = len(self._pending)
+        self._pressure(pending)
 
     def add_step(self, episode_id: UUID, step: ExecutionStep) -> None:
         """Queue a step for insertion."""
         with self._lock:
             self._pending.steps.append((episode_id, step))
-            full = len(self._pending) >= self._max_pending
-        if full:
-            self._wake.set()
+            pending = len(self._pending)
+        self._pressure(pending)
+
+    def _pressure(self, pending: int) -> None:
+        """Wake the flusher when a batch is full; make the producer help when far behind.
+
+        Past ``BACKLOG_FACTOR`` full batches the caller flushes itself, which bounds both
+        the memory held and how long a write can wait to become durable, even when steps
+        arrive faster than the database stores them.
+        """
+        if pending < self._max_pending:
+            return
+        self._wake.set()
+        if pending >= self._max_pending * BACKLOG_FACTOR:
+            self.backpressure_flushes += 1
+            try:
+                self.flush()
+            except Exception:  # kept pending and retried; the write itself was accepted
+                logger.exception("flush under backpressure failed; will retry")
 
     @property
     def pending(self) -> int:
