@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from memory_core.cli import main
+from memory_core.storage._schema import SCHEMA_VERSION
 
 UNKNOWN = str(uuid.UUID(int=7))
 
@@ -193,7 +194,7 @@ def test_doctor_and_migrate(shared_cli: Any) -> None:
     assert checks["connection"] == "ok"
     assert checks["schema"] == "ok"
     assert migrated.code == 0, migrated.stderr
-    assert "schema version 1" in migrated.stdout
+    assert f"schema version {SCHEMA_VERSION}" in migrated.stdout
     assert "up to date" in migrated.stdout
 
 

@@ -9,7 +9,7 @@ operations (``start_episode``, ``log_step``) run inline.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
@@ -20,6 +20,7 @@ import pluggy
 from memory_core._engine import MemoryEngine
 from memory_core.config import MemoryConfig
 from memory_core.embeddings import Embedder
+from memory_core.learning import RelearnProgress
 from memory_core.models import (
     Episode,
     ExecutionStep,
@@ -28,6 +29,7 @@ from memory_core.models import (
     OutcomeKind,
     Pattern,
     PatternKind,
+    RelearnReport,
     RetrievedEpisode,
     RetrievedPattern,
     TaskContext,
@@ -311,6 +313,45 @@ class SyncSelfLearningMemory(_Facade):
         """Block until all queued learning work is done; False if ``timeout`` ran out."""
         return self._engine.wait_for_learning(timeout)
 
+    def relearn(
+        self,
+        *,
+        episode_ids: Sequence[UUID] | None = None,
+        pending_only: bool = False,
+        rebuild: bool = False,
+        progress: RelearnProgress | None = None,
+        batch_size: int = 500,
+    ) -> RelearnReport:
+        """Run pattern extraction again over stored episodes, e.g. after installing a plugin.
+
+        Every completed episode by default, only ``episode_ids``, or with ``pending_only``
+        only those whose extraction never ran. It runs in the caller, with the extractors
+        installed now, after queued learning work has finished. It is idempotent: an episode is
+        never counted twice in a pattern or heuristic, so new extractors add their findings
+        and running it again changes nothing. ``rebuild=True`` deletes the namespace's patterns
+        and heuristics first and learns them from scratch; patterns that come back (same kind
+        and similarity key) keep their effectiveness record. ``progress`` is called with
+        (episodes done, episodes selected); ``batch_size`` episodes are read per query.
+
+        Returns:
+            What was done: episodes learned or failed, patterns and heuristics created,
+            updated and deleted, and the time taken.
+
+        Raises:
+            InvalidInputError: ``rebuild`` with ``pending_only`` or ``episode_ids``,
+                ``pending_only`` with ``episode_ids``, a listed episode still in progress, or
+                ``batch_size`` < 1.
+            EpisodeNotFoundError: A listed episode does not exist (nothing was learned).
+            StorageError: The database failed.
+        """
+        return self._engine.relearn(
+            episode_ids=episode_ids,
+            pending_only=pending_only,
+            rebuild=rebuild,
+            progress=progress,
+            batch_size=batch_size,
+        )
+
     def close(self) -> None:
         """Flush, finish learning work and release the database. Idempotent."""
         self._engine.close()
@@ -502,6 +543,28 @@ class SelfLearningMemory(_Facade):
     async def wait_for_learning(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109
         """Wait until all queued learning work is done; False if ``timeout`` ran out."""
         return await asyncio.to_thread(self._engine.wait_for_learning, timeout)
+
+    async def relearn(
+        self,
+        *,
+        episode_ids: Sequence[UUID] | None = None,
+        pending_only: bool = False,
+        rebuild: bool = False,
+        progress: RelearnProgress | None = None,
+        batch_size: int = 500,
+    ) -> RelearnReport:
+        """Run pattern extraction again over stored episodes (see the sync facade).
+
+        The work runs in a worker thread; ``progress`` is called from that thread.
+        """
+        return await asyncio.to_thread(
+            self._engine.relearn,
+            episode_ids=episode_ids,
+            pending_only=pending_only,
+            rebuild=rebuild,
+            progress=progress,
+            batch_size=batch_size,
+        )
 
     async def close(self) -> None:
         """Flush, finish learning work and release the database. Idempotent."""

@@ -3,6 +3,8 @@
 `LearningService` is what the memory runs for every completed episode. The pieces are
 usable on their own: `RewardScorer`, `Reflector`, the `PatternExtractor` protocol and the
 four built-in extractors, `PatternMerger` (write-time merging) and `quality_score`.
+`LearningService.relearn` learns stored episodes again (idempotent; see
+`memory_core.learning.relearn`).
 """
 
 from memory_core.learning.extractors import (
@@ -18,6 +20,7 @@ from memory_core.learning.heuristics import heuristic_candidates, rank_heuristic
 from memory_core.learning.merging import PatternMerger, merge_into
 from memory_core.learning.quality import quality_score
 from memory_core.learning.reflection import Reflector
+from memory_core.learning.relearn import RelearnProgress
 from memory_core.learning.reward import RewardScorer
 from memory_core.learning.service import LearningService
 from memory_core.learning.similarity import pattern_similarity, similarity_key
@@ -31,6 +34,7 @@ __all__ = [
     "PatternExtractor",
     "PatternMerger",
     "Reflector",
+    "RelearnProgress",
     "RewardScorer",
     "ToolSequenceExtractor",
     "default_extractors",

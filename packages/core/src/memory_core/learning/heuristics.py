@@ -108,7 +108,9 @@ class HeuristicMerger:
     """The merge function handed to `EpisodeStore.merge_heuristics` for one episode.
 
     Same-key heuristics merge (counts add, evidence accumulates). Idempotent per episode like
-    `PatternMerger`: an episode already in a heuristic's evidence is not counted twice.
+    `PatternMerger`: the store does not merge into a heuristic already linked to the episode,
+    and (the fallback for stores without links) neither does an episode already in a
+    heuristic's evidence count twice.
     """
 
     def __init__(self, episode_id: UUID) -> None:

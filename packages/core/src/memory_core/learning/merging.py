@@ -97,10 +97,11 @@ def find_match(new: Pattern, candidates: Sequence[Pattern], threshold: float) ->
 class PatternMerger:
     """The merge function handed to `EpisodeStore.merge_patterns` for one episode.
 
-    Idempotent per episode: a stored pattern whose evidence already lists the episode (the
-    episode was learned before, e.g. re-queued after a crash) is returned unchanged, unless
-    this same call already merged into it (two findings of one episode may merge into the
-    same stored pattern).
+    Learning an episode again never counts it twice: the store does not apply a merge into a
+    pattern already linked to the episode (its link table is uncapped). As a fallback for
+    stores without links, a stored pattern whose evidence already lists the episode is
+    returned unchanged too, unless this same call already merged into it (two findings of
+    one episode may merge into the same stored pattern).
 
     Args:
         episode_id: The episode whose patterns are merged.

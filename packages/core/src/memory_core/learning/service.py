@@ -7,6 +7,7 @@ write-time merging, heuristics and effectiveness updates, either on the backgrou
 pool or in the caller. An episode stays marked *unlearned* in the database until that work
 has committed, so work interrupted by a crash or a `close` that timed out is re-queued by
 `LearningService.resume` the next time a memory opens on the database.
+`LearningService.relearn` learns stored episodes again (see `memory_core.learning.relearn`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -43,6 +45,17 @@ from memory_core.learning.merging import PatternMerger
 from memory_core.learning.quality import quality_score
 from memory_core.learning.queue import WorkQueue
 from memory_core.learning.reflection import Reflector
+from memory_core.learning.relearn import (
+    EffectivenessByKey,
+    RelearnProgress,
+    check_relearn_options,
+    count_changes,
+    effectiveness_by_key,
+    heuristic_counts,
+    pattern_counts,
+    select_episodes,
+    with_effectiveness,
+)
 from memory_core.learning.reward import RewardScorer
 from memory_core.models import (
     Episode,
@@ -50,6 +63,7 @@ from memory_core.models import (
     LearningStats,
     Pattern,
     Reflection,
+    RelearnReport,
     TaskContext,
 )
 from memory_core.storage import EpisodeQuery, EpisodeStore
@@ -61,7 +75,7 @@ __all__ = ["LearningService"]
 
 logger = logging.getLogger("memory_core.learning")
 
-_MAX_EXPLICIT = 10_000
+_MAX_APPLIED = 10_000
 _BASELINE_WINDOW = 50
 
 
@@ -132,7 +146,9 @@ class LearningService:
         self._inline = 0
         self._inline_processed = 0
         self._inline_failed = 0
-        self._explicit: OrderedDict[tuple[UUID, UUID], None] = OrderedDict()
+        # (pattern, episode) applications already counted, explicitly or at completion, so
+        # neither a later completion nor learning an episode again counts them twice.
+        self._applied: OrderedDict[tuple[UUID, UUID], None] = OrderedDict()
         self._baselines: dict[str, tuple[float, int]] = {}
         self._extractor_errors: dict[str, int] = {}
         self._closed = False
@@ -303,11 +319,15 @@ class LearningService:
         if not updated:
             raise PatternNotFoundError(pattern_id, self._namespace)
         if episode_id is not None:
-            with self._lock:
-                self._explicit[(pattern_id, episode_id)] = None
-                while len(self._explicit) > _MAX_EXPLICIT:
-                    self._explicit.popitem(last=False)
+            self._remember_applied([(pattern_id, episode_id)])
         return updated[0]
+
+    def _remember_applied(self, pairs: Sequence[tuple[UUID, UUID]]) -> None:
+        with self._lock:
+            for pair in pairs:
+                self._applied[pair] = None
+            while len(self._applied) > _MAX_APPLIED:
+                self._applied.popitem(last=False)
 
     def record_retrievals(self, pattern_ids: Sequence[UUID]) -> list[Pattern]:
         """Count one retrieval for each listed pattern (unknown ids are skipped)."""
@@ -353,6 +373,106 @@ class LearningService:
             limit=limit,
         )
 
+    # ------------------------------------------------------------- relearning
+
+    def relearn(
+        self,
+        *,
+        episode_ids: Sequence[UUID] | None = None,
+        pending_only: bool = False,
+        rebuild: bool = False,
+        progress: RelearnProgress | None = None,
+        batch_size: int = 500,
+    ) -> RelearnReport:
+        """Run extraction again over stored episodes, here in the caller; idempotent.
+
+        Every completed episode by default (or the listed ``episode_ids``, or with
+        ``pending_only`` those whose extraction never ran) is learned again, with the
+        extractors installed now. An episode is never counted twice in a pattern or heuristic
+        (the store checks its links), so new extractors add their findings and a second run
+        changes nothing. Effectiveness is only updated for episodes learned for the first time.
+        ``rebuild`` deletes the namespace's patterns and heuristics first and learns them from
+        scratch; patterns that come back (same kind and similarity key) keep the effectiveness
+        record of the pattern they replace. A failing episode is logged, counted in the report,
+        and (if it was never learned) stays unlearned.
+
+        Args:
+            episode_ids: Only these episodes, in this order.
+            pending_only: Only episodes whose extraction never ran (e.g. after a crash).
+            rebuild: Delete patterns and heuristics first and learn everything again.
+            progress: Called with (episodes done, episodes selected), first with (0, total).
+            batch_size: Episodes read per query.
+
+        Raises:
+            InvalidInputError: For conflicting options, a bad ``batch_size`` or an episode still
+                in progress.
+            EpisodeNotFoundError: A listed episode does not exist.
+            StorageError: The database failed while selecting or deleting.
+        """
+        check_relearn_options(episode_ids, pending_only, rebuild)
+        if batch_size < 1:
+            raise InvalidInputError(f"batch_size must be >= 1, got {batch_size}")
+        started = time.perf_counter()
+        store, namespace = self._store, self._namespace
+        stored = store.list_patterns(namespace)
+        patterns_before = pattern_counts(stored)
+        heuristics_before = heuristic_counts(store.list_heuristics(namespace))
+        first_time = set(store.unlearned_episode_ids(namespace))
+        kept: EffectivenessByKey = {}
+        deleted = (0, 0)
+        if rebuild:
+            kept = effectiveness_by_key(stored)
+            # Unlearned first, so a rebuild cut short by a crash finishes on the next open;
+            # again after deleting, for episodes learned meanwhile into deleted patterns.
+            store.mark_unlearned(namespace)
+            deleted = (store.delete_patterns(namespace), store.delete_heuristics(namespace))
+            store.mark_unlearned(namespace)
+        total, episodes = select_episodes(
+            store,
+            namespace,
+            episode_ids=episode_ids,
+            pending_only=pending_only or rebuild,
+            batch_size=batch_size,
+        )
+        logger.info("re-learning %d episode(s) of %r", total, namespace)
+        learned = failed = 0
+        if progress is not None:
+            progress(0, total)
+        for episode in episodes:
+            try:
+                self._learn(episode, first_time=episode.episode_id in first_time, restore=kept)
+            except Exception:
+                logger.exception("re-learning failed for episode %s", episode.episode_id)
+                failed += 1
+            else:
+                learned += 1
+            if progress is not None:
+                progress(learned + failed, total)
+        patterns_after = pattern_counts(store.list_patterns(namespace))
+        heuristics_after = heuristic_counts(store.list_heuristics(namespace))
+        base_patterns = {} if rebuild else patterns_before
+        base_heuristics = {} if rebuild else heuristics_before
+        patterns_created, patterns_updated = count_changes(base_patterns, patterns_after)
+        heuristics_created, heuristics_updated = count_changes(base_heuristics, heuristics_after)
+        return RelearnReport(
+            namespace=namespace,
+            rebuild=rebuild,
+            episodes_total=total,
+            episodes_learned=learned,
+            episodes_failed=failed,
+            patterns_before=len(patterns_before),
+            patterns_after=len(patterns_after),
+            patterns_created=patterns_created,
+            patterns_updated=patterns_updated,
+            patterns_deleted=deleted[0],
+            heuristics_before=len(heuristics_before),
+            heuristics_after=len(heuristics_after),
+            heuristics_created=heuristics_created,
+            heuristics_updated=heuristics_updated,
+            heuristics_deleted=deleted[1],
+            seconds=time.perf_counter() - started,
+        )
+
     # ------------------------------------------------------------- learning
 
     def _learn_safely(self, item: Episode | UUID) -> None:
@@ -377,9 +497,23 @@ class LearningService:
             return
         self._learn(episode)
 
-    def _learn(self, episode: Episode) -> None:
+    def _learn(
+        self,
+        episode: Episode,
+        *,
+        first_time: bool = True,
+        restore: EffectivenessByKey | None = None,
+    ) -> None:
+        """Extract, merge and link one episode's patterns and heuristics.
+
+        ``first_time=False`` (an episode learned before, learned again): its result is not
+        counted again as an application of the patterns it retrieved. ``restore`` gives new
+        patterns the effectiveness record kept for their (kind, similarity key).
+        """
         episode_id = episode.episode_id
         patterns = self.extract(episode)
+        if restore:
+            patterns = with_effectiveness(patterns, restore)
         stored = self._store.merge_patterns(
             self._namespace,
             episode_id,
@@ -387,7 +521,8 @@ class LearningService:
             PatternMerger(episode_id, self._learning.merge_threshold),
         )
         heuristics = self._learn_heuristics(episode)
-        self._apply_to_retrieved(episode)
+        if first_time:
+            self._apply_to_retrieved(episode)
         pattern_ids = list(dict.fromkeys(p.pattern_id for p in stored))
         heuristic_ids = list(dict.fromkeys(h.heuristic_id for h in heuristics))
         self._store.mark_learned(self._namespace, episode_id, pattern_ids, heuristic_ids)
@@ -399,7 +534,8 @@ class LearningService:
             )
         episode.pattern_ids = list(dict.fromkeys([*episode.pattern_ids, *pattern_ids]))
         episode.heuristic_ids = list(dict.fromkeys([*episode.heuristic_ids, *heuristic_ids]))
-        self._observe_reward(episode)
+        if first_time:
+            self._observe_reward(episode)
 
     def _learn_heuristics(self, episode: Episode) -> list[Heuristic]:
         candidates = heuristic_candidates(episode)
@@ -410,7 +546,10 @@ class LearningService:
         if not candidates:
             return []
         return self._store.merge_heuristics(
-            self._namespace, candidates, HeuristicMerger(episode.episode_id)
+            self._namespace,
+            candidates,
+            HeuristicMerger(episode.episode_id),
+            episode_id=episode.episode_id,
         )
 
     def _apply_to_retrieved(self, episode: Episode) -> None:
@@ -419,7 +558,7 @@ class LearningService:
             ids = [
                 pid
                 for pid in dict.fromkeys(episode.retrieved_pattern_ids)
-                if (pid, episode.episode_id) not in self._explicit
+                if (pid, episode.episode_id) not in self._applied
             ]
         if not ids:
             return
@@ -430,6 +569,7 @@ class LearningService:
             ids,
             lambda p: record_application(p, helped, delta, when=episode.end_time),
         )
+        self._remember_applied([(pid, episode.episode_id) for pid in ids])
 
     def _reward_delta(self, episode: Episode) -> float:
         """The episode's reward minus the recent mean reward of its domain, in [-1, 1]."""

@@ -26,6 +26,7 @@ from memory_core.models.patterns import (
 from memory_core.models.results import (
     LearningStats,
     MemoryStats,
+    RelearnReport,
     RetrievedEpisode,
     RetrievedPattern,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "PatternEffectiveness",
     "PatternKind",
     "Reflection",
+    "RelearnReport",
     "ResultKind",
     "RetrievedEpisode",
     "RetrievedPattern",

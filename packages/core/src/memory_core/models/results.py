@@ -7,7 +7,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from memory_core.models.episode import Episode
 from memory_core.models.patterns import Pattern
 
-__all__ = ["LearningStats", "MemoryStats", "RetrievedEpisode", "RetrievedPattern"]
+__all__ = [
+    "LearningStats",
+    "MemoryStats",
+    "RelearnReport",
+    "RetrievedEpisode",
+    "RetrievedPattern",
+]
 
 
 class RetrievedEpisode(BaseModel):
@@ -69,3 +75,33 @@ class MemoryStats(BaseModel):
     pattern_cache_hits: int
     pattern_cache_misses: int
     learning: LearningStats = Field(default_factory=LearningStats)
+
+
+class RelearnReport(BaseModel):
+    """What a `relearn` run did in one namespace.
+
+    ``created`` / ``updated`` compare the namespace's patterns (heuristics) before and after
+    the run: a pattern is updated when its ``occurrence_count`` changed (a heuristic: its
+    ``sample_size``). With ``rebuild`` everything stored afterwards counts as created, and
+    ``*_deleted`` says how much was deleted first. Changes made by other writers during the
+    run (e.g. episodes completing meanwhile) are included.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    namespace: str
+    rebuild: bool = False
+    episodes_total: int = Field(default=0, ge=0, description="episodes selected")
+    episodes_learned: int = Field(default=0, ge=0, description="episodes learned again")
+    episodes_failed: int = Field(default=0, ge=0, description="episodes whose learning failed")
+    patterns_before: int = Field(default=0, ge=0)
+    patterns_after: int = Field(default=0, ge=0)
+    patterns_created: int = Field(default=0, ge=0)
+    patterns_updated: int = Field(default=0, ge=0)
+    patterns_deleted: int = Field(default=0, ge=0)
+    heuristics_before: int = Field(default=0, ge=0)
+    heuristics_after: int = Field(default=0, ge=0)
+    heuristics_created: int = Field(default=0, ge=0)
+    heuristics_updated: int = Field(default=0, ge=0)
+    heuristics_deleted: int = Field(default=0, ge=0)
+    seconds: float = Field(default=0.0, ge=0)

@@ -19,7 +19,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""1: initial schema. 2: ``mc_heuristic_episodes`` (heuristic <-> episode links), back-filled
+from the heuristics' evidence and the episodes' ``heuristic_ids``."""
 
 
 class Base(DeclarativeBase):
@@ -115,6 +117,25 @@ class HeuristicRow(Base):
     heuristic_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     updated_us: Mapped[int] = mapped_column(BigInteger)
     data: Mapped[str] = mapped_column(Text)
+
+
+class HeuristicEpisodeRow(Base):
+    """Every episode a heuristic was learned from (uncapped, unlike its ``evidence``)."""
+
+    __tablename__ = "mc_heuristic_episodes"
+
+    namespace: Mapped[str] = mapped_column(String(200), primary_key=True)
+    heuristic_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    episode_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["namespace", "heuristic_id"],
+            ["mc_heuristics.namespace", "mc_heuristics.heuristic_id"],
+            ondelete="CASCADE",
+        ),
+        Index("ix_mc_heuristic_episodes_episode", "namespace", "episode_id"),
+    )
 
 
 class ChangeRow(Base):

@@ -87,7 +87,8 @@ class Change:
 PatternMerge = Callable[[Pattern, Sequence[Pattern]], Pattern | None]
 """Given a new pattern and the stored patterns of the same kind and domain, return the stored
 pattern merged with the new one (keeping the stored ``pattern_id``), or None to insert the new
-pattern as it is."""
+pattern as it is. The store does not apply a merge into a pattern already linked to the episode
+being learned (see `EpisodeStore.merge_patterns`)."""
 
 PatternUpdate = Callable[[Pattern], Pattern]
 """Return an updated copy of a stored pattern (used for effectiveness bookkeeping)."""
@@ -138,6 +139,14 @@ class EpisodeStore(Protocol):
         """Record that extraction ran for an episode and which patterns it fed."""
         ...
 
+    def mark_unlearned(self, namespace: str, episode_ids: Sequence[UUID] | None = None) -> int:
+        """Mark completed episodes (all, or the listed ones) as not learned from yet.
+
+        Clears their ``pattern_ids`` / ``heuristic_ids`` (the pattern and heuristic links
+        stay), so `unlearned_episode_ids` lists them again. Returns how many were marked.
+        """
+        ...
+
     def get_pattern(self, namespace: str, pattern_id: UUID) -> Pattern | None:
         """Return one pattern, or None."""
         ...
@@ -164,7 +173,10 @@ class EpisodeStore(Protocol):
 
         Runs atomically and serialised against concurrent merges in the namespace (also from
         other processes), so equal patterns never end up stored twice. Links every resulting
-        pattern to ``episode_id``. Returns the stored versions, in input order.
+        pattern to ``episode_id``. A pattern that was already linked to ``episode_id`` when
+        the call began is returned as stored, unchanged, when ``merge`` picks it: the episode
+        is being learned again and was counted in it before (however long its evidence list).
+        Returns the stored versions, in input order.
         """
         ...
 
@@ -186,10 +198,33 @@ class EpisodeStore(Protocol):
         """Delete a pattern; return False if it did not exist."""
         ...
 
+    def delete_patterns(self, namespace: str, pattern_ids: Sequence[UUID] | None = None) -> int:
+        """Delete the listed patterns (None: all of the namespace) and their episode links.
+
+        One transaction; returns how many were deleted.
+        """
+        ...
+
     def merge_heuristics(
-        self, namespace: str, heuristics: Sequence[Heuristic], merge: HeuristicMerge
+        self,
+        namespace: str,
+        heuristics: Sequence[Heuristic],
+        merge: HeuristicMerge,
+        *,
+        episode_id: UUID | None = None,
     ) -> list[Heuristic]:
-        """Insert heuristics, merging into stored matches (atomic, serialised like patterns)."""
+        """Insert heuristics, merging into stored matches (atomic, serialised like patterns).
+
+        Like `merge_patterns`: links every result to ``episode_id``, and a heuristic already
+        linked to it is returned as stored instead of being merged into again.
+        """
+        ...
+
+    def delete_heuristics(self, namespace: str, heuristic_ids: Sequence[UUID] | None = None) -> int:
+        """Delete the listed heuristics (None: all of the namespace) and their episode links.
+
+        One transaction; returns how many were deleted.
+        """
         ...
 
     def list_heuristics(self, namespace: str, *, limit: int | None = None) -> list[Heuristic]:

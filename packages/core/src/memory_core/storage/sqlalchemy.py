@@ -47,6 +47,7 @@ from memory_core.storage._schema import (
     ChangeRow,
     EpisodeEmbeddingRow,
     EpisodeRow,
+    HeuristicEpisodeRow,
     HeuristicRow,
     PatternEpisodeRow,
     PatternRow,
@@ -269,6 +270,15 @@ class SQLAlchemyEpisodeStore:
                     f"the database schema is version {current}, newer than this memory-core "
                     f"understands ({SCHEMA_VERSION}); upgrade memory-core"
                 )
+            elif current < SCHEMA_VERSION:
+                if current < 2:
+                    _link_heuristics_to_episodes(session)
+                session.execute(
+                    update(SchemaVersionRow)
+                    .where(SchemaVersionRow.id == 1)
+                    .values(version=SCHEMA_VERSION)
+                )
+                logger.info("migrated the database schema from %d to %d", current, SCHEMA_VERSION)
 
     @property
     def schema_version(self) -> int:
@@ -467,6 +477,12 @@ class SQLAlchemyEpisodeStore:
                     PatternEpisodeRow.namespace == namespace, PatternEpisodeRow.episode_id == key
                 )
             )
+            session.execute(
+                delete(HeuristicEpisodeRow).where(
+                    HeuristicEpisodeRow.namespace == namespace,
+                    HeuristicEpisodeRow.episode_id == key,
+                )
+            )
             result = session.execute(
                 delete(EpisodeRow).where(
                     EpisodeRow.namespace == namespace, EpisodeRow.episode_id == key
@@ -517,6 +533,57 @@ class SQLAlchemyEpisodeStore:
                 .values(learned=True, data=episode.model_dump_json())
             )
             self._record(session, namespace, "episode", [key], "upsert")
+
+    def mark_unlearned(self, namespace: str, episode_ids: Sequence[UUID] | None = None) -> int:
+        """Mark completed episodes (all, or the listed ones) as not learned from yet.
+
+        Their ``pattern_ids`` / ``heuristic_ids`` are cleared and they are re-queued the next
+        time a memory opens; the pattern and heuristic links stay. Returns how many episodes
+        were marked.
+        """
+        table = _EPISODES
+        marked = 0
+        changed: list[str] = []
+        statement = (
+            update(table)
+            .where(table.c.namespace == namespace, table.c.episode_id == bindparam("b_id"))
+            .values(learned=False, data=bindparam("b_data"))
+        )
+        with self._session(write=True) as session:
+            self._lock_namespace(session, namespace)
+            connection = session.connection()
+            wanted = None if episode_ids is None else sorted({str(i) for i in episode_ids})
+            after = ""
+            while True:
+                stmt = select(EpisodeRow.episode_id, EpisodeRow.data).where(
+                    EpisodeRow.namespace == namespace, EpisodeRow.end_us.is_not(None)
+                )
+                if wanted is None:
+                    stmt = stmt.where(EpisodeRow.episode_id > after)
+                    stmt = stmt.order_by(EpisodeRow.episode_id).limit(_CHUNK)
+                else:
+                    chunk, wanted = wanted[:_CHUNK], wanted[_CHUNK:]
+                    if not chunk:
+                        break
+                    stmt = stmt.where(EpisodeRow.episode_id.in_(chunk))
+                rows = session.execute(stmt).all()
+                if wanted is None and not rows:
+                    break
+                params = []
+                for key, data in rows:
+                    if not all(empty in data for empty in _NO_LINKS):
+                        episode = Episode.model_validate_json(data)
+                        episode.pattern_ids, episode.heuristic_ids = [], []
+                        data = episode.model_dump_json()
+                        changed.append(key)
+                    params.append({"b_id": key, "b_data": data})
+                if params:
+                    connection.execute(statement, params)
+                marked += len(params)
+                if wanted is None:
+                    after = rows[-1][0]
+            self._record(session, namespace, "episode", changed, "upsert")
+        return marked
 
     # --------------------------------------------------------------- patterns
 
@@ -573,8 +640,21 @@ class SQLAlchemyEpisodeStore:
         if not patterns:
             return []
         result: list[Pattern] = []
+        written: list[str] = []
         with self._session(write=True) as session:
             self._lock_namespace(session, namespace)
+            # Patterns this episode was learned into before: merging into them again would
+            # count the episode twice (it is being learned again).
+            linked: set[str] = set()
+            if episode_id is not None:
+                linked = set(
+                    session.scalars(
+                        select(PatternEpisodeRow.pattern_id).where(
+                            PatternEpisodeRow.namespace == namespace,
+                            PatternEpisodeRow.episode_id == str(episode_id),
+                        )
+                    )
+                )
             candidates: dict[tuple[str, str | None], list[Pattern]] = {}
             for pattern in patterns:
                 group_key = (pattern.kind, pattern.domain)
@@ -592,10 +672,18 @@ class SQLAlchemyEpisodeStore:
                     ]
                 group = candidates[group_key]
                 merged = merge(pattern, group)
-                if merged is None:
+                known = (
+                    None
+                    if merged is None or str(merged.pattern_id) not in linked
+                    else next((p for p in group if p.pattern_id == merged.pattern_id), None)
+                )
+                if known is not None:
+                    stored = known  # counted when the episode was first learned
+                elif merged is None:
                     session.execute(insert(PatternRow).values(_pattern_row(namespace, pattern)))
                     group.append(pattern)
                     stored = pattern
+                    written.append(str(pattern.pattern_id))
                 else:
                     row = _pattern_row(namespace, merged)
                     session.execute(
@@ -610,26 +698,17 @@ class SQLAlchemyEpisodeStore:
                     )
                     group[:] = [merged if p.pattern_id == merged.pattern_id else p for p in group]
                     stored = merged
+                    written.append(row["pattern_id"])
                 result.append(stored)
-            ids = list(dict.fromkeys(str(p.pattern_id) for p in result))
             if episode_id is not None:
-                existing = set(
-                    session.scalars(
-                        select(PatternEpisodeRow.pattern_id).where(
-                            PatternEpisodeRow.namespace == namespace,
-                            PatternEpisodeRow.episode_id == str(episode_id),
-                            PatternEpisodeRow.pattern_id.in_(ids),
-                        )
-                    )
-                )
                 links = [
                     {"namespace": namespace, "pattern_id": i, "episode_id": str(episode_id)}
-                    for i in ids
-                    if i not in existing
+                    for i in dict.fromkeys(str(p.pattern_id) for p in result)
+                    if i not in linked
                 ]
                 if links:
                     session.execute(insert(PatternEpisodeRow), links)
-            self._record(session, namespace, "pattern", ids, "upsert")
+            self._record(session, namespace, "pattern", list(dict.fromkeys(written)), "upsert")
         return result
 
     def update_patterns(
@@ -681,6 +760,50 @@ class SQLAlchemyEpisodeStore:
                 self._record(session, namespace, "pattern", [key], "delete")
             return deleted
 
+    def delete_patterns(self, namespace: str, pattern_ids: Sequence[UUID] | None = None) -> int:
+        """Delete the listed patterns (None: all of the namespace) and their episode links.
+
+        One transaction; returns how many were deleted.
+        """
+        return self._delete_all(
+            namespace, PatternRow.pattern_id, PatternEpisodeRow.pattern_id, "pattern", pattern_ids
+        )
+
+    def _delete_all(
+        self,
+        namespace: str,
+        column: Any,
+        link_column: Any,
+        entity: str,
+        only: Sequence[UUID] | None,
+    ) -> int:
+        """Delete rows of ``column``'s table and their links (all, or the ``only`` ids)."""
+        table, links = column.class_, link_column.class_
+        with self._session(write=True) as session:
+            self._lock_namespace(session, namespace)
+            if only is None:
+                keys = list(session.scalars(select(column).where(table.namespace == namespace)))
+            else:
+                wanted = list(dict.fromkeys(str(i) for i in only))
+                keys = []
+                for start in range(0, len(wanted), _CHUNK):
+                    keys += session.scalars(
+                        select(column).where(
+                            table.namespace == namespace,
+                            column.in_(wanted[start : start + _CHUNK]),
+                        )
+                    )
+            for start in range(0, len(keys), _CHUNK):
+                chunk = keys[start : start + _CHUNK]
+                session.execute(
+                    delete(links).where(links.namespace == namespace, link_column.in_(chunk))
+                )
+                session.execute(
+                    delete(table).where(table.namespace == namespace, column.in_(chunk))
+                )
+            self._record(session, namespace, entity, keys, "delete")
+        return len(keys)
+
     def pattern_episode_ids(self, namespace: str, pattern_id: UUID) -> list[UUID]:
         """Episodes linked to a pattern (its evidence), in no particular order."""
         with self._session() as session:
@@ -695,14 +818,34 @@ class SQLAlchemyEpisodeStore:
     # ------------------------------------------------------------- heuristics
 
     def merge_heuristics(
-        self, namespace: str, heuristics: Sequence[Heuristic], merge: HeuristicMerge
+        self,
+        namespace: str,
+        heuristics: Sequence[Heuristic],
+        merge: HeuristicMerge,
+        *,
+        episode_id: UUID | None = None,
     ) -> list[Heuristic]:
-        """Insert heuristics, merging into stored matches (atomic, serialised like patterns)."""
+        """Insert heuristics, merging into stored matches (atomic, serialised like patterns).
+
+        Like `merge_patterns`: links every result to ``episode_id``, and a heuristic already
+        linked to it is returned as stored instead of being merged into again.
+        """
         if not heuristics:
             return []
         out: list[Heuristic] = []
+        written: list[str] = []
         with self._session(write=True) as session:
             self._lock_namespace(session, namespace)
+            linked: set[str] = set()
+            if episode_id is not None:
+                linked = set(
+                    session.scalars(
+                        select(HeuristicEpisodeRow.heuristic_id).where(
+                            HeuristicEpisodeRow.namespace == namespace,
+                            HeuristicEpisodeRow.episode_id == str(episode_id),
+                        )
+                    )
+                )
             stored = [
                 Heuristic.model_validate_json(d)
                 for d in session.scalars(
@@ -711,6 +854,11 @@ class SQLAlchemyEpisodeStore:
             ]
             for heuristic in heuristics:
                 merged = merge(heuristic, stored)
+                if merged is not None and str(merged.heuristic_id) in linked:
+                    known = next((h for h in stored if h.heuristic_id == merged.heuristic_id), None)
+                    if known is not None:  # counted when the episode was first learned
+                        out.append(known)
+                        continue
                 value = heuristic if merged is None else merged
                 row = {
                     "namespace": namespace,
@@ -734,10 +882,30 @@ class SQLAlchemyEpisodeStore:
                         value if h.heuristic_id == value.heuristic_id else h for h in stored
                     ]
                 out.append(value)
-            self._record(
-                session, namespace, "heuristic", [str(h.heuristic_id) for h in out], "upsert"
-            )
+                written.append(row["heuristic_id"])
+            if episode_id is not None:
+                links = [
+                    {"namespace": namespace, "heuristic_id": i, "episode_id": str(episode_id)}
+                    for i in dict.fromkeys(str(h.heuristic_id) for h in out)
+                    if i not in linked
+                ]
+                if links:
+                    session.execute(insert(HeuristicEpisodeRow), links)
+            self._record(session, namespace, "heuristic", list(dict.fromkeys(written)), "upsert")
         return out
+
+    def delete_heuristics(self, namespace: str, heuristic_ids: Sequence[UUID] | None = None) -> int:
+        """Delete the listed heuristics (None: all of the namespace) and their episode links.
+
+        One transaction; returns how many were deleted.
+        """
+        return self._delete_all(
+            namespace,
+            HeuristicRow.heuristic_id,
+            HeuristicEpisodeRow.heuristic_id,
+            "heuristic",
+            heuristic_ids,
+        )
 
     def list_heuristics(self, namespace: str, *, limit: int | None = None) -> list[Heuristic]:
         """Return heuristics, most recently updated first."""
@@ -980,6 +1148,21 @@ class SQLAlchemyEpisodeStore:
                     )
             if heuristic_rows:
                 self._bulk_insert(session, HeuristicRow, heuristic_rows)
+                inserted = {r["heuristic_id"] for r in heuristic_rows}
+                heuristic_links = {
+                    (str(h.heuristic_id), str(e))
+                    for h in heuristics
+                    if str(h.heuristic_id) in inserted
+                    for e in h.evidence
+                }
+                self._bulk_insert(
+                    session,
+                    HeuristicEpisodeRow,
+                    [
+                        {"namespace": namespace, "heuristic_id": h, "episode_id": e}
+                        for h, e in sorted(heuristic_links)
+                    ],
+                )
 
             self._record(
                 session, namespace, "episode", [r["episode_id"] for r in episode_rows], "upsert"
@@ -995,3 +1178,47 @@ class SQLAlchemyEpisodeStore:
                 "upsert",
             )
         return (len(episode_rows), len(pattern_rows), len(heuristic_rows))
+
+
+def _link_heuristics_to_episodes(session: Session) -> None:
+    """Schema 1 -> 2: fill ``mc_heuristic_episodes`` from what schema 1 recorded.
+
+    A heuristic's evidence keeps its newest episodes only, so the links also come from every
+    learned episode's ``heuristic_ids`` (which lists each heuristic it fed, uncapped).
+    """
+    known: set[tuple[str, str]] = set()
+    links: set[tuple[str, str, str]] = set()
+    for namespace, heuristic_id, data in session.execute(
+        select(HeuristicRow.namespace, HeuristicRow.heuristic_id, HeuristicRow.data)
+    ):
+        known.add((namespace, heuristic_id))
+        links.update((namespace, heuristic_id, e) for e in json.loads(data).get("evidence", []))
+    if not known:
+        return
+    episodes = session.execute(
+        select(EpisodeRow.namespace, EpisodeRow.episode_id, EpisodeRow.data)
+        .where(EpisodeRow.learned.is_(True))
+        .execution_options(yield_per=1000)
+    )
+    for namespace, episode_id, data in episodes:
+        if _NO_LINKS[1] in data:
+            continue
+        links.update(
+            (namespace, heuristic_id, episode_id)
+            for heuristic_id in json.loads(data).get("heuristic_ids", [])
+            if (namespace, heuristic_id) in known
+        )
+    existing = set(
+        session.execute(
+            select(
+                HeuristicEpisodeRow.namespace,
+                HeuristicEpisodeRow.heuristic_id,
+                HeuristicEpisodeRow.episode_id,
+            )
+        ).tuples()
+    )
+    rows = [
+        {"namespace": n, "heuristic_id": h, "episode_id": e} for n, h, e in sorted(links - existing)
+    ]
+    for start in range(0, len(rows), 1000):
+        session.execute(insert(HeuristicEpisodeRow), rows[start : start + 1000])
