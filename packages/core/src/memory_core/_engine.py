@@ -28,7 +28,7 @@ from memory_core.errors import (
     PayloadTooLargeError,
     StepOrderError,
 )
-from memory_core.learning import LearningService
+from memory_core.learning import LearningService, RelearnProgress
 from memory_core.models import (
     Episode,
     ExecutionStep,
@@ -37,6 +37,7 @@ from memory_core.models import (
     OutcomeKind,
     Pattern,
     PatternKind,
+    RelearnReport,
     RetrievedEpisode,
     RetrievedPattern,
     TaskContext,
@@ -495,6 +496,27 @@ class MemoryEngine:
     def wait_for_learning(self, timeout: float | None = None) -> bool:
         """Block until queued learning work is done; False if ``timeout`` ran out."""
         return self.learning.wait(timeout)
+
+    def relearn(
+        self,
+        *,
+        episode_ids: Sequence[UUID] | None = None,
+        pending_only: bool = False,
+        rebuild: bool = False,
+        progress: RelearnProgress | None = None,
+        batch_size: int = 500,
+    ) -> RelearnReport:
+        """Run pattern extraction again over stored episodes; see the facade's docstring."""
+        self._check_open()
+        self._buffer.flush()
+        self.learning.wait()  # queued work first, so the report compares settled states
+        return self.learning.relearn(
+            episode_ids=None if episode_ids is None else list(episode_ids),
+            pending_only=pending_only,
+            rebuild=rebuild,
+            progress=progress,
+            batch_size=batch_size,
+        )
 
     def _watch_store(self, on: bool) -> None:
         """Subscribe to (or leave) the store's in-process change notifications, if it has them.
