@@ -52,7 +52,6 @@ from memory_core.storage import (
     EpisodeQuery,
     EpisodeStore,
     HotCache,
-    WriteBatch,
 )
 from memory_core.storage.buffer import WriteBehindBuffer
 
@@ -295,8 +294,7 @@ class MemoryEngine:
                     f"{self.config.limits.max_episode_bytes}; it was not completed"
                 )
             final = self.learning.assess(final)
-            self._buffer.flush()
-            self.store.write(self.namespace, WriteBatch(completed=[final]))
+            self._buffer.flush(completed=final)
             del self._active[episode_id]
         self._episode_cache.put(episode_id, final.model_dump_json())
         self.retrieval.episode_completed(final)

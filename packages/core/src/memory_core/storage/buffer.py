@@ -98,24 +98,34 @@ class WriteBehindBuffer:
         with self._lock:
             return len(self._pending)
 
-    def flush(self) -> None:
-        """Write everything pending now.
+    def flush(self, *, completed: Episode | None = None) -> None:
+        """Write everything pending now, plus ``completed`` in the same transaction.
+
+        Completing an episode this way costs one transaction instead of two. If the write
+        fails, ``completed`` is not stored and the pending writes stay pending.
 
         Raises:
-            StorageError: If the store fails; the writes stay pending and are retried.
+            StorageError: If the store fails; the pending writes are kept and retried.
         """
         with self._flush_lock:
             with self._lock:
                 batch, self._pending = self._pending, WriteBatch()
-            if not batch:
+            if not batch and completed is None:
                 return
+            combined = batch
+            if completed is not None:
+                combined = WriteBatch(
+                    new_episodes=batch.new_episodes, steps=batch.steps, completed=[completed]
+                )
             try:
-                self._store.write(self._namespace, batch)
+                self._store.write(self._namespace, combined)
             except StorageError as exc:
                 if not _refused(exc):
                     self._requeue(batch)
                     raise
                 self._write_each_episode(batch)
+                if completed is not None:
+                    self._store.write(self._namespace, WriteBatch(completed=[completed]))
             except BaseException:
                 self._requeue(batch)
                 raise

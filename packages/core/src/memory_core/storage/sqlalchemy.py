@@ -1209,13 +1209,16 @@ def _link_heuristics_to_episodes(session: Session) -> None:
             if (namespace, heuristic_id) in known
         )
     existing = set(
-        session.execute(
-            select(
-                HeuristicEpisodeRow.namespace,
-                HeuristicEpisodeRow.heuristic_id,
-                HeuristicEpisodeRow.episode_id,
-            )
-        ).tuples()
+        map(
+            tuple,
+            session.execute(
+                select(
+                    HeuristicEpisodeRow.namespace,
+                    HeuristicEpisodeRow.heuristic_id,
+                    HeuristicEpisodeRow.episode_id,
+                )
+            ),
+        )
     )
     rows = [
         {"namespace": n, "heuristic_id": h, "episode_id": e} for n, h, e in sorted(links - existing)
