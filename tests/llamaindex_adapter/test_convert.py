@@ -8,9 +8,8 @@ from llama_index.core.base.llms.types import ChatMessage, ChatResponse, Completi
 from llama_index.core.base.response.schema import Response
 from llama_index.core.tools.types import ToolOutput
 
-from memory_core import TokenUsage
+from memory_core import TokenUsage, clip_bytes
 from memory_core_llamaindex._convert import (
-    clip_bytes,
     json_safe,
     result_text,
     span_name,

@@ -30,8 +30,12 @@ from memory_core.errors import (
     StorageError,
 )
 from memory_core.formatting import (
+    LESSONS_HEADER,
+    NO_LESSONS,
+    clip_bytes,
     episode_metadata,
     format_episode,
+    format_lessons,
     format_pattern,
     pattern_metadata,
 )
@@ -65,11 +69,14 @@ from memory_core.models import (
     ToolSequence,
 )
 from memory_core.plugins import make_plugin_manager
+from memory_core.recording import OutcomeFn, RunRecorder, RunSummary, default_outcome
 from memory_core.storage import EpisodeStore, SQLAlchemyEpisodeStore
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "LESSONS_HEADER",
+    "NO_LESSONS",
     "ComplexityLevel",
     "ConfigurationError",
     "ContextPattern",
@@ -94,6 +101,7 @@ __all__ = [
     "MemoryCoreError",
     "MemoryStats",
     "MissingDependencyError",
+    "OutcomeFn",
     "OutcomeKind",
     "OutcomeStats",
     "Pattern",
@@ -109,6 +117,8 @@ __all__ = [
     "RetrievedPattern",
     "RewardConfig",
     "RewardScore",
+    "RunRecorder",
+    "RunSummary",
     "SQLAlchemyEpisodeStore",
     "SelfLearningMemory",
     "StepOrderError",
@@ -120,8 +130,11 @@ __all__ = [
     "TokenUsage",
     "ToolSequence",
     "__version__",
+    "clip_bytes",
+    "default_outcome",
     "episode_metadata",
     "format_episode",
+    "format_lessons",
     "format_pattern",
     "hookimpl",
     "make_plugin_manager",

@@ -7,18 +7,52 @@ same whichever framework it runs in.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from memory_core.models import Episode, Pattern, RetrievedEpisode, RetrievedPattern
 
 __all__ = [
+    "LESSONS_HEADER",
+    "NO_LESSONS",
+    "clip_bytes",
     "episode_metadata",
     "format_episode",
+    "format_lessons",
     "format_pattern",
     "pattern_metadata",
 ]
 
+LESSONS_HEADER = "Relevant past experience from memory (use it if it helps):"
+"""The first line of `format_lessons`' text."""
+
+NO_LESSONS = "No relevant past experience found."
+"""What a memory tool answers when `format_lessons` has nothing to show."""
+
 _MAX_ERROR_CHARS = 160
+_CLIP_MARKER = " …[truncated]"
+
+
+def clip_bytes(text: str, max_bytes: int) -> str:
+    """Cut ``text`` so that its UTF-8 encoding fits in ``max_bytes``, marking the cut.
+
+    Text that fits is returned unchanged. A cut text never splits a character and ends
+    with `` …[truncated]`` when ``max_bytes`` leaves room for it (30 bytes or more).
+
+    Example:
+        >>> clip_bytes("short", 10)
+        'short'
+        >>> clip_bytes("a" * 50, 40)
+        'aaaaaaaaaaaaaaaaaaaaaaaaa …[truncated]'
+    """
+    if len(text) * 4 <= max_bytes:  # fits whatever the characters: skip the encoding
+        return text
+    data = text.encode()
+    if len(data) <= max_bytes:
+        return text
+    marker = _CLIP_MARKER if max_bytes >= 2 * len(_CLIP_MARKER.encode()) else ""
+    keep = max(0, max_bytes - len(marker.encode()))
+    return data[:keep].decode(errors="ignore") + marker
 
 
 def _clip(text: str, limit: int = _MAX_ERROR_CHARS) -> str:
@@ -127,3 +161,32 @@ def pattern_metadata(result: RetrievedPattern | Pattern) -> dict[str, Any]:
         meta["score"] = result.score
         meta["score_breakdown"] = dict(result.breakdown)
     return meta
+
+
+def format_lessons(
+    episodes: Sequence[RetrievedEpisode | Episode],
+    patterns: Sequence[RetrievedPattern | Pattern] = (),
+) -> str:
+    """Past episodes and learned patterns as one prompt section ("" when both are empty).
+
+    The text every adapter shows an agent (prompt injection, memory tools): a header
+    line, each episode as ``[n]`` + `format_episode`, then the patterns as a bullet list of
+    `format_pattern` lines. Retrieval results and bare models are both accepted.
+
+    Example:
+        >>> format_lessons([], [])
+        ''
+    """
+    if not episodes and not patterns:
+        return ""
+    parts = [LESSONS_HEADER]
+    for i, item in enumerate(episodes, 1):
+        episode = item.episode if isinstance(item, RetrievedEpisode) else item
+        parts.append(f"[{i}] {format_episode(episode)}")
+    if patterns:
+        lines = (
+            format_pattern(item.pattern if isinstance(item, RetrievedPattern) else item)
+            for item in patterns
+        )
+        parts.append("Learned patterns:\n" + "\n".join(f"- {line}" for line in lines))
+    return "\n\n".join(parts)

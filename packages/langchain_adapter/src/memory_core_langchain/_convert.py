@@ -19,13 +19,12 @@ from memory_core import (
     TaskContext,
     TaskType,
     TokenUsage,
+    clip_bytes,
 )
 
 __all__ = [
     "action_for",
-    "clip_bytes",
     "context_for_run",
-    "error_result",
     "final_summary",
     "jsonable",
     "last_human_text",
@@ -41,15 +40,6 @@ _INPUT_KEYS = ("input", "question", "query", "task", "prompt", "text")
 _OUTPUT_KEYS = ("output", "answer", "result", "text")
 _MAX_DEPTH = 6
 _MAX_REPR = 200
-
-
-def clip_bytes(text: str, max_bytes: int) -> str:
-    """Return ``text`` cut to at most ``max_bytes`` UTF-8 bytes (with an ellipsis if cut)."""
-    data = text.encode()
-    if len(data) <= max_bytes:
-        return text
-    cut = data[: max(0, max_bytes - 3)].decode(errors="ignore")
-    return cut + "…"
 
 
 def _clip_chars(text: str, limit: int) -> str:
@@ -162,12 +152,6 @@ def action_for(tool: str, parameters: Mapping[str, Any], limit: int = 200) -> st
     """A short human-readable action for a tool call: ``name(a=1, b='x')``."""
     args = ", ".join(f"{k}={v!r}" for k, v in parameters.items())
     return _clip_chars(f"{tool}({args})", limit)
-
-
-def error_result(error: BaseException, max_bytes: int) -> ExecutionResult:
-    """An error result naming the exception type and message."""
-    message = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-    return ExecutionResult.error(clip_bytes(message, max_bytes))
 
 
 def tool_result(output: Any, max_bytes: int) -> ExecutionResult:

@@ -1,8 +1,8 @@
-"""Looking up past experience through either facade, and rendering it as text or Documents.
+"""Looking up past experience through either facade, and rendering it as Documents.
 
 The retrievers, the memory tool and the middleware all search the same way: the async
 facade's coroutines on async paths when the user gave a `SelfLearningMemory`, the blocking
-methods otherwise. The rendering (Documents, prompt text) is shared by every path.
+methods otherwise. Prompt text comes from `memory_core.format_lessons`.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ __all__ = [
     "Lookup",
     "episode_documents",
     "pattern_documents",
-    "render_lessons",
 ]
 
 AnyMemory = SelfLearningMemory | SyncSelfLearningMemory
@@ -109,19 +108,3 @@ def pattern_documents(found: list[RetrievedPattern]) -> list[Document]:
         )
         for r in found
     ]
-
-
-def render_lessons(
-    episodes: list[RetrievedEpisode], patterns: list[RetrievedPattern]
-) -> str | None:
-    """Past episodes and patterns as one prompt section (None when there is nothing)."""
-    if not episodes and not patterns:
-        return None
-    parts = ["Relevant past experience from memory (use it if it helps):"]
-    for i, r in enumerate(episodes, 1):
-        parts.append(f"[{i}] {format_episode(r.episode)}")
-    if patterns:
-        parts.append(
-            "Learned patterns:\n" + "\n".join(f"- {format_pattern(r.pattern)}" for r in patterns)
-        )
-    return "\n\n".join(parts)

@@ -28,17 +28,16 @@ from langchain_core.tracers.context import register_configure_hook
 
 from memory_core import (
     Episode,
-    InvalidInputError,
-    SelfLearningMemory,
-    SyncSelfLearningMemory,
+    RunRecorder,
+    RunSummary,
     TaskContext,
     TaskOutcome,
     TaskType,
 )
+from memory_core import OutcomeFn as SummaryOutcomeFn
 from memory_core_langchain._convert import (
     action_for,
     context_for_run,
-    error_result,
     final_summary,
     jsonable,
     last_human_text,
@@ -48,11 +47,30 @@ from memory_core_langchain._convert import (
     usage_from_llm_result,
 )
 from memory_core_langchain._lookup import AnyMemory
-from memory_core_langchain._recorder import EpisodeRecorder, OutcomeFn
 
-__all__ = ["MemoryCallbackHandler", "capture"]
+__all__ = ["MemoryCallbackHandler", "OutcomeFn", "capture", "on_final_output"]
 
 F = TypeVar("F", bound=Callable[..., None])
+
+OutcomeFn = Callable[[Any], TaskOutcome | Mapping[str, Any] | None]
+"""Maps a run's final output to its outcome (None keeps the default success)."""
+
+
+def on_final_output(outcome_fn: OutcomeFn | None) -> SummaryOutcomeFn | None:
+    """Adapt an ``outcome_fn`` of the final output to the recorder's (successes only).
+
+    LangChain's ``outcome_fn`` judges what a run returned; a run that raised keeps its
+    failure outcome.
+    """
+    if outcome_fn is None:
+        return None
+
+    def decide(summary: RunSummary) -> TaskOutcome | Mapping[str, Any] | None:
+        if summary.error is not None or summary.cancelled:
+            return None
+        return outcome_fn(summary.output)
+
+    return decide
 
 
 def _guarded(method: F) -> F:
@@ -66,10 +84,6 @@ def _guarded(method: F) -> F:
             self._recorder.failed(exc, method.__name__)
 
     return cast(F, wrapper)
-
-
-def _coerce_outcome(outcome: TaskOutcome | Mapping[str, Any]) -> TaskOutcome:
-    return outcome if isinstance(outcome, TaskOutcome) else TaskOutcome.model_validate(outcome)
 
 
 class MemoryCallbackHandler(BaseCallbackHandler):
@@ -105,22 +119,19 @@ class MemoryCallbackHandler(BaseCallbackHandler):
         strict: bool = False,
         outcome_fn: OutcomeFn | None = None,
     ) -> None:
-        if not isinstance(memory, SelfLearningMemory | SyncSelfLearningMemory):
-            raise InvalidInputError(
-                "memory must be a SelfLearningMemory or SyncSelfLearningMemory, "
-                f"not {type(memory).__name__}"
-            )
-        self.memory = memory
-        self.context = (
-            context
-            if isinstance(context, TaskContext)
-            else TaskContext.model_validate(dict(context or {}))
+        self._recorder = RunRecorder(
+            memory,
+            context=context,
+            task_type=task_type,
+            outcome_fn=on_final_output(outcome_fn),
+            strict=strict,
         )
-        self.task_type = TaskType(task_type)
+        self.memory = memory
+        self.context = self._recorder.context
+        self.task_type = self._recorder.task_type
         self.strict = strict
         self.raise_error = strict
         self.outcome_fn = outcome_fn
-        self._recorder = EpisodeRecorder(memory.sync, strict=strict)
         self._lock = threading.Lock()
         self._root_of: dict[UUID, UUID] = {}
         self._children: dict[UUID, list[UUID]] = {}
@@ -161,17 +172,8 @@ class MemoryCallbackHandler(BaseCallbackHandler):
         Raises:
             InvalidInputError: No run, several runs (pass ``run_id``), or an unknown run.
         """
-        value = _coerce_outcome(outcome)
-        if run_id is not None:
-            self._recorder.set_outcome(self._root_of.get(run_id, run_id), value)
-            return
-        keys = self._recorder.open_keys()
-        if len(keys) != 1:
-            raise InvalidInputError(
-                f"{len(keys)} runs are being recorded; set_outcome() without run_id needs "
-                "exactly one (pass run_id=... to choose, and call it before the run ends)"
-            )
-        self._recorder.set_outcome(keys[0], value)
+        root = None if run_id is None else self._root_of.get(run_id, run_id)
+        self._recorder.set_outcome(outcome, run_id=root)
 
     # --------------------------------------------------------- run tracking
 
@@ -205,7 +207,9 @@ class MemoryCallbackHandler(BaseCallbackHandler):
         with self._lock:  # tracked even if the episode cannot start: children stay children
             self._root_of[run_id] = run_id
             self._children[run_id] = []
-        self._recorder.open(run_id, description, context, task_type, meta)
+        self._recorder.start_run(
+            run_id, description, context=context, task_type=task_type, metadata=meta
+        )
 
     def _end_run(self, run_id: UUID) -> UUID | None:
         """Forget a finished run; return its id if it was a root (its episode must close)."""
@@ -221,25 +225,10 @@ class MemoryCallbackHandler(BaseCallbackHandler):
             del self._root_of[run_id]
             return run_id
 
-    def _success(self, outputs: Any) -> Callable[[], TaskOutcome]:
-        def outcome() -> TaskOutcome:
-            if self.outcome_fn is not None:
-                try:
-                    chosen = self.outcome_fn(outputs)
-                except Exception as exc:
-                    self._recorder.failed(exc, "outcome_fn")
-                else:
-                    if chosen is not None:
-                        return _coerce_outcome(chosen)
-            return TaskOutcome.success(final_summary(outputs))
-
-        return outcome
-
-    @staticmethod
-    def _failure(error: BaseException) -> TaskOutcome:
-        message = str(error) or type(error).__name__
-        return TaskOutcome.failure(
-            f"{type(error).__name__}: {message}"[:1000], error_details=repr(error)[:4000]
+    def _returned(self, run_id: UUID, output: Any, outcome: TaskOutcome | None = None) -> None:
+        """Complete the episode of a root run that returned ``output``."""
+        self._recorder.finish_run(
+            run_id, output=output, final_response=final_summary(output), outcome=outcome
         )
 
     # ---------------------------------------------------------------- chains
@@ -274,7 +263,7 @@ class MemoryCallbackHandler(BaseCallbackHandler):
     ) -> None:
         """Complete the episode (success) when the outermost run ends."""
         if self._end_run(run_id) is not None:
-            self._recorder.close(run_id, self._success(outputs))
+            self._returned(run_id, outputs)
 
     @_guarded
     def on_chain_error(
@@ -287,7 +276,7 @@ class MemoryCallbackHandler(BaseCallbackHandler):
     ) -> None:
         """Complete the episode as a failure when the outermost run raises."""
         if self._end_run(run_id) is not None:
-            self._recorder.close(run_id, self._failure(error))
+            self._recorder.finish_run(run_id, error=error)
 
     # ----------------------------------------------------------------- tools
 
@@ -315,7 +304,7 @@ class MemoryCallbackHandler(BaseCallbackHandler):
         tool_call_id = kwargs.get("tool_call_id")
         if tool_call_id:
             step_meta["tool_call_id"] = str(tool_call_id)
-        self._recorder.call_started(
+        self._recorder.start_call(
             root, run_id, str(tool), action_for(str(tool), parameters), parameters, step_meta
         )
 
@@ -325,14 +314,12 @@ class MemoryCallbackHandler(BaseCallbackHandler):
     ) -> None:
         """Finish the step (a ``ToolMessage`` with ``status="error"`` is an error step)."""
         result = tool_result(output, self._recorder.max_output_bytes)
-        self._recorder.call_finished(run_id, result)
+        self._recorder.end_call(run_id, result)
         if self._end_run(run_id) is not None:
-            if result.is_success:
-                self._recorder.close(run_id, self._success(output))
-            else:
-                self._recorder.close(
-                    run_id, TaskOutcome.failure(result.message or "tool reported an error")
-                )
+            reason = result.message or "tool reported an error"
+            self._returned(
+                run_id, output, None if result.is_success else TaskOutcome.failure(reason)
+            )
 
     @_guarded
     def on_tool_error(
@@ -344,9 +331,9 @@ class MemoryCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """Finish the step as an error."""
-        self._recorder.call_finished(run_id, error_result(error, self._recorder.max_output_bytes))
+        self._recorder.end_call(run_id, error=error)
         if self._end_run(run_id) is not None:
-            self._recorder.close(run_id, self._failure(error))
+            self._recorder.finish_run(run_id, error=error)
 
     # ---------------------------------------------------------------- models
 
@@ -404,8 +391,7 @@ class MemoryCallbackHandler(BaseCallbackHandler):
         self._recorder.add_usage(root, usage_from_llm_result(response))
         if self._end_run(run_id) is not None:
             generations = [g for gens in response.generations for g in gens]
-            text = generations[-1].text if generations else ""
-            self._recorder.close(run_id, self._success(text))
+            self._returned(run_id, generations[-1].text if generations else "")
 
     @_guarded
     def on_llm_error(
@@ -418,7 +404,7 @@ class MemoryCallbackHandler(BaseCallbackHandler):
     ) -> None:
         """Forget the model call; fail the episode if the model was the outermost run."""
         if self._end_run(run_id) is not None:
-            self._recorder.close(run_id, self._failure(error))
+            self._recorder.finish_run(run_id, error=error)
 
     # ------------------------------------------------------------ retrievers
 

@@ -28,23 +28,21 @@ from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolM
 from memory_core import (
     InvalidInputError,
     MissingDependencyError,
-    SelfLearningMemory,
-    SyncSelfLearningMemory,
+    RunRecorder,
     TaskContext,
-    TaskOutcome,
     TaskType,
+    format_lessons,
 )
 from memory_core_langchain._convert import (
     action_for,
-    error_result,
     final_summary,
     jsonable,
     last_human_text,
     tool_result,
     usage_from_messages,
 )
-from memory_core_langchain._lookup import AnyMemory, Lookup, render_lessons
-from memory_core_langchain._recorder import EpisodeRecorder, OutcomeFn
+from memory_core_langchain._lookup import AnyMemory, Lookup
+from memory_core_langchain.callbacks import OutcomeFn, on_final_output
 
 try:
     from langchain.agents.middleware import (
@@ -135,26 +133,23 @@ class MemoryMiddleware(AgentMiddleware[MemoryState, Any, Any]):
         outcome_fn: OutcomeFn | None = None,
     ) -> None:
         super().__init__()
-        if not isinstance(memory, SelfLearningMemory | SyncSelfLearningMemory):
-            raise InvalidInputError(
-                "memory must be a SelfLearningMemory or SyncSelfLearningMemory, "
-                f"not {type(memory).__name__}"
-            )
+        self._recorder = RunRecorder(
+            memory,
+            context=context,
+            task_type=task_type,
+            outcome_fn=on_final_output(outcome_fn),
+            strict=strict,
+        )
         if k < 0 or patterns < 0:
             raise InvalidInputError("k and patterns must be >= 0")
         self.memory = memory
-        self.context = (
-            context
-            if isinstance(context, TaskContext)
-            else TaskContext.model_validate(dict(context or {}))
-        )
-        self.task_type = TaskType(task_type)
+        self.context = self._recorder.context
+        self.task_type = self._recorder.task_type
         self.k = k
         self.patterns = patterns
         self.inject = inject and (k + patterns) > 0
         self.record = record
         self.outcome_fn = outcome_fn
-        self._recorder = EpisodeRecorder(memory.sync, strict=strict)
         self._lock = threading.Lock()
         self._lessons: dict[UUID, str] = {}
 
@@ -185,11 +180,8 @@ class MemoryMiddleware(AgentMiddleware[MemoryState, Any, Any]):
         key = uuid.uuid4()
         episode_id: UUID | None = None
         if self.record:
-            try:
-                meta = {"source": "langchain", "recorder": "middleware"}
-                episode_id = self._recorder.open(key, task, self.context, self.task_type, meta)
-            except Exception as exc:
-                self._recorder.failed(exc, "before_agent")
+            meta = {"source": "langchain", "recorder": "middleware"}
+            episode_id = self._recorder.start_run(key, task, metadata=meta)
         lookup = (
             Lookup(task, self.context, self.k, self.patterns, episode_id=episode_id)
             if self.inject
@@ -198,26 +190,25 @@ class MemoryMiddleware(AgentMiddleware[MemoryState, Any, Any]):
         return key, task, lookup
 
     def _remember(self, key: UUID, found: tuple[list[Any], list[Any]]) -> None:
-        lessons = render_lessons(*found)
+        lessons = format_lessons(*found)
         if lessons:
             with self._lock:
                 self._lessons[key] = lessons
 
-    def _finish(self, key: UUID | None, outcome: TaskOutcome | Callable[[], TaskOutcome]) -> None:
+    def _finish(self, key: UUID | None, state: Any, error: BaseException | None) -> None:
+        """Complete the run's episode: it ended with ``state``, or raised ``error``."""
         if key is None:
             return
         with self._lock:
             self._lessons.pop(key, None)
-        try:
-            self._recorder.close(key, outcome)
-        except Exception as exc:
-            self._recorder.failed(exc, "complete_episode")
+        if error is not None:
+            self._recorder.finish_run(key, error=error)
+        else:
+            self._recorder.finish_run(key, output=state, final_response=final_summary(state))
 
     def _failure(self, key: UUID | None, exc: BaseException) -> None:
-        if _is_interrupt(exc):
-            return
-        message = str(exc) or type(exc).__name__
-        self._finish(key, TaskOutcome.failure(f"{type(exc).__name__}: {message}"[:1000]))
+        if not _is_interrupt(exc):
+            self._finish(key, None, exc)
 
     def _prepare_model(self, request: ModelRequest[Any]) -> tuple[UUID | None, ModelRequest[Any]]:
         key = self._key(request.state)
@@ -245,32 +236,21 @@ class MemoryMiddleware(AgentMiddleware[MemoryState, Any, Any]):
             parameters = jsonable(dict(call.get("args") or {}))
             meta = {"tool_call_id": str(call.get("id") or "")}
             action = action_for(tool, parameters)
-            self._recorder.call_started(key, call_key, tool, action, parameters, meta)
+            self._recorder.start_call(key, call_key, tool, action, parameters, meta)
         except Exception as exc:
             self._recorder.failed(exc, "wrap_tool_call")
         return key, call_key
 
     def _tool_done(self, call_key: UUID, output: Any, error: BaseException | None) -> None:
+        if error is not None:
+            self._recorder.end_call(call_key, error=error)
+            return
         try:
-            limit = self._recorder.max_output_bytes
-            result = error_result(error, limit) if error else tool_result(output, limit)
-            self._recorder.call_finished(call_key, result)
+            result = tool_result(output, self._recorder.max_output_bytes)
         except Exception as exc:
             self._recorder.failed(exc, "wrap_tool_call")
-
-    def _success(self, state: Any) -> Callable[[], TaskOutcome]:
-        def outcome() -> TaskOutcome:
-            if self.outcome_fn is not None:
-                try:
-                    chosen = self.outcome_fn(state)
-                except Exception as exc:
-                    self._recorder.failed(exc, "outcome_fn")
-                else:
-                    if chosen is not None:
-                        return chosen
-            return TaskOutcome.success(final_summary(state))
-
-        return outcome
+        else:
+            self._recorder.end_call(call_key, result)
 
     # ----------------------------------------------------------------- hooks
 
@@ -298,14 +278,14 @@ class MemoryMiddleware(AgentMiddleware[MemoryState, Any, Any]):
 
     def after_agent(self, state: MemoryState, runtime: Runtime[Any]) -> dict[str, Any] | None:
         """Complete the episode as a success (or with ``outcome_fn``'s outcome)."""
-        self._finish(self._key(state), self._success(state))
+        self._finish(self._key(state), state, None)
         return None
 
     async def aafter_agent(
         self, state: MemoryState, runtime: Runtime[Any]
     ) -> dict[str, Any] | None:
         """Async `after_agent`."""
-        self._finish(self._key(state), self._success(state))
+        self._finish(self._key(state), state, None)
         return None
 
     def wrap_model_call(

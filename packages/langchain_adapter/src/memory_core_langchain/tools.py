@@ -8,8 +8,8 @@ from typing import Any
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field
 
-from memory_core import InvalidInputError, TaskContext
-from memory_core_langchain._lookup import AnyMemory, Lookup, render_lessons
+from memory_core import NO_LESSONS, InvalidInputError, TaskContext, format_lessons
+from memory_core_langchain._lookup import AnyMemory, Lookup
 
 __all__ = ["MemoryToolInput", "create_memory_tool"]
 
@@ -18,7 +18,6 @@ _DESCRIPTION = (
     "worked, which errors happened and how they were fixed. Input: a short description of "
     "the current task."
 )
-_NOTHING = "No relevant past experience found."
 
 
 class MemoryToolInput(BaseModel):
@@ -62,11 +61,11 @@ def create_memory_tool(
 
     def search_memory(task: str) -> str:
         episodes, found = Lookup(task, ctx, k, patterns).run(memory)
-        return render_lessons(episodes, found) or _NOTHING
+        return format_lessons(episodes, found) or NO_LESSONS
 
     async def asearch_memory(task: str) -> str:
         episodes, found = await Lookup(task, ctx, k, patterns).arun(memory)
-        return render_lessons(episodes, found) or _NOTHING
+        return format_lessons(episodes, found) or NO_LESSONS
 
     return StructuredTool.from_function(
         func=search_memory,

@@ -19,10 +19,9 @@ from llama_index.core.base.response.schema import (
 from llama_index.core.schema import QueryBundle
 from llama_index.core.tools.types import ToolOutput
 
-from memory_core import ExecutionResult, TokenUsage
+from memory_core import ExecutionResult, TokenUsage, clip_bytes
 
 __all__ = [
-    "clip_bytes",
     "json_safe",
     "message_text",
     "query_text",
@@ -45,16 +44,6 @@ def span_name(span_id: str) -> str:
     if len(span_id) > _UUID_SUFFIX_LEN and span_id[-_UUID_SUFFIX_LEN] == "-":
         return span_id[:-_UUID_SUFFIX_LEN]
     return span_id
-
-
-def clip_bytes(text: str, limit: int) -> str:
-    """Cut ``text`` so that its UTF-8 encoding fits in ``limit`` bytes (marking the cut)."""
-    data = text.encode()
-    if len(data) <= limit:
-        return text
-    marker = " …[truncated]"
-    keep = max(0, limit - len(marker.encode()))
-    return data[:keep].decode(errors="ignore") + marker
 
 
 def message_text(message: Any) -> str:

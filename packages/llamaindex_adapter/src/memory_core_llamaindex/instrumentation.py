@@ -51,6 +51,9 @@ from pydantic import PrivateAttr
 from memory_core import (
     ExecutionResult,
     InvalidInputError,
+    OutcomeFn,
+    RunRecorder,
+    RunSummary,
     SelfLearningMemory,
     SyncSelfLearningMemory,
     TaskContext,
@@ -59,7 +62,6 @@ from memory_core import (
     TokenUsage,
 )
 from memory_core_llamaindex._convert import (
-    clip_bytes,
     json_safe,
     query_text,
     result_text,
@@ -68,7 +70,6 @@ from memory_core_llamaindex._convert import (
     tool_output_result,
     usage_from_response,
 )
-from memory_core_llamaindex._recorder import OutcomeFn, RunRecorder, RunSummary
 
 __all__ = ["MemoryInstrumentation", "OutcomeFn", "RunSummary"]
 
@@ -187,14 +188,8 @@ class MemoryInstrumentation:
         strict: bool = False,
         dispatcher: Dispatcher | None = None,
     ) -> None:
-        if not isinstance(memory, SelfLearningMemory | SyncSelfLearningMemory):
-            raise InvalidInputError(
-                f"memory must be a SelfLearningMemory or SyncSelfLearningMemory, "
-                f"not {type(memory).__name__}"
-            )
-        self._memory = memory.sync
         self._recorder = RunRecorder(
-            self._memory, context=context, task_type=task_type, outcome_fn=outcome_fn
+            memory, context=context, task_type=task_type, outcome_fn=outcome_fn, strict=strict
         )
         self._strict = strict
         self._dispatcher = dispatcher
@@ -202,9 +197,6 @@ class MemoryInstrumentation:
         self._span_run: dict[str, str] = {}
         self._run_spans: dict[str, list[str]] = {}
         self._run_engines: dict[str, dict[int, str]] = {}
-        self._errors = 0
-        self._first_error: Exception | None = None
-        self._last_error: Exception | None = None
         self._span_handler = _SpanHandler()
         self._span_handler._owner = self
         self._event_handler = _EventHandler()
@@ -244,8 +236,8 @@ class MemoryInstrumentation:
         # The dispatcher has no remove API; edit its lists in place, by identity.
         d.span_handlers[:] = [h for h in d.span_handlers if h is not self._span_handler]
         d.event_handlers[:] = [h for h in d.event_handlers if h is not self._event_handler]
-        if self._strict and self._first_error is not None:
-            error, self._first_error = self._first_error, None
+        error = self._recorder.take_first_error() if self._strict else None
+        if error is not None:
             raise error
 
     def __enter__(self) -> Self:
@@ -264,17 +256,17 @@ class MemoryInstrumentation:
     @property
     def errors(self) -> int:
         """How many times recording failed (each failure was logged, never raised)."""
-        return self._errors
+        return self._recorder.errors
 
     @property
-    def last_error(self) -> Exception | None:
+    def last_error(self) -> BaseException | None:
         """The most recent recording error, if any."""
-        return self._last_error
+        return self._recorder.last_error
 
     @property
     def completed_episodes(self) -> list[UUID]:
         """Ids of the episodes completed so far (the latest 10 000), in completion order."""
-        return list(self._recorder.completed)
+        return self._recorder.completed_episodes
 
     @property
     def open_episodes(self) -> list[UUID]:
@@ -291,7 +283,7 @@ class MemoryInstrumentation:
 
         ``handler = agent.run(...)``; ``instrumentation.episode_id_for(handler.run_id)``.
         """
-        key = self._recorder.find_by_run_id(run_id)
+        key = self._recorder.find_run("run_id", run_id)
         return None if key is None else self._recorder.episode_id(key)
 
     def set_outcome(self, outcome: TaskOutcome, *, run_id: str | None = None) -> None:
@@ -305,14 +297,14 @@ class MemoryInstrumentation:
         Raises:
             InvalidInputError: No recorded run matches (it finished, or never started).
         """
-        key = self._recorder.find_by_run_id(run_id) if run_id else self._current_run_key()
+        key = self._recorder.find_run("run_id", run_id) if run_id else self._current_run_key()
         if key is None:
             where = f"with run_id {run_id!r}" if run_id else "in the current context"
             raise InvalidInputError(
                 f"no recorded run is in flight {where}; call set_outcome while the run is "
                 "still going (e.g. from a tool), with the handler's run_id from outside"
             )
-        self._recorder.set_outcome(key, outcome)
+        self._recorder.set_outcome(outcome, run_id=key)
 
     # ------------------------------------------------------------- internals
 
@@ -325,15 +317,7 @@ class MemoryInstrumentation:
 
     def _failed(self, what: str, exc: Exception) -> None:
         """Log and count a recording error; re-raise it in strict mode."""
-        with self._lock:
-            self._errors += 1
-            self._last_error = exc
-            if self._first_error is None:
-                self._first_error = exc
-        logger.warning("memory-core: recording a LlamaIndex %s failed: %s", what, exc)
-        logger.debug("memory-core recording error", exc_info=exc)
-        if self._strict:
-            raise exc
+        self._recorder.failed(exc, f"LlamaIndex {what}")
 
     def _span_enter(
         self,
@@ -376,10 +360,8 @@ class MemoryInstrumentation:
         metadata = {"framework": "llamaindex", "runner": kind}
         if run_id:
             metadata["run_id"] = run_id
-        episode_id = self._recorder.start_run(
-            id_, task or f"{kind} run", run_id=run_id, metadata=metadata
-        )
-        with self._lock:
+        episode_id = self._recorder.start_run(id_, task or f"{kind} run", metadata=metadata)
+        with self._lock:  # tracked even without an episode: its spans stay inside the run
             self._span_run[id_] = id_
             self._run_spans[id_] = [id_]
             self._run_engines[id_] = engines
@@ -418,26 +400,27 @@ class MemoryInstrumentation:
                 return
             if run_key == id_:
                 self._finish_run(id_, result, err)
-            elif self._recorder.is_call(id_):
-                self._recorder.end_call(id_, self._call_result(result, err))
+            elif self._recorder.has_call(id_):
+                if err is not None:
+                    self._recorder.end_call(id_, error=err)
+                else:
+                    self._recorder.end_call(id_, self._call_result(result))
         except Exception as exc:
             self._failed("span end", exc)
 
-    def _call_result(self, result: Any, err: BaseException | None) -> ExecutionResult:
-        limit = self._memory.config.limits.max_step_output_bytes
-        if err is not None:
-            return ExecutionResult.error(clip_bytes(f"{type(err).__name__}: {err}", limit))
+    def _call_result(self, result: Any) -> ExecutionResult | str:
         if isinstance(result, ToolCallResult):
-            return tool_output_result(result.tool_output, limit)
+            return tool_output_result(result.tool_output, self._recorder.max_output_bytes)
         if result is None:
             return ExecutionResult.error("the call ended without a result")
-        return ExecutionResult.success(clip_bytes(result_text(result) or "", limit))
+        return result_text(result) or ""
 
     def _finish_run(self, key: str, result: Any, err: BaseException | None) -> None:
         try:
             cancelled = isinstance(err, asyncio.CancelledError) or (err is None and result is None)
             self._recorder.finish_run(
                 key,
+                output=None if err is not None else result,
                 final_response=None if err is not None else result_text(result),
                 error=None if cancelled else err,
                 cancelled=cancelled,

@@ -9,42 +9,21 @@ from typing import Any
 from llama_index.core.tools import FunctionTool
 
 from memory_core import (
+    NO_LESSONS,
     InvalidInputError,
-    RetrievedEpisode,
-    RetrievedPattern,
     SelfLearningMemory,
     SyncSelfLearningMemory,
     TaskContext,
-    format_episode,
-    format_pattern,
+    format_lessons,
 )
 
-__all__ = ["DEFAULT_DESCRIPTION", "create_memory_tool", "render_memories"]
+__all__ = ["DEFAULT_DESCRIPTION", "create_memory_tool"]
 
 DEFAULT_DESCRIPTION = (
     "Search the agent's memory of past tasks. Give a short description of the task at hand; "
     "returns similar past tasks (what was done, what failed, what worked) and learned "
     "patterns. Use it before starting an unfamiliar task."
 )
-
-NOTHING_FOUND = "No relevant past experience found."
-HEADER = "Relevant past experience from memory (use it if it helps):"
-
-
-def render_memories(episodes: list[RetrievedEpisode], patterns: list[RetrievedPattern]) -> str:
-    """The tool's answer: formatted episodes, then formatted patterns.
-
-    The same text the LangChain adapter's memory tool returns (both use memory-core's
-    `format_episode` / `format_pattern`).
-    """
-    if not episodes and not patterns:
-        return NOTHING_FOUND
-    parts = [HEADER]
-    parts += [f"[{i}] {format_episode(r.episode)}" for i, r in enumerate(episodes, 1)]
-    if patterns:
-        lines = "\n".join(f"- {format_pattern(r.pattern)}" for r in patterns)
-        parts.append(f"Learned patterns:\n{lines}")
-    return "\n\n".join(parts)
 
 
 def create_memory_tool(
@@ -84,7 +63,7 @@ def create_memory_tool(
         found = (
             blocking.search_patterns(context, patterns, task_description=task) if patterns else []
         )
-        return render_memories(episodes, found)
+        return format_lessons(episodes, found) or NO_LESSONS
 
     async def asearch_memory(task: str) -> str:
         """Async twin of ``search_memory``."""
@@ -95,7 +74,7 @@ def create_memory_tool(
                 if patterns
                 else []
             )
-            return render_memories(episodes, found)
+            return format_lessons(episodes, found) or NO_LESSONS
         return await asyncio.to_thread(search_memory, task)
 
     return FunctionTool.from_defaults(
