@@ -585,7 +585,7 @@ class RunRecorder:
             return self._memory.log_step(episode_id, step.model_copy(update=clipped))
 
     def _clip_parameters(self, parameters: dict[str, Any]) -> dict[str, Any] | None:
-        """Parameters that fit the limit, when the given ones do not (else None)."""
+        """An update replacing parameters over the limit by their clipped JSON (else None)."""
         if not parameters:
             return None
         limit = self._limits.max_parameters_bytes
@@ -597,7 +597,7 @@ class RunRecorder:
             if len(text.encode()) <= limit:
                 return None
         keep = max(0, limit // 2 - 32)  # room for escaping and the wrapping object
-        return {"parameters": {"truncated": clip_bytes(text, keep)}}
+        return {"parameters": {"truncated": clip_bytes(text, keep)}}  # a model_copy update
 
 
 def _clip_result(result: ExecutionResult, limit: int) -> ExecutionResult:
