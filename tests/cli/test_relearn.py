@@ -25,6 +25,7 @@ def test_relearn_learns_every_episode_once(cli: Any, seeded: Any) -> None:
 
     second = cli("relearn")
     assert second.code == 0, second.stderr
+    assert "patterns 0 created, 0 updated; heuristics 0 created, 0 updated" in second.stdout
     after_second = _patterns(seeded)
     # an episode already counted in a pattern's evidence is not counted again
     assert {k: p.occurrence_count for k, p in after_second.items()} == {
@@ -51,9 +52,13 @@ def test_rebuild_keeps_effectiveness_of_patterns_that_come_back(cli: Any, seeded
 
     rebuilt = cli("relearn", "--rebuild", "--yes")
     assert rebuilt.code == 0, rebuilt.stderr
+    assert "heuristics deleted first" in rebuilt.stdout
     with SyncSelfLearningMemory(config, namespace=seeded.namespace) as memory:
         patterns = memory.list_patterns(limit=None)
         assert not {p.pattern_id for p in patterns} & set(seeded.pattern_ids)  # seeds are gone
+        heuristics = memory.list_heuristics(limit=None)
+        assert heuristics  # learned again from the episodes...
+        assert all(h.condition != "an auth test fails with 401" for h in heuristics)  # ...only
         (back,) = [p for p in patterns if (p.kind, similarity_key(p)) == key]
         assert back.effectiveness.times_applied == 1
         assert back.effectiveness.success_when_applied == 1

@@ -150,6 +150,39 @@ def test_learning_an_episode_again_is_not_counted(
     assert _state(memory) == before
 
 
+def test_a_failure_counts_against_rules_by_time_not_by_learning_order(
+    open_memory: Callable[..., SyncSelfLearningMemory],
+) -> None:
+    """A failed episode counts against a rule only if the rule was learned before it ended,
+    so learning it again (after the rule exists) decides the same way."""
+    memory = open_memory()
+
+    def fail(description: str) -> None:
+        episode_id = memory.start_episode(description, CONTEXT, "debugging")
+        for tool, action, _ in STEPS:
+            memory.log_step(
+                episode_id, {"tool": tool, "action": action, "result": {"kind": "success"}}
+            )
+        memory.complete_episode(episode_id, TaskOutcome.failure("the fix did not hold"))
+
+    def rule() -> Heuristic:
+        (found,) = [h for h in memory.list_heuristics(limit=None) if "check if" in h.condition]
+        return found
+
+    fail("before the rule existed")
+    _run(memory, "first success")
+    _run(memory, "second success")
+    assert (rule().sample_size, rule().success_count) == (2, 2)
+    assert _unchanged(memory.relearn())
+    fail("after the rule existed")
+    assert (rule().sample_size, rule().success_count) == (3, 2)
+    before = _state(memory)
+    assert _unchanged(memory.relearn())
+    assert _state(memory) == before
+    memory.relearn(rebuild=True)
+    assert (rule().sample_size, rule().success_count) == (3, 2)
+
+
 # ----------------------------------------------------------------- new extractor
 
 

@@ -5,7 +5,8 @@ followed it; an error signature and the step that recovered from it). Candidates
 same normalised condition and action merge across episodes: their evidence accumulates,
 ``sample_size`` counts the episodes and ``success_count`` those that went well, so the
 confidence ``success_rate * sqrt(sample_size)`` grows with repeated success and falls with
-failures. A failed episode never creates a rule; it only counts against existing ones.
+failures. A failed episode never creates a rule; it only counts against rules created by
+episodes that ended before it (so learning it again decides the same way).
 """
 
 from __future__ import annotations

@@ -540,8 +540,15 @@ class LearningService:
     def _learn_heuristics(self, episode: Episode) -> list[Heuristic]:
         candidates = heuristic_candidates(episode)
         if candidates and outcome_weight(episode) < 0.5:
-            # A failed episode only counts against rules learned from successes.
-            known = {heuristic_key(h) for h in self._store.list_heuristics(self._namespace)}
+            # A failed episode only counts against rules learned from successes that ended
+            # before it did: decided by time, not by learning order, so learning the episode
+            # again (relearn, rebuild) decides the same way.
+            until = episode.end_time
+            known = {
+                heuristic_key(h)
+                for h in self._store.list_heuristics(self._namespace)
+                if until is None or h.created_at <= until
+            }
             candidates = [c for c in candidates if heuristic_key(c) in known]
         if not candidates:
             return []
