@@ -882,7 +882,7 @@ class SQLAlchemyEpisodeStore:
                         value if h.heuristic_id == value.heuristic_id else h for h in stored
                     ]
                 out.append(value)
-                written.append(row["heuristic_id"])
+                written.append(str(value.heuristic_id))
             if episode_id is not None:
                 links = [
                     {"namespace": namespace, "heuristic_id": i, "episode_id": str(episode_id)}
