@@ -380,13 +380,16 @@ class RunRecorder:
 
         A blank ``tool`` is recorded as "unknown-tool", a blank ``action`` as "call <tool>".
         """
-        tool = (tool or "").strip()[:_MAX_TOOL_CHARS] or "unknown-tool"
+        if not tool or len(tool) > _MAX_TOOL_CHARS or tool.isspace():
+            tool = (tool or "").strip()[:_MAX_TOOL_CHARS] or "unknown-tool"
+        if not action or action.isspace():
+            action = f"call {tool}"
         call = _Call(
             call_id,
             tool,
-            action if action and action.strip() else f"call {tool}",
-            dict(parameters or {}),
-            dict(metadata or {}),
+            action,
+            dict(parameters) if parameters else {},
+            dict(metadata) if metadata else {},
             datetime.now(UTC),
             time.perf_counter(),
         )
@@ -419,7 +422,9 @@ class RunRecorder:
             elif isinstance(result, str):
                 outcome = ExecutionResult.success(clip_bytes(result, limit))
             else:
-                outcome = _clip_result(result, limit)
+                text = result.output if result.output is not None else result.message
+                fits = text is None or len(text) * 4 <= limit  # the usual case, no encoding
+                outcome = result if fits else _clip_result(result, limit)
         except Exception as exc:
             self._report([(exc, "end_call")])
             return
@@ -548,15 +553,16 @@ class RunRecorder:
         """Log the finished calls at the front of the run's queue (under the lock)."""
         failures: _Failures = []
         calls = run.calls
+        max_steps = self._limits.max_steps_per_episode
         while calls and calls[0].done:
             call = calls.popleft()
-            if len(run.logged) >= self._limits.max_steps_per_episode:
+            if len(run.logged) >= max_steps:
                 if not run.dropped:
                     logger.warning(
                         "memory-core: episode %s reached max_steps_per_episode (%d); later "
                         "steps are dropped and counted in its metadata",
                         run.episode_id,
-                        self._limits.max_steps_per_episode,
+                        max_steps,
                     )
                 run.dropped += 1
                 continue
