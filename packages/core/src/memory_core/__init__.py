@@ -69,7 +69,13 @@ from memory_core.models import (
     ToolSequence,
 )
 from memory_core.plugins import make_plugin_manager
-from memory_core.recording import OutcomeFn, RunRecorder, RunSummary, default_outcome
+from memory_core.recording import (
+    OutcomeFn,
+    RecorderStats,
+    RunRecorder,
+    RunSummary,
+    default_outcome,
+)
 from memory_core.storage import EpisodeStore, SQLAlchemyEpisodeStore
 
 __version__ = "0.1.0"
@@ -110,6 +116,7 @@ __all__ = [
     "PatternNotFoundError",
     "PayloadTooLargeError",
     "PluginError",
+    "RecorderStats",
     "Reflection",
     "RelearnReport",
     "RetrievalConfig",

@@ -57,7 +57,7 @@ from memory_core.models import (
     TokenUsage,
 )
 
-__all__ = ["OutcomeFn", "RunRecorder", "RunSummary", "default_outcome"]
+__all__ = ["OutcomeFn", "RecorderStats", "RunRecorder", "RunSummary", "default_outcome"]
 
 logger = logging.getLogger(__name__)
 
@@ -617,3 +617,36 @@ def _clip_result(result: ExecutionResult, limit: int) -> ExecutionResult:
         if clipped is not result.message:
             return result.model_copy(update={"message": clipped})
     return result
+
+
+class RecorderStats:
+    """Mixin: what an adapter object recorded, read from the `RunRecorder` it owns.
+
+    A framework adapter keeps its recorder in ``self._recorder`` and inherits `errors`,
+    `last_error`, `last_episode` and `completed_episodes` from here, so every adapter
+    reports the same way.
+    """
+
+    __slots__ = ()
+
+    _recorder: RunRecorder
+
+    @property
+    def errors(self) -> int:
+        """How many recording errors were logged and counted (never raised unless strict)."""
+        return self._recorder.errors
+
+    @property
+    def last_error(self) -> BaseException | None:
+        """The latest recording error (None if there was none)."""
+        return self._recorder.last_error
+
+    @property
+    def last_episode(self) -> Episode | None:
+        """The most recently completed episode (None before the first run ends)."""
+        return self._recorder.last_episode
+
+    @property
+    def completed_episodes(self) -> list[UUID]:
+        """Ids of the episodes completed so far, oldest first (the latest 10 000)."""
+        return self._recorder.completed_episodes

@@ -26,15 +26,15 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.outputs import LLMResult
 from langchain_core.tracers.context import register_configure_hook
 
+from memory_core import OutcomeFn as SummaryOutcomeFn
 from memory_core import (
-    Episode,
+    RecorderStats,
     RunRecorder,
     RunSummary,
     TaskContext,
     TaskOutcome,
     TaskType,
 )
-from memory_core import OutcomeFn as SummaryOutcomeFn
 from memory_core_langchain._convert import (
     action_for,
     context_for_run,
@@ -86,7 +86,7 @@ def _guarded(method: F) -> F:
     return cast(F, wrapper)
 
 
-class MemoryCallbackHandler(BaseCallbackHandler):
+class MemoryCallbackHandler(RecorderStats, BaseCallbackHandler):
     """Records each outermost LangChain run as an episode in a memory-core memory.
 
     Args:
@@ -137,21 +137,7 @@ class MemoryCallbackHandler(BaseCallbackHandler):
         self._children: dict[UUID, list[UUID]] = {}
 
     # ----------------------------------------------------------- public API
-
-    @property
-    def errors(self) -> int:
-        """How many recording errors were logged and swallowed."""
-        return self._recorder.errors
-
-    @property
-    def last_error(self) -> BaseException | None:
-        """The latest recording error (None if there was none)."""
-        return self._recorder.last_error
-
-    @property
-    def last_episode(self) -> Episode | None:
-        """The most recently completed episode (None before the first run ends)."""
-        return self._recorder.last_episode
+    # (errors, last_error, last_episode, completed_episodes: from RecorderStats)
 
     def episode_id(self, run_id: UUID) -> UUID | None:
         """The episode id recording run ``run_id`` (or one of its child runs), if any."""

@@ -28,6 +28,7 @@ from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolM
 from memory_core import (
     InvalidInputError,
     MissingDependencyError,
+    RecorderStats,
     RunRecorder,
     TaskContext,
     TaskType,
@@ -98,7 +99,7 @@ def _with_lessons(request: ModelRequest[Any], lessons: str) -> ModelRequest[Any]
     return request.override(system_message=SystemMessage(content=f"{text}\n\n{lessons}"))
 
 
-class MemoryMiddleware(AgentMiddleware[MemoryState, Any, Any]):
+class MemoryMiddleware(RecorderStats, AgentMiddleware[MemoryState, Any, Any]):
     """Injects past experience into the system prompt and records each run as an episode.
 
     Args:
@@ -152,16 +153,6 @@ class MemoryMiddleware(AgentMiddleware[MemoryState, Any, Any]):
         self.outcome_fn = outcome_fn
         self._lock = threading.Lock()
         self._lessons: dict[UUID, str] = {}
-
-    @property
-    def errors(self) -> int:
-        """How many recording/retrieval errors were logged and swallowed."""
-        return self._recorder.errors
-
-    @property
-    def last_error(self) -> BaseException | None:
-        """The latest recording error (None if there was none)."""
-        return self._recorder.last_error
 
     # --------------------------------------------------------------- helpers
 

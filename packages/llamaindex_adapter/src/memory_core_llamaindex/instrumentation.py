@@ -52,6 +52,7 @@ from memory_core import (
     ExecutionResult,
     InvalidInputError,
     OutcomeFn,
+    RecorderStats,
     RunRecorder,
     RunSummary,
     SelfLearningMemory,
@@ -153,7 +154,7 @@ class _EventHandler(BaseEventHandler):
                 owner._llm_end(event)
 
 
-class MemoryInstrumentation:
+class MemoryInstrumentation(RecorderStats):
     """Records LlamaIndex agent runs as episodes of a memory-core memory.
 
     Args:
@@ -252,21 +253,7 @@ class MemoryInstrumentation:
         self.detach()
 
     # ------------------------------------------------------------- reporting
-
-    @property
-    def errors(self) -> int:
-        """How many times recording failed (each failure was logged, never raised)."""
-        return self._recorder.errors
-
-    @property
-    def last_error(self) -> BaseException | None:
-        """The most recent recording error, if any."""
-        return self._recorder.last_error
-
-    @property
-    def completed_episodes(self) -> list[UUID]:
-        """Ids of the episodes completed so far (the latest 10 000), in completion order."""
-        return self._recorder.completed_episodes
+    # (errors, last_error, last_episode, completed_episodes: from RecorderStats)
 
     @property
     def open_episodes(self) -> list[UUID]:
