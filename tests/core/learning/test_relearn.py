@@ -458,6 +458,51 @@ def test_store_deletes_and_unmarks_only_what_it_is_asked(
         store.close()
 
 
+def _count_again(new: Any, stored: Any) -> Any:
+    """A merge that ignores evidence: it always adds the new finding to the first match."""
+    if not stored:
+        return None
+    match = stored[0]
+    if isinstance(match, Heuristic):
+        return match.model_copy(update={"sample_size": match.sample_size + 1})
+    return match.model_copy(update={"occurrence_count": match.occurrence_count + 1})
+
+
+def test_the_store_never_merges_twice_into_what_an_episode_is_linked_to(
+    database_url: str, namespace: str, build: Callable[..., Episode]
+) -> None:
+    store = SQLAlchemyEpisodeStore(database_url)
+    try:
+        first, second, imported = (build(STEPS, context=CONTEXT) for _ in range(3))
+        store.write(namespace, WriteBatch(completed=[first, second]))
+        finding = DecisionPoint(condition="c", action="a", context=CONTEXT)
+        store.merge_patterns(namespace, first.episode_id, [finding], _count_again)
+        store.merge_patterns(namespace, second.episode_id, [finding], _count_again)
+        for episode in (first, second, first, second):  # learned again
+            [stored] = store.merge_patterns(namespace, episode.episode_id, [finding], _count_again)
+            assert stored.occurrence_count == 2
+
+        rule = Heuristic(condition="c", action="a", sample_size=1, success_count=1)
+        store.merge_heuristics(namespace, [rule], _count_again, episode_id=first.episode_id)
+        store.merge_heuristics(namespace, [rule], _count_again, episode_id=second.episode_id)
+        [stored_rule] = store.merge_heuristics(
+            namespace, [rule], _count_again, episode_id=first.episode_id
+        )
+        assert stored_rule.sample_size == 2
+
+        # Imported heuristics are linked to their evidence episodes.
+        other = f"{namespace}-import"
+        store.import_records(
+            other,
+            [(imported, True)],
+            heuristics=[rule.model_copy(update={"evidence": [imported.episode_id]})],
+        )
+        [kept] = store.merge_heuristics(other, [rule], _count_again, episode_id=imported.episode_id)
+        assert kept.sample_size == rule.sample_size
+    finally:
+        store.close()
+
+
 def test_upgrading_a_schema_1_database_links_heuristics_to_every_episode(
     sqlite_url: str, namespace: str
 ) -> None:
