@@ -100,6 +100,30 @@ _STEP_NUMBERS = select(_STEPS.c.step_number).where(
     _STEPS.c.episode_id == bindparam("v_episode_id"),
 )
 _INSERT_CHANGE = insert(cast(Table, ChangeRow.__table__))
+_PATTERNS_TABLE = cast(Table, PatternRow.__table__)
+_UPDATE_PATTERN = (
+    update(_PATTERNS_TABLE)
+    .where(
+        _PATTERNS_TABLE.c.namespace == bindparam("v_namespace"),
+        _PATTERNS_TABLE.c.pattern_id == bindparam("v_pattern_id"),
+    )
+    .values(
+        {
+            name: bindparam(f"v_{name}")
+            for name in ("kind", "domain", "success_rate", "occurrence_count", "updated_us", "data")
+        }
+    )
+)
+_PATTERNS_OF_DOMAIN = select(_PATTERNS_TABLE.c.data).where(
+    _PATTERNS_TABLE.c.namespace == bindparam("v_namespace"),
+    _PATTERNS_TABLE.c.kind == bindparam("v_kind"),
+    _PATTERNS_TABLE.c.domain == bindparam("v_domain"),
+)
+_PATTERNS_NO_DOMAIN = select(_PATTERNS_TABLE.c.data).where(
+    _PATTERNS_TABLE.c.namespace == bindparam("v_namespace"),
+    _PATTERNS_TABLE.c.kind == bindparam("v_kind"),
+    _PATTERNS_TABLE.c.domain.is_(None),
+)
 _NO_LINKS = ('"pattern_ids":[]', '"heuristic_ids":[]')
 
 logger = logging.getLogger("memory_core.storage")
@@ -655,20 +679,19 @@ class SQLAlchemyEpisodeStore:
                         )
                     )
                 )
+            connection = session.connection()
             candidates: dict[tuple[str, str | None], list[Pattern]] = {}
+            inserted: set[str] = set()
+            final: dict[str, Pattern] = {}  # written once each, after all merges
             for pattern in patterns:
                 group_key = (pattern.kind, pattern.domain)
                 if group_key not in candidates:
-                    stmt = select(PatternRow.data).where(
-                        PatternRow.namespace == namespace, PatternRow.kind == pattern.kind
-                    )
-                    stmt = stmt.where(
-                        PatternRow.domain.is_(None)
-                        if pattern.domain is None
-                        else PatternRow.domain == pattern.domain
-                    )
+                    stmt = _PATTERNS_NO_DOMAIN if pattern.domain is None else _PATTERNS_OF_DOMAIN
+                    params = {"v_namespace": namespace, "v_kind": pattern.kind}
+                    if pattern.domain is not None:
+                        params["v_domain"] = pattern.domain
                     candidates[group_key] = [
-                        _PATTERN.validate_json(d) for d in session.scalars(stmt)
+                        _PATTERN.validate_json(d) for d in connection.scalars(stmt, params)
                     ]
                 group = candidates[group_key]
                 merged = merge(pattern, group)
@@ -680,26 +703,25 @@ class SQLAlchemyEpisodeStore:
                 if known is not None:
                     stored = known  # counted when the episode was first learned
                 elif merged is None:
-                    session.execute(insert(PatternRow).values(_pattern_row(namespace, pattern)))
                     group.append(pattern)
                     stored = pattern
-                    written.append(str(pattern.pattern_id))
+                    inserted.add(str(pattern.pattern_id))
                 else:
-                    row = _pattern_row(namespace, merged)
-                    session.execute(
-                        update(PatternRow)
-                        .where(
-                            PatternRow.namespace == namespace,
-                            PatternRow.pattern_id == row["pattern_id"],
-                        )
-                        .values(
-                            {k: v for k, v in row.items() if k not in ("namespace", "pattern_id")}
-                        )
-                    )
                     group[:] = [merged if p.pattern_id == merged.pattern_id else p for p in group]
                     stored = merged
-                    written.append(row["pattern_id"])
+                if known is None:
+                    final[str(stored.pattern_id)] = stored
+                    written.append(str(stored.pattern_id))
                 result.append(stored)
+            rows = [_pattern_row(namespace, p) for p in final.values()]
+            new_rows = [r for r in rows if r["pattern_id"] in inserted]
+            if new_rows:
+                connection.execute(insert(_PATTERNS_TABLE), new_rows)
+            changed = [
+                {f"v_{k}": v for k, v in r.items()} for r in rows if r["pattern_id"] not in inserted
+            ]
+            if changed:
+                connection.execute(_UPDATE_PATTERN, changed)
             if episode_id is not None:
                 links = [
                     {"namespace": namespace, "pattern_id": i, "episode_id": str(episode_id)}
