@@ -229,6 +229,7 @@ def test_demo_runs_and_explains_what_to_do_next(shared_cli: Any, tmp_path: Path)
     assert result.code == 0, result.stderr
     assert "Recorded episodes" in result.stdout
     assert "Explore it:" in result.stdout
+    assert "For context [language:python" in result.stdout  # brackets are not markup
     stats = json.loads(
         shared_cli.raw("--database-url", url, "--namespace", "demo", "stats", "--json").stdout
     )

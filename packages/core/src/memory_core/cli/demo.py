@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from memory_core.config import MemoryConfig
 from memory_core.memory import SyncSelfLearningMemory
@@ -83,7 +85,9 @@ def run_demo(
     if config is None:
         config = MemoryConfig(database_url=database_url) if database_url else MemoryConfig()
     with SyncSelfLearningMemory(config, namespace=namespace) as memory:
-        console.print(f"[bold]memory-core demo[/bold] — database: {config.resolved_database_url}")
+        console.print(
+            f"[bold]memory-core demo[/bold] — database: {escape(config.resolved_database_url)}"
+        )
         table = Table(title="Recorded episodes")
         for column in ("task", "steps", "outcome", "reward"):
             table.add_column(column)
@@ -102,7 +106,7 @@ def run_demo(
             )
             episode = memory.complete_episode(episode_id, outcome)
             reward = f"{episode.reward.total:.2f}" if episode.reward else "-"
-            table.add_row(task, str(len(episode.steps)), outcome.kind, reward)
+            table.add_row(Text(task), str(len(episode.steps)), outcome.kind, reward)
         console.print(table)
         memory.wait_for_learning()
 
@@ -113,7 +117,7 @@ def run_demo(
         from memory_core.formatting import format_pattern
 
         for pattern in patterns:
-            ptable.add_row(pattern.kind, format_pattern(pattern))
+            ptable.add_row(pattern.kind, Text(format_pattern(pattern)))
         console.print(ptable)
 
         query = "Fix the failing logout test"
@@ -124,7 +128,7 @@ def run_demo(
         for rank, found in enumerate(memory.search_episodes(query, context, limit=3), start=1):
             outcome_kind = found.episode.outcome.kind if found.episode.outcome else "-"
             console.print(
-                f"  {rank}. {found.episode.task_description} "
+                f"  {rank}. {escape(found.episode.task_description)} "
                 f"(score {found.score:.2f}, outcome {outcome_kind})"
             )
         stats = memory.stats()
@@ -136,9 +140,11 @@ def run_demo(
         if config.database_url is not None:
             prefix = f"memory-core --database-url '{stats.database_url}' --namespace {namespace}"
         console.print(
-            "Explore it:\n"
-            f"  {prefix} episodes list\n"
-            f"  {prefix} search 'Fix the failing logout test' --domain web-api --tags auth\n"
-            f"  {prefix} report memory-report.html"
+            escape(
+                "Explore it:\n"
+                f"  {prefix} episodes list\n"
+                f"  {prefix} search 'Fix the failing logout test' --domain web-api --tags auth\n"
+                f"  {prefix} report memory-report.html"
+            )
         )
     return 0

@@ -183,7 +183,9 @@ def doctor_command(
         table.add_column("status")
         table.add_column("detail")
         for check in checks:
-            table.add_row(check.name, Text(check.status, style=_STYLE[check.status]), check.detail)
+            table.add_row(
+                check.name, Text(check.status, style=_STYLE[check.status]), Text(check.detail)
+            )
         console.print(table)
     if failed:
         err_console.print(
