@@ -27,7 +27,15 @@ def tests(session: nox.Session) -> None:
 @nox.session
 def tests_core_only(session: nox.Session) -> None:
     """Prove the core installs and passes without LangChain or LlamaIndex."""
-    session.install("-e", "packages/core", "pytest", "pytest-asyncio", "hypothesis")
+    session.install(
+        "-e",
+        "packages/core[postgresql]",
+        "pytest",
+        "pytest-asyncio",
+        "hypothesis",
+        "hatchling",  # the plugin tests pip-install the example plugin without isolation
+        "editables",
+    )
     session.run("pytest", "tests/core", *session.posargs)
 
 
