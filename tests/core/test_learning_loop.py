@@ -54,3 +54,18 @@ async def test_heuristics_are_retrievable_from_both_facades(sqlite_url: str) -> 
         assert all(r.sample_size >= 2 for r in rules)
     async with SelfLearningMemory(config) as amemory:
         assert await amemory.retrieve_heuristics(CONTEXT, limit=5) == rules
+
+
+def test_a_small_memory_finds_near_identical_tasks_and_not_unrelated_ones(
+    sqlite_url: str,
+) -> None:
+    config = MemoryConfig(database_url=sqlite_url, load_plugins=False)
+    with SyncSelfLearningMemory(config) as memory:
+        for task in ("Fix the failing login test", "Fix the flaky signup test"):
+            _record(memory, task)
+        found = memory.retrieve_relevant_context("Fix the failing logout test", CONTEXT)
+        assert [e.task_description for e in found][:1] == ["Fix the failing login test"]
+        unrelated = memory.retrieve_relevant_context(
+            "Deploy the kubernetes cluster to production", CONTEXT
+        )
+        assert unrelated == []

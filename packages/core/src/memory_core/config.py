@@ -176,6 +176,10 @@ class RetrievalConfig(BaseModel):
     """BM25 term-frequency saturation."""
     bm25_b: float = Field(default=0.75, ge=0, le=1)
     """BM25 length normalisation."""
+    bm25_min_corpus: int = Field(default=50, ge=0)
+    """Episode count the BM25 idf assumes at least, so a memory of a few episodes does not
+    rate words they all share ("fix", "test") as worthless and drop near-identical tasks
+    below the relevance floor. No effect once the memory holds more episodes."""
     description_boost: float = Field(default=2.0, gt=0)
     """How many times a description word counts compared with tool, action or reflection
     words."""

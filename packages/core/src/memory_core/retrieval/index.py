@@ -199,7 +199,7 @@ class EpisodeIndex:
 
     def __init__(self, config: RetrievalConfig) -> None:
         self.config = config
-        self._lexical = LexicalIndex(config.bm25_k1, config.bm25_b)
+        self._lexical = LexicalIndex(config.bm25_k1, config.bm25_b, config.bm25_min_corpus)
         self._slots: dict[UUID, int] = {}
         self._ids: list[UUID | None] = []
         self._start_us = Column(np.int64)

@@ -28,11 +28,17 @@ class LexicalIndex:
     Args:
         k1: Term-frequency saturation.
         b: Length normalisation.
+        min_corpus: Document count the idf assumes at least. In a memory of a handful of
+            episodes every shared word ("fix", "test") would get an idf near zero and one
+            unseen word would swamp the score; counting as if the corpus held at least this
+            many documents keeps small memories' relevance meaningful and changes nothing
+            once they are larger.
     """
 
-    def __init__(self, k1: float = 1.2, b: float = 0.75) -> None:
+    def __init__(self, k1: float = 1.2, b: float = 0.75, min_corpus: int = 0) -> None:
         self.k1 = k1
         self.b = b
+        self.min_corpus = min_corpus
         self._vocab: dict[str, int] = {}
         self._docs: list[array[int]] = []
         self._tfs: list[array[float]] = []
@@ -99,7 +105,7 @@ class LexicalIndex:
         """Lucene BM25 idf; unseen terms get the idf of a term in no document."""
         term_id = self._vocab.get(term)
         df = 0 if term_id is None else self._df[term_id]
-        n = self.live_count
+        n = max(self.live_count, self.min_corpus)
         return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
     def saturation(self, tf: float) -> float:

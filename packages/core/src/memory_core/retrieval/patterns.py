@@ -92,7 +92,9 @@ class PatternRanker:
 
     def _text_index(self) -> LexicalIndex:
         if self._lexical is None:
-            index = LexicalIndex(self.config.bm25_k1, self.config.bm25_b)
+            index = LexicalIndex(
+                self.config.bm25_k1, self.config.bm25_b, self.config.bm25_min_corpus
+            )
             for pattern in self.patterns:
                 index.add(term_counts(pattern_text(pattern)))
             self._lexical = index
