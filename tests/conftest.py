@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from memory_core import MemoryConfig, SyncSelfLearningMemory
+from memory_core import MemoryConfig, SQLAlchemyEpisodeStore, SyncSelfLearningMemory
 
 POSTGRES_ENV = "MEMORY_CORE_TEST_POSTGRES_URL"
 
@@ -80,3 +80,11 @@ def memory(config: MemoryConfig, namespace: str) -> Iterator[SyncSelfLearningMem
     """A blocking memory on the parametrised database."""
     with SyncSelfLearningMemory(config, namespace=namespace) as mem:
         yield mem
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[SQLAlchemyEpisodeStore]:
+    """A store on the parametrised database (SQLite file or PostgreSQL)."""
+    opened = SQLAlchemyEpisodeStore(database_url)
+    yield opened
+    opened.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from uuid import uuid4
 
 import pytest
@@ -25,13 +25,6 @@ from memory_core.storage import WriteBatch
 
 BuildEpisode = Callable[..., Episode]
 STEPS = [("reader", "read", True), ("editor", "check if fixed", True), ("pytest", "run", True)]
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[SQLAlchemyEpisodeStore]:
-    opened = SQLAlchemyEpisodeStore(database_url)
-    yield opened
-    opened.close()
 
 
 def _learn(

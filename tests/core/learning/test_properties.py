@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -147,13 +145,6 @@ def test_extraction_and_reflection_are_deterministic(episode: Episode) -> None:
     for pattern in patterns:
         assert 0.0 <= pattern.success_rate <= 1.0
         assert pattern.evidence == [episode.episode_id]
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[SQLAlchemyEpisodeStore]:
-    opened = SQLAlchemyEpisodeStore(database_url)
-    yield opened
-    opened.close()
 
 
 @settings(

@@ -6,7 +6,7 @@ Driven by ``wait()`` / ``wait_for_learning()`` and events, never by sleeping.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -31,13 +31,6 @@ from memory_core.storage.base import PatternMerge
 
 BuildEpisode = Callable[..., Episode]
 STEPS = [("reader", "read", True), ("editor", "check if fixed", True), ("pytest", "run", True)]
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[SQLAlchemyEpisodeStore]:
-    opened = SQLAlchemyEpisodeStore(database_url)
-    yield opened
-    opened.close()
 
 
 def _service(

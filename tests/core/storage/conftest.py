@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
@@ -15,7 +15,6 @@ from memory_core import (
     ExecutionStep,
     Reflection,
     RewardScore,
-    SQLAlchemyEpisodeStore,
     TaskContext,
     TaskOutcome,
     TaskType,
@@ -23,14 +22,6 @@ from memory_core import (
 )
 
 T0 = datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[SQLAlchemyEpisodeStore]:
-    """A store on the parametrised database (SQLite file or PostgreSQL)."""
-    opened = SQLAlchemyEpisodeStore(database_url)
-    yield opened
-    opened.close()
 
 
 def make_episode(
