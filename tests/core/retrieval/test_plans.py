@@ -73,10 +73,12 @@ def test_a_plan_that_failed_for_this_kind_of_task_ranks_lower(memory):
     for _ in range(2):
         record(memory, "Fix the failing login test", ["pytest", "grep", "editor"])
     plan = memory.recommend_plan("Fix the failing login test", CTX)
-    assert plan is not None and plan.tools == ["pytest", "grep", "editor"]
+    assert plan is not None
+    assert plan.tools == ["pytest", "grep", "editor"]
     # the plan is followed and fails, again and again: feedback against it
     given = [record(memory, "Fix the failing login test", ["pytest"], ok=False) for _ in range(3)]
-    assert given[0] is not None and given[0].tools == plan.tools
+    assert given[0] is not None
+    assert given[0].tools == plan.tools
     assert given[-1] is None
     assert memory.recommend_plan("Fix the failing login test", CTX) is None
 
@@ -111,4 +113,5 @@ async def test_the_async_facade_answers_the_same(tmp_path):
     async with SelfLearningMemory(config, namespace="plans") as memory:
         record(memory.sync, "Fix the failing login test", ["pytest", "editor"])
         plan = await memory.recommend_plan("Fix the failing logout test", CTX)
-        assert plan is not None and plan.tools == ["pytest", "editor"]
+        assert plan is not None
+        assert plan.tools == ["pytest", "editor"]
