@@ -62,6 +62,8 @@ from memory_core.storage.base import (
     PatternUpdate,
     WriteBatch,
 )
+from memory_core.storage.browse import BrowseQueries, filter_episodes
+from memory_core.storage.browse import micros as _us
 
 __all__ = ["SQLAlchemyEpisodeStore", "normalize_database_url"]
 
@@ -132,11 +134,6 @@ ChangeListener = Callable[[str, str, list[str], str], None]
 """``listener(namespace, entity, entity_ids, op)``, called after a write commits."""
 
 
-def _us(value: datetime) -> int:
-    delta = value - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
 def _now_us() -> int:
     return _us(datetime.now(UTC))
 
@@ -203,7 +200,7 @@ def _pattern_row(namespace: str, pattern: Pattern) -> dict[str, Any]:
     }
 
 
-class SQLAlchemyEpisodeStore:
+class SQLAlchemyEpisodeStore(BrowseQueries):
     """`EpisodeStore` on SQLAlchemy 2: SQLite file, SQLite in memory, or PostgreSQL.
 
     Args:
@@ -456,23 +453,11 @@ class SQLAlchemyEpisodeStore:
         stmt = select(EpisodeRow.episode_id, EpisodeRow.data).where(
             EpisodeRow.namespace == namespace
         )
-        if query.domain is not None:
-            stmt = stmt.where(EpisodeRow.domain == query.domain)
-        if query.task_type is not None:
-            stmt = stmt.where(EpisodeRow.task_type == query.task_type.value)
-        if query.outcome_kind is not None:
-            stmt = stmt.where(EpisodeRow.outcome_kind == query.outcome_kind)
-        if query.completed is True:
-            stmt = stmt.where(EpisodeRow.end_us.is_not(None))
-        elif query.completed is False:
-            stmt = stmt.where(EpisodeRow.end_us.is_(None))
-        if query.since is not None:
-            stmt = stmt.where(EpisodeRow.start_us >= _us(query.since))
-        if query.until is not None:
-            stmt = stmt.where(EpisodeRow.start_us < _us(query.until))
-        if query.min_reward is not None:
-            stmt = stmt.where(EpisodeRow.reward_total >= query.min_reward)
-        stmt = stmt.order_by(EpisodeRow.start_us.desc(), EpisodeRow.episode_id).offset(query.offset)
+        stmt = (
+            filter_episodes(stmt, query)
+            .order_by(EpisodeRow.start_us.desc(), EpisodeRow.episode_id)
+            .offset(query.offset)
+        )
         if query.limit is not None:
             stmt = stmt.limit(query.limit)
         with self._session() as session:
