@@ -43,7 +43,7 @@ from memory_core.errors import (
 )
 from memory_core.formatting import format_pattern
 from memory_core.memory import SyncSelfLearningMemory
-from memory_core.models import Episode, Pattern, TaskType, normalize_tags
+from memory_core.models import Episode, Pattern, RetrievedEpisode, TaskType, normalize_tags
 from memory_core.storage.base import EpisodeQuery
 from memory_core.storage.browse import BrowsableStore
 from memory_core.ui.overview import build_overview
@@ -100,8 +100,21 @@ class UiState:
         self._namespaces: tuple[float, list[tuple[str, int]]] = (0.0, [])
 
     def memory(self, namespace: str) -> SyncSelfLearningMemory:
-        """The memory of ``namespace``, opened on the shared store on first use."""
+        """The memory of ``namespace``, opened on the shared store on first use.
+
+        Raises:
+            InvalidInputError: For a malformed namespace name.
+            HTTPException: 404 for a namespace that holds nothing (besides the start one).
+        """
         namespace = validate_namespace(namespace)
+        with self._lock:
+            found = self._memories.get(namespace)
+        if found is not None:
+            return found
+        if not any(name == namespace for name, _ in self.namespaces(fresh=True)):
+            raise HTTPException(
+                404, f"the database has no namespace {namespace!r}; pick one in the switcher"
+            )
         with self._lock:
             found = self._memories.get(namespace)
             if found is None:
@@ -116,10 +129,10 @@ class UiState:
                 self._opened.append(found)
             return found
 
-    def namespaces(self) -> list[tuple[str, int]]:
+    def namespaces(self, *, fresh: bool = False) -> list[tuple[str, int]]:
         """Namespaces with their episode counts (re-read at most every few seconds)."""
         at, cached = self._namespaces
-        if time.monotonic() - at > NAMESPACES_TTL:
+        if fresh or time.monotonic() - at > NAMESPACES_TTL:
             cached = self.store.list_namespaces()
             self._namespaces = (time.monotonic(), cached)
         return cached
@@ -306,13 +319,18 @@ def build_app(
             if value:
                 context[key] = value
         asked = bool(task or domain or tags or language or framework)
-        found = (
-            mem.search_episodes(
-                task or "", context, limit, task_type=task_type, include_below_floor=True
-            )
-            if asked
-            else []
-        )
+        found: list[RetrievedEpisode] = []
+        left_out: list[RetrievedEpisode] = []
+        if asked:  # the agent's call, then the same ranking with the floor lifted
+            found = mem.search_episodes(task or "", context, limit, task_type=task_type)
+            given = {r.episode.episode_id for r in found}
+            left_out = [
+                r
+                for r in mem.search_episodes(
+                    task or "", context, limit, task_type=task_type, include_below_floor=True
+                )
+                if r.below_floor and r.episode.episode_id not in given
+            ]
         ranked = (
             mem.search_patterns(context, pattern_limit, task_description=task)
             if asked and pattern_limit
@@ -335,7 +353,7 @@ def build_app(
             asked=asked,
             form=form,
             results=found,
-            agent_gets=sum(not r.below_floor for r in found),
+            left_out=left_out,
             patterns=ranked,
             floor=mem.config.retrieval.min_relevance,
         )
@@ -382,7 +400,7 @@ def build_app(
     def error_page(request: Request, status: int, message: str) -> Response:
         try:
             mem = current(request)
-        except MemoryCoreError:
+        except (MemoryCoreError, HTTPException):
             mem = state.start
         return page(
             request, "error.html", status=status, memory=mem, status_code=status, message=message
