@@ -171,8 +171,8 @@ def _json(value: Any) -> str:
 
 
 def _bar_parts(breakdown: dict[str, float]) -> list[tuple[str, float, float]]:
-    """(component, value, width % of the positive total) per component, largest first."""
-    positive = sum(v for v in breakdown.values() if v > 0) or 1.0
+    """(component, value, bar width %) per component, largest first; a full bar is 1.0."""
+    positive = max(1.0, sum(v for v in breakdown.values() if v > 0))
     ordered = sorted(breakdown.items(), key=lambda kv: -abs(kv[1]))
     return [(name, value, max(0.0, value) / positive * 100) for name, value in ordered]
 
