@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator
 from html import unescape
 from pathlib import Path
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 from starlette.testclient import TestClient
@@ -259,7 +259,7 @@ def test_pattern_page_shows_support_rates_effectiveness_and_evidence(
     ids = links(listing.text, "patterns")
     assert ids
     pattern = max(
-        (ui_memory.get_pattern(__import__("uuid").UUID(i)) for i in ids),
+        (ui_memory.get_pattern(UUID(i)) for i in ids),
         key=lambda p: len(p.evidence),
     )
     page = client.get(f"/patterns/{pattern.pattern_id}")
