@@ -160,7 +160,9 @@ class Browser:
     def goto(self, url: str) -> None:
         """Load ``url`` and wait until the page and its scripts have loaded."""
         self._events.clear()
-        self.call("Page.navigate", {"url": url})
+        navigation = self.call("Page.navigate", {"url": url})
+        if navigation.get("errorText"):
+            raise BrowserError(f"cannot load {url}: {navigation['errorText']}")
         self.wait_for("document.readyState === 'complete' && location.href !== 'about:blank'")
 
     def evaluate(self, expression: str) -> Any:
