@@ -436,3 +436,23 @@ def test_the_core_and_its_cli_do_not_import_the_ui_stack() -> None:
         "assert not loaded, loaded"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_the_overview_follows_changes_made_elsewhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("memory_core.ui.app.OVERVIEW_MIN_AGE", 0.0)
+    seeded = seed_ui_database(f"sqlite:///{tmp_path / 'memory.db'}", count=3)
+    config = config_for(seeded.url)
+    with (
+        SyncSelfLearningMemory(config, namespace=NAMESPACE) as memory,
+        TestClient(create_app(memory)) as client,
+    ):
+        assert "4 episodes" in text(client.get("/").text)
+        assert "4 episodes" in text(client.get("/").text)  # unchanged: served again
+        with SyncSelfLearningMemory(config, namespace=NAMESPACE) as elsewhere:
+            done = elsewhere.start_episode("Rotate the API keys")
+            elsewhere.complete_episode(done, {"kind": "success", "verdict": "rotated"})
+        page = client.get("/")
+        assert "5 episodes" in text(page.text)
+        assert str(done) in links(page.text, "episodes")

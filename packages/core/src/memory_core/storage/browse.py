@@ -195,7 +195,10 @@ class BrowseQueries:
             .order_by(EpisodeRow.start_us.desc(), EpisodeRow.episode_id.desc())
             .limit(limit)
         )
-        return [kind == "success" for (kind,) in reversed(list(self._rows(stmt)))]
+        with self._session() as session:
+            kinds = list(session.scalars(stmt))
+        kinds.reverse()
+        return [kind == "success" for kind in kinds]
 
     def episode_domains(self, namespace: str) -> list[tuple[str, int]]:
         """Every domain with its episode count, most episodes first."""

@@ -281,6 +281,8 @@ class SQLAlchemyEpisodeStore(BrowseQueries):
         with self._session(write=True) as session:
             self._lock_namespace(session, "__schema__")
             Base.metadata.create_all(session.connection())
+            for index in _EPISODES.indexes:  # indexes added to an existing table
+                index.create(session.connection(), checkfirst=True)
             current = session.scalar(
                 select(SchemaVersionRow.version).where(SchemaVersionRow.id == 1)
             )
@@ -450,9 +452,9 @@ class SQLAlchemyEpisodeStore(BrowseQueries):
 
     def list_episodes(self, namespace: str, query: EpisodeQuery) -> list[Episode]:
         """Return full episodes matching the query, newest first."""
-        stmt = select(EpisodeRow.episode_id, EpisodeRow.data).where(
-            EpisodeRow.namespace == namespace
-        )
+        # The page's ids first, from the browsing index alone (no row is read for the rows
+        # an offset skips), then their data.
+        stmt = select(EpisodeRow.episode_id).where(EpisodeRow.namespace == namespace)
         stmt = (
             filter_episodes(stmt, query)
             .order_by(EpisodeRow.start_us.desc(), EpisodeRow.episode_id)
@@ -461,8 +463,18 @@ class SQLAlchemyEpisodeStore(BrowseQueries):
         if query.limit is not None:
             stmt = stmt.limit(query.limit)
         with self._session() as session:
-            rows = session.execute(stmt).all()
-            return self._episodes(session, namespace, [(r[0], r[1]) for r in rows])
+            ids = list(session.scalars(stmt))
+            data: dict[str, str] = {}
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start : start + _CHUNK]
+                for episode_id, text in session.execute(
+                    select(EpisodeRow.episode_id, EpisodeRow.data).where(
+                        EpisodeRow.namespace == namespace, EpisodeRow.episode_id.in_(chunk)
+                    )
+                ):
+                    data[episode_id] = text
+            rows = [(i, data[i]) for i in ids if i in data]
+            return self._episodes(session, namespace, rows)
 
     def count_episodes(self, namespace: str, *, completed: bool | None = None) -> int:
         """Count episodes (optionally only completed or only in-flight ones)."""

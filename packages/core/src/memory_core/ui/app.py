@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import secrets
 import threading
 import time
@@ -46,7 +47,7 @@ from memory_core.memory import SyncSelfLearningMemory
 from memory_core.models import Episode, Pattern, RetrievedEpisode, TaskType, normalize_tags
 from memory_core.storage.base import EpisodeQuery
 from memory_core.storage.browse import BrowsableStore
-from memory_core.ui.overview import build_overview
+from memory_core.ui.overview import Overview, build_overview
 from memory_core.ui.params import get_date, get_enum, get_float, get_int, get_text, get_uuid
 
 __all__ = ["TOKEN_COOKIE", "build_app"]
@@ -54,8 +55,14 @@ __all__ = ["TOKEN_COOKIE", "build_app"]
 TOKEN_COOKIE = "memory_core_token"
 """The cookie that carries the access token after a ``?token=`` visit."""
 
+logger = logging.getLogger("memory_core.ui")
+
 PAGE_SIZE = 25
 NAMESPACES_TTL = 5.0
+OVERVIEW_MIN_AGE = 5.0
+"""An overview is recomputed at most this often (seconds), however busy the memory."""
+OVERVIEW_MAX_AGE = 30.0
+"""An overview is reused while nothing changed in the namespace, for at most this long."""
 SECURITY_HEADERS = [
     (
         b"content-security-policy",
@@ -98,6 +105,7 @@ class UiState:
         self._opened: list[SyncSelfLearningMemory] = []
         self._lock = threading.Lock()
         self._namespaces: tuple[float, list[tuple[str, int]]] = (0.0, [])
+        self._overviews: dict[str, tuple[float, int, Overview]] = {}
 
     def memory(self, namespace: str) -> SyncSelfLearningMemory:
         """The memory of ``namespace``, opened on the shared store on first use.
@@ -136,6 +144,37 @@ class UiState:
             cached = self.store.list_namespaces()
             self._namespaces = (time.monotonic(), cached)
         return cached
+
+    def overview(self, memory: SyncSelfLearningMemory) -> Overview:
+        """The namespace's overview, reused until the memory changes (within limits).
+
+        It is recomputed when the change feed moved (an episode completed or was deleted,
+        patterns were learned) and the cached one is `OVERVIEW_MIN_AGE` old, or when it is
+        `OVERVIEW_MAX_AGE` old (in-flight episodes do not show in the change feed).
+        """
+        namespace = memory.namespace
+        seq = memory.engine.store.last_change_seq(namespace)
+        now = time.monotonic()
+        cached = self._overviews.get(namespace)
+        if cached is not None:
+            at, seen, data = cached
+            age = now - at
+            if age < OVERVIEW_MIN_AGE or (seen == seq and age < OVERVIEW_MAX_AGE):
+                return data
+        data = build_overview(memory, self.store)
+        self._overviews[namespace] = (now, seq, data)
+        return data
+
+    def forget_overview(self, namespace: str) -> None:
+        """Drop the cached overview of a namespace (after a write made here)."""
+        self._overviews.pop(namespace, None)
+
+    def warm(self) -> None:
+        """Build the start namespace's retrieval index now, so the first search is quick."""
+        try:
+            self.start.search_episodes("", None, 1)
+        except Exception:  # closed meanwhile, or the database is down: the search will say
+            logger.debug("warming the retrieval index failed", exc_info=True)
 
     def close(self) -> None:
         """Close the memories opened here (not the start memory, which the caller owns)."""
@@ -224,7 +263,7 @@ def build_app(
 
     def overview(request: Request) -> Response:
         mem = current(request)
-        return page(request, "overview.html", memory=mem, data=build_overview(mem, state.store))
+        return page(request, "overview.html", memory=mem, data=state.overview(mem))
 
     def episodes(request: Request) -> Response:
         mem = current(request)
@@ -294,6 +333,7 @@ def build_app(
             raise HTTPException(403, "the confirmation form expired; open the delete page again")
         mem, found = await run_in_threadpool(_episode, request)
         await run_in_threadpool(mem.delete_episode, found.episode_id)
+        state.forget_overview(mem.namespace)
         query = {"deleted": str(found.episode_id)}
         if mem.namespace != state.start.namespace:
             query["ns"] = mem.namespace
@@ -421,6 +461,7 @@ def build_app(
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        threading.Thread(target=state.warm, name="memory-core-ui-warm", daemon=True).start()
         try:
             yield
         finally:
