@@ -36,12 +36,13 @@ def require_ui(*modules: str) -> None:
     """Import the web UI's dependencies, or say which extra to install.
 
     Args:
-        modules: Extra modules needed besides Starlette and Jinja2 (e.g. ``"uvicorn"``).
+        modules: Extra modules needed besides Starlette, Jinja2 and python-multipart
+            (e.g. ``"uvicorn"``).
 
     Raises:
         MissingDependencyError: If one of them is not installed.
     """
-    for name in ("starlette", "jinja2", *modules):
+    for name in ("starlette", "jinja2", "python_multipart", *modules):
         try:
             importlib.import_module(name)
         except ImportError as exc:

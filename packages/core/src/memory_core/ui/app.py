@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
@@ -44,7 +44,14 @@ from memory_core.errors import (
 )
 from memory_core.formatting import format_pattern
 from memory_core.memory import SyncSelfLearningMemory
-from memory_core.models import Episode, Pattern, RetrievedEpisode, TaskType, normalize_tags
+from memory_core.models import (
+    Episode,
+    Pattern,
+    PatternKind,
+    RetrievedEpisode,
+    TaskType,
+    normalize_tags,
+)
 from memory_core.storage.base import EpisodeQuery
 from memory_core.storage.browse import BrowsableStore
 from memory_core.ui.overview import Overview, build_overview
@@ -106,6 +113,7 @@ class UiState:
         self._lock = threading.Lock()
         self._namespaces: tuple[float, list[tuple[str, int]]] = (0.0, [])
         self._overviews: dict[str, tuple[float, int, Overview]] = {}
+        self._domains: dict[str, tuple[float, list[tuple[str, int]]]] = {}
 
     def memory(self, namespace: str) -> SyncSelfLearningMemory:
         """The memory of ``namespace``, opened on the shared store on first use.
@@ -143,6 +151,14 @@ class UiState:
         if fresh or time.monotonic() - at > NAMESPACES_TTL:
             cached = self.store.list_namespaces()
             self._namespaces = (time.monotonic(), cached)
+        return cached
+
+    def domains(self, namespace: str) -> list[tuple[str, int]]:
+        """The namespace's domains with episode counts (re-read at most every few seconds)."""
+        at, cached = self._domains.get(namespace, (0.0, []))
+        if time.monotonic() - at > NAMESPACES_TTL:
+            cached = self.store.episode_domains(namespace)
+            self._domains[namespace] = (time.monotonic(), cached)
         return cached
 
     def overview(self, memory: SyncSelfLearningMemory) -> Overview:
@@ -294,7 +310,7 @@ def build_app(
             pages=max(1, -(-total // size)),
             per_page=size,
             filters=shown,
-            domains=state.store.episode_domains(mem.namespace),
+            domains=state.domains(mem.namespace),
             deleted=get_text(q, "deleted", 100),
         )
 
@@ -407,7 +423,7 @@ def build_app(
             raise InvalidInputError(f"kind={kind!r} is not one of: {', '.join(kinds)}")
         domain = get_text(q, "domain", 200)
         limit = get_int(q, "limit", 50, 1, 1000)
-        found = mem.list_patterns(kind=kind, domain=domain, limit=limit)  # type: ignore[arg-type]
+        found = mem.list_patterns(kind=cast(PatternKind | None, kind), domain=domain, limit=limit)
         return page(
             request,
             "patterns.html",
