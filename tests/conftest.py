@@ -9,6 +9,7 @@ server fails the run instead: ``.ci/run`` starts one.
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,10 @@ import pytest
 from memory_core import MemoryConfig, SQLAlchemyEpisodeStore, SyncSelfLearningMemory
 
 POSTGRES_ENV = "MEMORY_CORE_TEST_POSTGRES_URL"
+
+_ROOT = str(Path(__file__).resolve().parents[1])
+if _ROOT not in sys.path:  # make ``tests.support`` importable (--import-mode=importlib)
+    sys.path.insert(0, _ROOT)
 
 
 def postgres_url() -> str | None:

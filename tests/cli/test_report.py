@@ -3,28 +3,14 @@
 from __future__ import annotations
 
 import re
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from memory_core.report import ReportData, render_report
+from tests.support.chromium import console_messages, run_chromium
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--hide-scrollbars",
-    "--enable-logging=stderr",
-    "--v=0",
-]
+from memory_core.report import ReportData, render_report
 
 # Appended to a copy of the page (the report itself has no script): records, on <body>, the
 # rendered size of every chart and how many of its marks have a non-empty bounding box.
@@ -36,21 +22,6 @@ document.body.dataset.charts = [...document.querySelectorAll("svg.chart")].map((
   return `${Math.round(box.width)}x${Math.round(box.height)}:${marks.length}`;
 }).join(" ");
 </script>"""
-
-
-def _chromium(page: Path, workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    profile = workdir / f"profile-{args[0].lstrip('-').split('=')[0]}"
-    return subprocess.run(
-        [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args, page.as_uri()],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def _console_messages(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if ":CONSOLE" in line]
 
 
 def test_report_renders_in_chromium(cli: Any, tmp_path: Path) -> None:
@@ -71,18 +42,18 @@ def test_report_renders_in_chromium(cli: Any, tmp_path: Path) -> None:
     shot = tmp_path / "report.png"
     with ThreadPoolExecutor(max_workers=2) as pool:
         screenshot = pool.submit(
-            _chromium, out, tmp_path, f"--screenshot={shot}", "--window-size=1280,2600"
+            run_chromium, out, tmp_path, f"--screenshot={shot}", "--window-size=1280,2600"
         )
-        dumped = pool.submit(_chromium, probed, tmp_path, "--dump-dom")
+        dumped = pool.submit(run_chromium, probed, tmp_path, "--dump-dom")
         screenshot_run, dom_run = screenshot.result(), dumped.result()
 
     assert screenshot_run.returncode == 0, screenshot_run.stderr
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 50_000  # a drawn page, not a blank one
-    assert _console_messages(screenshot_run.stderr) == []
+    assert console_messages(screenshot_run.stderr) == []
 
     assert dom_run.returncode == 0, dom_run.stderr
-    assert _console_messages(dom_run.stderr) == []
+    assert console_messages(dom_run.stderr) == []
     dom = dom_run.stdout
     found = re.search(r'data-charts="([^"]*)"', dom)
     assert found, "the probe did not run"
@@ -107,8 +78,8 @@ def test_report_renders_in_chromium(cli: Any, tmp_path: Path) -> None:
 def test_the_console_check_catches_script_errors(tmp_path: Path) -> None:
     page = tmp_path / "broken.html"
     page.write_text("<!doctype html><p>x</p><script>console.error('boom'); missing();</script>")
-    run = _chromium(page, tmp_path, "--dump-dom")
-    messages = _console_messages(run.stderr)
+    run = run_chromium(page, tmp_path, "--dump-dom")
+    messages = console_messages(run.stderr)
     assert any("boom" in m for m in messages)
     assert any("missing is not defined" in m for m in messages)
 

@@ -16,6 +16,7 @@ from memory_core.cli.relearn import relearn_command
 from memory_core.cli.report import report_command
 from memory_core.cli.search import search_command
 from memory_core.cli.stats import stats_command
+from memory_core.cli.ui import ui_command
 from memory_core.errors import MemoryCoreError
 
 __all__ = ["app", "main"]
@@ -75,6 +76,7 @@ app.command("relearn")(relearn_command)
 app.command("report")(report_command)
 app.command("migrate")(migrate_command)
 app.command("doctor")(doctor_command)
+app.command("ui")(ui_command)
 
 
 def main(argv: list[str] | None = None) -> None:

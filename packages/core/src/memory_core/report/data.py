@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
@@ -19,6 +19,7 @@ __all__ = [
     "Distribution",
     "EpisodeFacts",
     "ReportData",
+    "buckets_from_days",
     "collect_report_data",
     "distribution",
     "rolling_rate",
@@ -151,18 +152,31 @@ def _next_period(day: date, unit: str) -> date:
 
 def time_buckets(facts: Sequence[EpisodeFacts]) -> tuple[str, list[Bucket]]:
     """Completed episodes per day, week or month (picked from the span), gaps included."""
-    done = [f for f in facts if f.outcome is not None]
-    if not done:
+    per_day: dict[date, tuple[int, int]] = {}
+    for fact in facts:
+        if fact.outcome is not None:
+            total, successes = per_day.get(fact.start_time.date(), (0, 0))
+            per_day[fact.start_time.date()] = (total + 1, successes + fact.succeeded)
+    return buckets_from_days(per_day)
+
+
+def buckets_from_days(per_day: Mapping[date, tuple[int, int]]) -> tuple[str, list[Bucket]]:
+    """Group (completed, succeeded) counts per start day into days, weeks or months.
+
+    The unit is picked from the span (up to 62 days: days; up to two years: weeks; else
+    months), and periods without episodes are included, so the time axis is even.
+    """
+    days = [d for d, (total, _) in per_day.items() if total]
+    if not days:
         return "day", []
-    first = min(f.start_time for f in done).date()
-    last = max(f.start_time for f in done).date()
+    first, last = min(days), max(days)
     span = (last - first).days
     unit = "day" if span <= 62 else "week" if span <= 7 * 104 else "month"
     counts: dict[date, list[int]] = defaultdict(lambda: [0, 0])
-    for fact in done:
-        slot = counts[_period_start(fact.start_time.date(), unit)]
-        slot[0] += 1
-        slot[1] += fact.succeeded
+    for day, (total, successes) in per_day.items():
+        slot = counts[_period_start(day, unit)]
+        slot[0] += total
+        slot[1] += successes
     buckets: list[Bucket] = []
     cursor = _period_start(first, unit)
     label = {"day": "%b %d", "week": "%b %d", "month": "%b %Y"}[unit]

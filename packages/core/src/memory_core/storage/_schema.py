@@ -53,6 +53,18 @@ class EpisodeRow(Base):
         Index("ix_mc_episodes_ns_start", "namespace", "start_us"),
         Index("ix_mc_episodes_ns_domain", "namespace", "domain"),
         Index("ix_mc_episodes_ns_learned", "namespace", "learned", "end_us"),
+        # covers the listing filters, counts and per-day aggregates (browsing, paging)
+        Index(
+            "ix_mc_episodes_ns_browse",
+            "namespace",
+            "start_us",
+            "outcome_kind",
+            "task_type",
+            "domain",
+            "reward_total",
+            "end_us",
+            "episode_id",
+        ),
     )
 
 

@@ -62,6 +62,8 @@ from memory_core.storage.base import (
     PatternUpdate,
     WriteBatch,
 )
+from memory_core.storage.browse import BrowseQueries, filter_episodes
+from memory_core.storage.browse import micros as _us
 
 __all__ = ["SQLAlchemyEpisodeStore", "normalize_database_url"]
 
@@ -132,11 +134,6 @@ ChangeListener = Callable[[str, str, list[str], str], None]
 """``listener(namespace, entity, entity_ids, op)``, called after a write commits."""
 
 
-def _us(value: datetime) -> int:
-    delta = value - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
 def _now_us() -> int:
     return _us(datetime.now(UTC))
 
@@ -203,7 +200,7 @@ def _pattern_row(namespace: str, pattern: Pattern) -> dict[str, Any]:
     }
 
 
-class SQLAlchemyEpisodeStore:
+class SQLAlchemyEpisodeStore(BrowseQueries):
     """`EpisodeStore` on SQLAlchemy 2: SQLite file, SQLite in memory, or PostgreSQL.
 
     Args:
@@ -284,6 +281,8 @@ class SQLAlchemyEpisodeStore:
         with self._session(write=True) as session:
             self._lock_namespace(session, "__schema__")
             Base.metadata.create_all(session.connection())
+            for index in _EPISODES.indexes:  # indexes added to an existing table
+                index.create(session.connection(), checkfirst=True)
             current = session.scalar(
                 select(SchemaVersionRow.version).where(SchemaVersionRow.id == 1)
             )
@@ -453,31 +452,29 @@ class SQLAlchemyEpisodeStore:
 
     def list_episodes(self, namespace: str, query: EpisodeQuery) -> list[Episode]:
         """Return full episodes matching the query, newest first."""
-        stmt = select(EpisodeRow.episode_id, EpisodeRow.data).where(
-            EpisodeRow.namespace == namespace
+        # The page's ids first, from the browsing index alone (no row is read for the rows
+        # an offset skips), then their data.
+        stmt = select(EpisodeRow.episode_id).where(EpisodeRow.namespace == namespace)
+        stmt = (
+            filter_episodes(stmt, query)
+            .order_by(EpisodeRow.start_us.desc(), EpisodeRow.episode_id)
+            .offset(query.offset)
         )
-        if query.domain is not None:
-            stmt = stmt.where(EpisodeRow.domain == query.domain)
-        if query.task_type is not None:
-            stmt = stmt.where(EpisodeRow.task_type == query.task_type.value)
-        if query.outcome_kind is not None:
-            stmt = stmt.where(EpisodeRow.outcome_kind == query.outcome_kind)
-        if query.completed is True:
-            stmt = stmt.where(EpisodeRow.end_us.is_not(None))
-        elif query.completed is False:
-            stmt = stmt.where(EpisodeRow.end_us.is_(None))
-        if query.since is not None:
-            stmt = stmt.where(EpisodeRow.start_us >= _us(query.since))
-        if query.until is not None:
-            stmt = stmt.where(EpisodeRow.start_us < _us(query.until))
-        if query.min_reward is not None:
-            stmt = stmt.where(EpisodeRow.reward_total >= query.min_reward)
-        stmt = stmt.order_by(EpisodeRow.start_us.desc(), EpisodeRow.episode_id).offset(query.offset)
         if query.limit is not None:
             stmt = stmt.limit(query.limit)
         with self._session() as session:
-            rows = session.execute(stmt).all()
-            return self._episodes(session, namespace, [(r[0], r[1]) for r in rows])
+            ids = list(session.scalars(stmt))
+            data: dict[str, str] = {}
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start : start + _CHUNK]
+                for episode_id, text in session.execute(
+                    select(EpisodeRow.episode_id, EpisodeRow.data).where(
+                        EpisodeRow.namespace == namespace, EpisodeRow.episode_id.in_(chunk)
+                    )
+                ):
+                    data[episode_id] = text
+            rows = [(i, data[i]) for i in ids if i in data]
+            return self._episodes(session, namespace, rows)
 
     def count_episodes(self, namespace: str, *, completed: bool | None = None) -> int:
         """Count episodes (optionally only completed or only in-flight ones)."""
