@@ -77,9 +77,12 @@ def test_middleware_records_runs_and_injects_past_experience(mem, kit):
         assert system.text.startswith("You add.\n\nRelevant past experience from memory")
         assert "Past task (other): add 2 and 3" in system.text
         assert "Tools: add" in system.text
+        assert "Recommended plan: add (worked in 1 similar run" in system.text
     assert middleware.errors == 0
     second = mem.list_episodes(domain="math")[0]
     assert second.task_description == "add 2 and 3 once more"
+    # the plan shown is recorded on the episode (feedback if it fails)
+    assert second.followed_plan == ["add"]
     # the patterns shown are tracked on the episode, so its reward updates their effectiveness
     assert shown
     assert set(second.retrieved_pattern_ids) == {r.pattern.pattern_id for r in shown}
@@ -218,6 +221,7 @@ def test_memory_tool_in_an_agent(mem, kit):
     assert tool_message.status == "success"
     assert "Past task (other): add 2 and 3" in tool_message.content
     assert "Tools: add" in tool_message.content
+    assert "Recommended plan: add" in tool_message.content
 
 
 async def test_memory_tool_async_and_empty_memory(amem):

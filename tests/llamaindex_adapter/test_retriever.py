@@ -120,6 +120,7 @@ def test_memory_tool_sync_and_async(sqlite_memory) -> None:
     assert not output.is_error
     assert "Fix the failing login test" in str(output.content)
     assert "pytest -> editor" in str(output.content)
+    assert "Recommended plan: editor (worked in 1 similar run" in str(output.content)
 
 
 async def test_memory_tool_used_by_an_agent(sqlite_url, namespace, script) -> None:

@@ -37,6 +37,7 @@ from memory_core.formatting import (
     format_episode,
     format_lessons,
     format_pattern,
+    format_plan,
     pattern_metadata,
 )
 from memory_core.hookspecs import hookimpl
@@ -147,6 +148,7 @@ __all__ = [
     "format_episode",
     "format_lessons",
     "format_pattern",
+    "format_plan",
     "hookimpl",
     "make_plugin_manager",
     "pattern_metadata",

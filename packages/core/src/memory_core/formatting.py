@@ -10,7 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from memory_core.models import Episode, Pattern, RetrievedEpisode, RetrievedPattern
+from memory_core.models import (
+    Episode,
+    Pattern,
+    RecommendedPlan,
+    RetrievedEpisode,
+    RetrievedPattern,
+)
 
 __all__ = [
     "LESSONS_HEADER",
@@ -19,6 +25,7 @@ __all__ = [
     "episode_metadata",
     "format_episode",
     "format_lessons",
+    "format_plan",
     "format_pattern",
     "pattern_metadata",
 ]
@@ -163,23 +170,38 @@ def pattern_metadata(result: RetrievedPattern | Pattern) -> dict[str, Any]:
     return meta
 
 
+def format_plan(plan: RecommendedPlan) -> str:
+    """Render a recommended plan as the line an LLM should act on first."""
+    runs = "run" if plan.support == 1 else "runs"
+    return (
+        f"Recommended plan: {' -> '.join(plan.tools)} (worked in {plan.support} similar "
+        f"{runs}, {plan.success_rate:.0%} success, confidence {plan.confidence:.2f}; "
+        f"e.g. '{_clip(plan.task_description, 120)}')"
+    )
+
+
 def format_lessons(
     episodes: Sequence[RetrievedEpisode | Episode],
     patterns: Sequence[RetrievedPattern | Pattern] = (),
+    *,
+    plan: RecommendedPlan | None = None,
 ) -> str:
-    """Past episodes and learned patterns as one prompt section ("" when both are empty).
+    """The recommended plan, past episodes and patterns as one prompt section ("" if none).
 
     The text every adapter shows an agent (prompt injection, memory tools): a header
-    line, each episode as ``[n]`` + `format_episode`, then the patterns as a bullet list of
-    `format_pattern` lines. Retrieval results and bare models are both accepted.
+    line, the plan (`format_plan`) if memory has one, each episode as ``[n]`` +
+    `format_episode`, then the patterns as a bullet list of `format_pattern` lines.
+    Retrieval results and bare models are both accepted.
 
     Example:
         >>> format_lessons([], [])
         ''
     """
-    if not episodes and not patterns:
+    if not episodes and not patterns and plan is None:
         return ""
     parts = [LESSONS_HEADER]
+    if plan is not None:
+        parts.append(format_plan(plan))
     for i, item in enumerate(episodes, 1):
         episode = item.episode if isinstance(item, RetrievedEpisode) else item
         parts.append(f"[{i}] {format_episode(episode)}")

@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from langchain_core.documents import Document
 
 from memory_core import (
+    RecommendedPlan,
     RetrievedEpisode,
     RetrievedPattern,
     SelfLearningMemory,
@@ -29,6 +30,7 @@ from memory_core import (
 
 __all__ = [
     "AnyMemory",
+    "Found",
     "Lookup",
     "episode_documents",
     "pattern_documents",
@@ -37,9 +39,21 @@ __all__ = [
 AnyMemory = SelfLearningMemory | SyncSelfLearningMemory
 
 
+class Found(NamedTuple):
+    """What one lookup found (empty for the parts it was not asked for)."""
+
+    episodes: list[RetrievedEpisode]
+    patterns: list[RetrievedPattern]
+    plan: RecommendedPlan | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Lookup:
-    """One search of the memory: episodes for a task and/or patterns for a context."""
+    """One search of the memory: episodes for a task, patterns for a context, and the plan.
+
+    With ``plan`` the recommended plan for the task is asked too (recorded on
+    ``episode_id``'s episode when given, so a plan that fails ranks lower next time).
+    """
 
     task: str
     context: TaskContext | None
@@ -47,10 +61,16 @@ class Lookup:
     patterns: int
     filters: Mapping[str, Any] = field(default_factory=dict)
     episode_id: UUID | None = None
+    plan: bool = False
 
-    def run(self, memory: AnyMemory) -> tuple[list[RetrievedEpisode], list[RetrievedPattern]]:
+    def run(self, memory: AnyMemory) -> Found:
         """Search with the blocking view of ``memory``."""
         sync = memory.sync
+        plan = (
+            sync.recommend_plan(self.task, self.context, episode_id=self.episode_id)
+            if self.plan
+            else None
+        )
         episodes = (
             sync.search_episodes(self.task, self.context, self.episodes, **self.filters)
             if self.episodes > 0
@@ -63,14 +83,17 @@ class Lookup:
             if self.patterns > 0
             else []
         )
-        return episodes, patterns
+        return Found(episodes, patterns, plan)
 
-    async def arun(
-        self, memory: AnyMemory
-    ) -> tuple[list[RetrievedEpisode], list[RetrievedPattern]]:
+    async def arun(self, memory: AnyMemory) -> Found:
         """Search natively with the async facade, or in a worker thread for the blocking one."""
         if not isinstance(memory, SelfLearningMemory):
             return await asyncio.to_thread(self.run, memory)
+        plan = (
+            await memory.recommend_plan(self.task, self.context, episode_id=self.episode_id)
+            if self.plan
+            else None
+        )
         episodes = (
             await memory.search_episodes(self.task, self.context, self.episodes, **self.filters)
             if self.episodes > 0
@@ -83,7 +106,7 @@ class Lookup:
             if self.patterns > 0
             else []
         )
-        return episodes, patterns
+        return Found(episodes, patterns, plan)
 
 
 def episode_documents(found: list[RetrievedEpisode]) -> list[Document]:

@@ -42,7 +42,7 @@ from memory_core_langchain._convert import (
     tool_result,
     usage_from_messages,
 )
-from memory_core_langchain._lookup import AnyMemory, Lookup
+from memory_core_langchain._lookup import AnyMemory, Found, Lookup
 from memory_core_langchain.callbacks import OutcomeFn, on_final_output
 
 try:
@@ -174,14 +174,14 @@ class MemoryMiddleware(RecorderStats, AgentMiddleware[MemoryState, Any, Any]):
             meta = {"source": "langchain", "recorder": "middleware"}
             episode_id = self._recorder.start_run(key, task, metadata=meta)
         lookup = (
-            Lookup(task, self.context, self.k, self.patterns, episode_id=episode_id)
+            Lookup(task, self.context, self.k, self.patterns, episode_id=episode_id, plan=True)
             if self.inject
             else None
         )
         return key, task, lookup
 
-    def _remember(self, key: UUID, found: tuple[list[Any], list[Any]]) -> None:
-        lessons = format_lessons(*found)
+    def _remember(self, key: UUID, found: Found) -> None:
+        lessons = format_lessons(found.episodes, found.patterns, plan=found.plan)
         if lessons:
             with self._lock:
                 self._lessons[key] = lessons

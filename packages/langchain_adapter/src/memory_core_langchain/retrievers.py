@@ -68,7 +68,7 @@ class MemoryRetriever(BaseRetriever):
         k: int | None = None,
         **kwargs: Any,
     ) -> list[Document]:
-        episodes, _ = self._lookup(query, k).run(self.memory)
+        episodes = self._lookup(query, k).run(self.memory).episodes
         return episode_documents(episodes)
 
     async def _aget_relevant_documents(
@@ -79,7 +79,7 @@ class MemoryRetriever(BaseRetriever):
         k: int | None = None,
         **kwargs: Any,
     ) -> list[Document]:
-        episodes, _ = await self._lookup(query, k).arun(self.memory)
+        episodes = (await self._lookup(query, k).arun(self.memory)).episodes
         return episode_documents(episodes)
 
 
@@ -112,7 +112,7 @@ class PatternRetriever(BaseRetriever):
         k: int | None = None,
         **kwargs: Any,
     ) -> list[Document]:
-        _, patterns = self._lookup(query, k).run(self.memory)
+        patterns = self._lookup(query, k).run(self.memory).patterns
         return pattern_documents(patterns)
 
     async def _aget_relevant_documents(
@@ -123,5 +123,5 @@ class PatternRetriever(BaseRetriever):
         k: int | None = None,
         **kwargs: Any,
     ) -> list[Document]:
-        _, patterns = await self._lookup(query, k).arun(self.memory)
+        patterns = (await self._lookup(query, k).arun(self.memory)).patterns
         return pattern_documents(patterns)

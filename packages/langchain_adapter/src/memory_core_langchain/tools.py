@@ -60,12 +60,12 @@ def create_memory_tool(
     )
 
     def search_memory(task: str) -> str:
-        episodes, found = Lookup(task, ctx, k, patterns).run(memory)
-        return format_lessons(episodes, found) or NO_LESSONS
+        found = Lookup(task, ctx, k, patterns, plan=True).run(memory)
+        return format_lessons(found.episodes, found.patterns, plan=found.plan) or NO_LESSONS
 
     async def asearch_memory(task: str) -> str:
-        episodes, found = await Lookup(task, ctx, k, patterns).arun(memory)
-        return format_lessons(episodes, found) or NO_LESSONS
+        found = await Lookup(task, ctx, k, patterns, plan=True).arun(memory)
+        return format_lessons(found.episodes, found.patterns, plan=found.plan) or NO_LESSONS
 
     return StructuredTool.from_function(
         func=search_memory,

@@ -21,8 +21,9 @@ __all__ = ["DEFAULT_DESCRIPTION", "create_memory_tool"]
 
 DEFAULT_DESCRIPTION = (
     "Search the agent's memory of past tasks. Give a short description of the task at hand; "
-    "returns similar past tasks (what was done, what failed, what worked) and learned "
-    "patterns. Use it before starting an unfamiliar task."
+    "returns the plan (tool sequence) that solved similar tasks if there is one, similar past "
+    "tasks (what was done, what failed, what worked) and learned patterns. Use it before "
+    "starting an unfamiliar task."
 )
 
 
@@ -59,22 +60,24 @@ def create_memory_tool(
 
     def search_memory(task: str) -> str:
         """Recall past tasks similar to ``task`` and the patterns learned from them."""
+        plan = blocking.recommend_plan(task, context)
         episodes = blocking.search_episodes(task, context, k)
         found = (
             blocking.search_patterns(context, patterns, task_description=task) if patterns else []
         )
-        return format_lessons(episodes, found) or NO_LESSONS
+        return format_lessons(episodes, found, plan=plan) or NO_LESSONS
 
     async def asearch_memory(task: str) -> str:
         """Async twin of ``search_memory``."""
         if isinstance(memory, SelfLearningMemory):
+            plan = await memory.recommend_plan(task, context)
             episodes = await memory.search_episodes(task, context, k)
             found = (
                 await memory.search_patterns(context, patterns, task_description=task)
                 if patterns
                 else []
             )
-            return format_lessons(episodes, found) or NO_LESSONS
+            return format_lessons(episodes, found, plan=plan) or NO_LESSONS
         return await asyncio.to_thread(search_memory, task)
 
     return FunctionTool.from_defaults(
