@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from memory_core.cli import main
+from memory_core.cli.demo import DEMO_TASKS
 from memory_core.storage._schema import SCHEMA_VERSION
 
 UNKNOWN = str(uuid.UUID(int=7))
@@ -227,10 +228,17 @@ def test_demo_runs_and_explains_what_to_do_next(shared_cli: Any, tmp_path: Path)
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     result = shared_cli.raw("--database-url", url, "demo")
     assert result.code == 0, result.stderr
-    assert "Recorded episodes" in result.stdout
+    assert "Learning curve" in result.stdout
+    assert "without memory" in result.stdout
+    assert "with memory-core" in result.stdout
+    assert "Recommended plan:" in result.stdout
     assert "Explore it:" in result.stdout
-    assert "For context [language:python" in result.stdout  # brackets are not markup
+    assert "For context [language:" in result.stdout  # brackets are not markup
     stats = json.loads(
         shared_cli.raw("--database-url", url, "--namespace", "demo", "stats", "--json").stdout
     )
-    assert stats["episodes_completed"] == 4
+    assert stats["episodes_completed"] == DEMO_TASKS
+    # a second run starts from an empty memory again, in the next free namespace
+    again = shared_cli.raw("--database-url", url, "demo")
+    assert again.code == 0, again.stderr
+    assert "namespace 'demo-2'" in again.stdout

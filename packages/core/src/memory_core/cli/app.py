@@ -60,10 +60,16 @@ def demo(
         typer.Option("--database-url", help="Database URL (overrides the global option)."),
     ] = None,
 ) -> None:
-    """Run a scripted agent on a few tasks and show what the memory learned."""
+    """Show the learning effect: the same tasks without and with memory, as a learning curve."""
     options = state(ctx)
     config = CliState(database_url or options.database_url).config()
-    raise typer.Exit(run_demo(config=config, namespace=options.namespace or "demo"))
+    raise typer.Exit(
+        run_demo(
+            config=config,
+            namespace=options.namespace or "demo",
+            explicit_namespace=options.namespace is not None,
+        )
+    )
 
 
 app.command("stats")(stats_command)
