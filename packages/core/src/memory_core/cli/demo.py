@@ -10,6 +10,8 @@ curve shows what memory changes: success and steps per block of tasks.
 
 from __future__ import annotations
 
+from collections import Counter
+
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -115,8 +117,10 @@ def run_demo(
             f"solved before (a wrong lesson is worse than none)."
         )
         memory.wait_for_learning()
-        patterns = [p for p in memory.list_patterns(limit=50) if p.kind == "tool_sequence"][:5]
-        patterns += memory.list_patterns(kind="context_pattern", limit=2)
+        patterns = [
+            *memory.list_patterns(kind="tool_sequence", limit=5),
+            *memory.list_patterns(kind="context_pattern", limit=2),
+        ]
         ptable = Table(title="Some learned patterns")
         ptable.add_column("kind")
         ptable.add_column("pattern")
@@ -124,8 +128,10 @@ def run_demo(
             ptable.add_row(pattern.kind, Text(format_pattern(pattern)))
         console.print(ptable)
 
-        last = tasks[-1]  # a new task of a known kind, about a name never seen before
-        query = last.family.phrasings[-1].format(x="ledger")
+        # a new task of the most frequent kind, about a name never seen before
+        counts = Counter(t.family.name for t in tasks)
+        last = max(tasks, key=lambda t: (counts[t.family.name], t.index))
+        query = last.family.phrasings[0].format(x="ledger")
         console.print(f"\n[bold]New task:[/bold] {escape(query)}")
         plan = memory.recommend_plan(query, last.context)
         console.print("  " + escape(format_plan(plan) if plan else "no relevant lesson"))
