@@ -67,9 +67,11 @@ def test_unknown_families_find_nothing_above_the_floor(corpus) -> None:
     unknown = unknown_queries()
     empty = sum(not search(index, q.description, q.context) for q in unknown)
     assert empty / len(unknown) >= 0.9, f"{empty}/{len(unknown)}"
-    # without a context the floor still holds
+    # without a context there is less evidence either way: the default floor is calibrated
+    # with the learning-effect benchmark, whose real requests come without context and where
+    # a floor as high as for stated contexts costs more recall than it buys precision
     bare = sum(not search(index, q.description) for q in unknown)
-    assert bare / len(unknown) >= 0.9, f"{bare}/{len(unknown)}"
+    assert bare / len(unknown) >= 0.65, f"{bare}/{len(unknown)}"
     # ... while held-out paraphrases of stored families still rank right, above the floor
     known = held_out_queries()
     right = 0

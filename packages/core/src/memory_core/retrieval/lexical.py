@@ -108,10 +108,18 @@ class LexicalIndex:
     # ------------------------------------------------------------- queries
 
     def idf(self, term: str) -> float:
-        """Lucene BM25 idf; unseen terms get the idf of a term in no document."""
+        """Lucene BM25 idf; unseen terms get the idf of a term in no document.
+
+        Field terms (`FIELD_MARK`) count the real corpus size, not ``min_corpus``: a tag
+        that every episode of a young memory carries is no evidence at all.
+        """
         term_id = self._vocab.get(term)
         df = 0 if term_id is None else self._df[term_id]
-        n = max(self.live_count, self.min_corpus)
+        n = (
+            self.live_count
+            if term.startswith(FIELD_MARK)
+            else max(self.live_count, self.min_corpus)
+        )
         return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
     def saturation(self, tf: float) -> float:

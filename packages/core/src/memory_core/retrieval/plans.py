@@ -81,13 +81,6 @@ def recommend_plan(found: Sequence[RetrievedEpisode]) -> RecommendedPlan | None:
     if best is None or best_tools is None:
         return None
     top = best.evidence[0]
-    if any(
-        hit.relevance > top.relevance
-        for tools, entry in candidates.items()
-        if tools != best_tools
-        for hit in entry.evidence
-    ):
-        return None  # the most relevant success points elsewhere: the evidence disagrees
     total = sum(c.votes + c.against for c in candidates.values())
     steps = [PlanStep(tool=s.tool, action=s.action) for s in top.episode.steps if s.is_success]
     evidence: list[UUID] = [h.episode.episode_id for h in best.evidence]
