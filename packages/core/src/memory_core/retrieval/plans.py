@@ -1,7 +1,8 @@
 """From ranked episodes to one recommended plan: the tools that solved tasks like this one.
 
-Every relevant episode votes, weighted by its task relevance: a successful episode for the
-tool sequence of its successful steps; an episode that followed a recommended plan and
+Every relevant episode votes, weighted by its task relevance to the fourth power (so the
+best evidence leads and near-ties share): a successful episode for the tool sequence of its
+successful steps; an episode that followed a recommended plan and
 failed, or had to correct it, against that plan (feedback). The plan with the most votes
 wins if its votes are positive; it is returned with its evidence, success rate and how
 clearly it beat the alternatives. With no relevant successful episode there is no plan:
