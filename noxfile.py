@@ -9,7 +9,7 @@ nox.options.reuse_existing_virtualenvs = True
 
 PACKAGES = [
     "-e",
-    "packages/core[postgresql]",
+    "packages/core[postgresql,mcp]",
     "-e",
     "packages/langchain_adapter[agents]",
     "-e",

@@ -11,6 +11,7 @@ from memory_core.cli import episodes, patterns
 from memory_core.cli._common import CliState, err_console, one_line, state
 from memory_core.cli.demo import run_demo
 from memory_core.cli.doctor import doctor_command, migrate_command
+from memory_core.cli.mcp import mcp_command
 from memory_core.cli.portability import export_command, import_command
 from memory_core.cli.relearn import relearn_command
 from memory_core.cli.report import report_command
@@ -75,6 +76,7 @@ app.command("relearn")(relearn_command)
 app.command("report")(report_command)
 app.command("migrate")(migrate_command)
 app.command("doctor")(doctor_command)
+app.command("mcp")(mcp_command)
 
 
 def main(argv: list[str] | None = None) -> None:
