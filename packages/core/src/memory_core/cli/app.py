@@ -6,6 +6,7 @@ import sys
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from memory_core.cli import episodes, patterns
 from memory_core.cli._common import CliState, err_console, one_line, state
@@ -88,7 +89,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, prog_name="memory-core")
     except MemoryCoreError as exc:
-        err_console.print(f"[bold red]error:[/bold red] {one_line(str(exc))}", soft_wrap=True)
+        err_console.print(
+            f"[bold red]error:[/bold red] {escape(one_line(str(exc)))}", soft_wrap=True
+        )
         sys.exit(1)
     except OSError as exc:  # a file or folder given on the command line
         where = f" ({exc.filename})" if exc.filename else ""

@@ -24,11 +24,11 @@ def mcp_command(
     host: Annotated[
         str | None,
         typer.Option(
-            help="Address to bind with --http [default: 127.0.0.1]; any other than "
+            help="Address to bind with --http (default 127.0.0.1); any address but "
             "loopback needs --token."
         ),
     ] = None,
-    port: Annotated[int | None, typer.Option(help="Port with --http [default: 8765].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port with --http (default 8765).")] = None,
     token: Annotated[
         str | None,
         typer.Option(
