@@ -184,7 +184,10 @@ class PayloadLimitMiddleware:
 def http_app(server: MCPServer, options: HttpOptions, *, body_limit: int) -> ASGIApp:
     """The streamable HTTP ASGI app for ``server``, with the token and body-limit checks."""
     app: ASGIApp = server.streamable_http_app(
-        streamable_http_path=MCP_PATH, host=options.host, max_request_body_size=body_limit
+        streamable_http_path=MCP_PATH,
+        host=options.host,
+        max_request_body_size=body_limit,
+        json_response=True,  # every tool answers at once: plain JSON, no event stream
     )
     app = PayloadLimitMiddleware(app, body_limit)
     if options.token is not None:
