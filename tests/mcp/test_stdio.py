@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+from pathlib import Path
 from typing import IO
 
 from mcp_types import TextResourceContents
@@ -135,3 +137,46 @@ async def test_full_lifecycle_search_resources_and_prompt(
             stored.episode_id
         )
         assert str(stored.episode_id) == recorded_id
+
+
+PRINTING_PLUGIN = """
+from memory_core import hookimpl
+
+
+@hookimpl
+def step_logged(episode_id, step, namespace):
+    print(f"plugin saw step {step.step_number}")
+
+
+@hookimpl
+def episode_completed(episode, namespace):
+    print("plugin saw the completion", end="")
+"""
+
+
+async def test_stray_output_goes_to_stderr_not_the_protocol_stream(
+    sqlite_url: str, namespace: str, env: dict[str, str], errlog: IO[str], tmp_path: Path
+) -> None:
+    # a real plugin, installed the way pip would (a dist-info with an entry point)
+    site = tmp_path / "site"
+    (site / "printing_plugin-0.1.dist-info").mkdir(parents=True)
+    (site / "printing_plugin.py").write_text(PRINTING_PLUGIN)
+    (site / "printing_plugin-0.1.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: printing-plugin\nVersion: 0.1\n"
+    )
+    (site / "printing_plugin-0.1.dist-info" / "entry_points.txt").write_text(
+        "[memory_core]\nprinting = printing_plugin\n"
+    )
+    env = {
+        **env,
+        "MEMORY_CORE_LOAD_PLUGINS": "true",
+        "PYTHONPATH": os.pathsep.join([str(site), env.get("PYTHONPATH", "")]),
+    }
+    async with stdio_session(sqlite_url, namespace, env, errlog) as client:
+        recorded = await run_lifecycle(client)
+        assert data(await client.call_tool("get_episode", {"episode_id": recorded.episode_id}))
+    errlog.seek(0)
+    log = errlog.read()
+    assert "plugin saw step 3" in log
+    assert "plugin saw the completion" in log
+    assert "Failed to parse" not in log

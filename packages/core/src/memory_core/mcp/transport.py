@@ -8,6 +8,7 @@ checked on every request. Request bodies larger than any valid call are refused 
 from __future__ import annotations
 
 import hmac
+import io
 import ipaddress
 import json
 import logging
@@ -216,6 +217,17 @@ async def _serve_http(server: MCPServer, options: HttpOptions, body_limit: int) 
     await uvicorn.Server(config).serve()
 
 
+def _flush_stray_output_at_once() -> None:
+    """Make ``print`` reach the descriptor at once, not when the process exits.
+
+    While the SDK serves stdio it points descriptor 1 at standard error, so stray output (a
+    plugin's ``print``) misses the protocol stream, but only if it is written then, not
+    left in Python's buffer until exit, when the descriptor is the protocol stream again.
+    """
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)
+
+
 def serve(
     config: MemoryConfig,
     *,
@@ -253,6 +265,7 @@ def serve(
             anyio.run(_serve_http, server, options, request_body_limit(config))
         else:
             logger.info("serving namespace %r over stdio", namespace)
+            _flush_stray_output_at_once()
             anyio.run(server.run_stdio_async)
     finally:
         memory.sync.close()
