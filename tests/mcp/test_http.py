@@ -62,6 +62,22 @@ async def test_lifecycle_and_search_over_http(http_server: HttpServer) -> None:
         )
         assert "PayloadTooLargeError: step parameters are" in message
         assert data(await client.call_tool("stats", {}))["namespace"] == http_server.namespace
+    # no --host was given: loopback
+    assert f"streamable HTTP at {http_server.url} (bearer token required)" in (
+        http_server.stderr.read_text()
+    )
+    assert http_server.url.startswith("http://127.0.0.1:")
+
+
+async def test_a_foreign_host_header_is_refused(http_server: HttpServer) -> None:
+    async with httpx2.AsyncClient(timeout=30) as http:
+        response = await http.post(
+            http_server.url,
+            headers={**HEADERS, "Authorization": f"Bearer {TOKEN}", "Host": "attacker.example"},
+            content=json.dumps(INITIALIZE),
+        )
+    assert response.status_code == 421, response.text
+    assert response.text == "Invalid Host header"
 
 
 async def test_two_clients_at_once(http_server: HttpServer) -> None:
