@@ -3,7 +3,10 @@
 The MCP SDK's own client calls ``log_step`` and ``search_episodes`` on a real server
 process (SQLite file in a temporary directory, seeded with completed episodes so searches
 rank something), one call at a time: each timing is a full JSON-RPC round trip. The same
-calls on the Python facade in this process are the baseline. Needs ``memory-core[mcp]``.
+calls on the Python facade in this process are the baseline, and the same tools called on
+the server object in this process (no transport, no client) show the server's own share.
+The SDK's client checks every structured result against the tool's output schema
+(jsonschema), which is most of a search's round trip. Needs ``memory-core[mcp]``.
 
     python benchmarks/mcp_roundtrip.py [--quick]
 """
@@ -26,6 +29,7 @@ from uuid import UUID
 from _bench import Row, parse_args, print_table, summarize
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
+from mcp_types import CallToolResult
 
 from memory_core import (
     ExecutionResult,
@@ -35,10 +39,11 @@ from memory_core import (
     SyncSelfLearningMemory,
     TaskOutcome,
 )
+from memory_core.mcp import build_server
 
 CONTEXT = {"domain": "web-api", "language": "python", "tags": ["auth"]}
 STEPS_PER_EPISODE = 500  # below the per-episode step limit
-QUERY = "Fix the failing logout test in the billing service"
+QUERY = "Fix the failing billing test"
 STEP = {
     "tool": "pytest",
     "action": "run the failing test",
@@ -181,7 +186,7 @@ async def over_mcp(client: Client, transport: str, size: str, repeat: int) -> li
     search = tool_caller(client, "search_episodes", {"task_description": QUERY, "context": CONTEXT})
     return [
         await timed("log_step", size, StepLogger(start, log), repeat, f"MCP, {transport}"),
-        await timed("search_episodes (top 5)", size, search, repeat, f"MCP, {transport}"),
+        await timed("search_episodes (5 results)", size, search, repeat, f"MCP, {transport}"),
     ]
 
 
@@ -202,7 +207,37 @@ async def in_process(url: str, size: str, repeat: int) -> list[Row]:
         note = "Python API, no MCP"
         return [
             await timed("log_step", size, StepLogger(start, log), repeat, note),
-            await timed("search_episodes (top 5)", size, search, repeat, note),
+            await timed("search_episodes (5 results)", size, search, repeat, note),
+        ]
+
+
+async def server_side(url: str, size: str, repeat: int) -> list[Row]:
+    """The tools called on the server object in this process: our share of a round trip."""
+    config = MemoryConfig(database_url=url, load_plugins=False)
+    async with SelfLearningMemory(config) as memory:
+        server = build_server(memory)
+
+        async def call(name: str, arguments: dict[str, Any]) -> Any:
+            result = await server.call_tool(name, arguments)
+            if not isinstance(result, CallToolResult) or result.is_error:
+                raise RuntimeError(result)
+            return result.structured_content
+
+        async def start() -> str:
+            return str(
+                (await call("start_episode", {"task_description": "Benchmark"}))["episode_id"]
+            )
+
+        async def log(episode_id: str) -> None:
+            await call("log_step", {"episode_id": episode_id, **STEP})
+
+        async def search() -> None:
+            await call("search_episodes", {"task_description": QUERY, "context": CONTEXT})
+
+        note = "MCP server in process, no transport"
+        return [
+            await timed("log_step", size, StepLogger(start, log), repeat, note),
+            await timed("search_episodes (5 results)", size, search, repeat, note),
         ]
 
 
@@ -213,6 +248,7 @@ async def run(quick: bool) -> list[Row]:
         url = f"sqlite:///{Path(folder) / 'memory.db'}"
         seed(url, episodes)
         rows = await in_process(url, size, repeat)
+        rows += await server_side(url, size, repeat)
         async with stdio_client(url) as client:
             rows += await over_mcp(client, "stdio", size, repeat)
         async with http_client(url) as client:
