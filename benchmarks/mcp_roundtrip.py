@@ -14,6 +14,7 @@ The SDK's client checks every structured result against the tool's output schema
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import subprocess
@@ -258,6 +259,8 @@ async def run(quick: bool) -> list[Row]:
 
 def main() -> None:
     args = parse_args(__doc__ or "")
+    # before the SDK configures logging at INFO: one line per HTTP request otherwise
+    logging.basicConfig(level=logging.WARNING)
     rows = asyncio.run(run(args.quick))
     print_table("MCP tool-call round trip (one call at a time, SQLite file)", rows)
 
