@@ -43,7 +43,7 @@ def mcp_command(
 ) -> None:
     """Serve the memory over MCP: stdio by default, streamable HTTP with --http."""
     from memory_core.mcp import HttpOptions, serve  # needs the memory-core[mcp] extra
-    from memory_core.mcp.transport import DEFAULT_HOST, DEFAULT_PORT
+    from memory_core.mcp.http_app import DEFAULT_HOST, DEFAULT_PORT
 
     if not http and (host is not None or port is not None):
         raise InvalidInputError("--host and --port apply to --http only")

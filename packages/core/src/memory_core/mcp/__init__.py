@@ -9,8 +9,9 @@ HTTP.
 """
 
 from memory_core.mcp._sdk import INSTALL_HINT
+from memory_core.mcp.http_app import HttpOptions
 from memory_core.mcp.server import build_server
 from memory_core.mcp.tools import TOOL_NAMES
-from memory_core.mcp.transport import HttpOptions, serve
+from memory_core.mcp.transport import serve
 
 __all__ = ["INSTALL_HINT", "TOOL_NAMES", "HttpOptions", "build_server", "serve"]
