@@ -37,6 +37,7 @@ from memory_core.models import (
     OutcomeKind,
     Pattern,
     PatternKind,
+    RecommendedPlan,
     RelearnReport,
     RetrievedEpisode,
     RetrievedPattern,
@@ -48,6 +49,7 @@ from memory_core.models import (
 )
 from memory_core.plugins import PluginHost, make_plugin_manager
 from memory_core.retrieval import EpisodeFilters, RetrievalEngine
+from memory_core.retrieval.plans import recommend_plan
 from memory_core.storage import (
     EpisodeQuery,
     EpisodeStore,
@@ -427,6 +429,37 @@ class MemoryEngine:
             task_description or "", ctx, limit, filters, include_below_floor=include_below_floor
         )
         return self.plugins.rerank(task_description or "", ctx, results)
+
+    def recommend_plan(
+        self,
+        task_description: str,
+        context: TaskContext | Mapping[str, Any] | None = None,
+        *,
+        episode_id: UUID | None = None,
+    ) -> RecommendedPlan | None:
+        """The tool plan that solved tasks like this one; see the facade's docstring."""
+        description: object = task_description
+        if not isinstance(description, str) or not description.strip():
+            raise InvalidInputError("task_description must be a non-empty string")
+        ctx = TaskContext() if context is None else _coerce(TaskContext, context, "context")
+        config = self.config.retrieval
+        found: list[RetrievedEpisode] = []
+        # Successes vote for their tools; failures that followed a plan vote against it. Two
+        # rankings, so that a run of failures cannot crowd the successes out (or back).
+        for kind in ("success", "failure"):
+            ranked = self.retrieval.search_episodes(
+                task_description,
+                ctx,
+                config.plan_candidates,
+                EpisodeFilters(outcome_kind=kind),
+                diversify=False,
+            )
+            found.extend(ranked)
+        plan = recommend_plan(found)
+        if plan is not None and episode_id is not None:
+            with self._lock:
+                self._active_episode(episode_id).followed_plan = list(plan.tools)
+        return plan
 
     def search_patterns(
         self,

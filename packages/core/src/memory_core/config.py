@@ -156,9 +156,10 @@ class RetrievalConfig(BaseModel):
     """Age at which the recency component halves."""
     reward_scale: float = Field(default=2.0, gt=0)
     """Reward total that counts as a full reward component (1.0)."""
-    min_relevance: float = Field(default=0.25, ge=0, le=1)
+    min_relevance: float = Field(default=0.2, ge=0, le=1)
     """Relevance floor: episodes whose task relevance is lower are not returned (unless
-    ``include_below_floor``). Calibrated on the synthetic test corpus."""
+    ``include_below_floor``), and do not vote on ``recommend_plan``. Calibrated with the
+    learning-effect benchmark (``benchmarks/learning_effect.py``)."""
     context_relevance_share: float = Field(default=0.4, ge=0, le=1)
     """How much context scales text relevance: relevance = text · (1 - share + share ·
     context). With an empty description relevance is the context similarity."""
@@ -180,9 +181,15 @@ class RetrievalConfig(BaseModel):
     """Episode count the BM25 idf assumes at least, so a memory of a few episodes does not
     rate words they all share ("fix", "test") as worthless and drop near-identical tasks
     below the relevance floor. No effect once the memory holds more episodes."""
+    context_term_weight: float = Field(default=2.0, ge=0)
+    """Weight of each context term (domain, language, framework, each tag) in the lexical
+    match, as a field of its own (BM25F): rare tags shared with the query are strong
+    evidence, common ones weak. 0 leaves context out of the lexical match."""
     description_boost: float = Field(default=2.0, gt=0)
     """How many times a description word counts compared with tool, action or reflection
     words."""
+    plan_candidates: int = Field(default=10, ge=1, le=1_000)
+    """Relevant episodes that vote on ``recommend_plan``'s answer."""
     mmr_pool: int = Field(default=30, ge=1)
     """Best-scored candidates considered by diversity re-ranking (at least 3 x limit)."""
     pattern_success_weight: float = Field(default=0.3, ge=0)

@@ -29,6 +29,7 @@ from memory_core.models import (
     OutcomeKind,
     Pattern,
     PatternKind,
+    RecommendedPlan,
     RelearnReport,
     RetrievedEpisode,
     RetrievedPattern,
@@ -240,6 +241,34 @@ class SyncSelfLearningMemory(_Facade):
     ) -> list[Episode]:
         """Return the past episodes most likely to help with a task, best first."""
         return [r.episode for r in self._engine.search_episodes(task_description, context, limit)]
+
+    def recommend_plan(
+        self,
+        task_description: str,
+        context: ContextLike = None,
+        *,
+        episode_id: UUID | None = None,
+    ) -> RecommendedPlan | None:
+        """The lesson for a task: the tools that solved tasks like it, or None.
+
+        The relevant past episodes (above the relevance floor) vote for the tool sequences
+        of their successful steps, weighted by relevance; a plan that similar episodes
+        followed and failed with, or had to correct, loses votes. Returns the winning plan
+        with its evidence episodes, success rate and confidence, or None when memory holds
+        no relevant successful episode (a wrong lesson is worse than none).
+
+        Args:
+            task_description: The new task.
+            context: Its context (domain, language, tags...).
+            episode_id: The in-flight episode the plan is for: the plan is recorded on it
+                (``followed_plan``), so that if the run fails the plan ranks lower next time.
+
+        Raises:
+            InvalidInputError: For an empty description or a bad context.
+            EpisodeNotFoundError: ``episode_id`` names no episode of this namespace.
+            EpisodeAlreadyCompletedError: ``episode_id`` names a completed episode.
+        """
+        return self._engine.recommend_plan(task_description, context, episode_id=episode_id)
 
     def search_patterns(
         self,
@@ -471,6 +500,18 @@ class SelfLearningMemory(_Facade):
             self._engine.search_episodes, task_description, context, limit
         )
         return [r.episode for r in found]
+
+    async def recommend_plan(
+        self,
+        task_description: str,
+        context: ContextLike = None,
+        *,
+        episode_id: UUID | None = None,
+    ) -> RecommendedPlan | None:
+        """The lesson for a task; see `SyncSelfLearningMemory.recommend_plan`."""
+        return await asyncio.to_thread(
+            self._engine.recommend_plan, task_description, context, episode_id=episode_id
+        )
 
     async def search_patterns(
         self,

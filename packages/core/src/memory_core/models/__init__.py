@@ -26,6 +26,8 @@ from memory_core.models.patterns import (
 from memory_core.models.results import (
     LearningStats,
     MemoryStats,
+    PlanStep,
+    RecommendedPlan,
     RelearnReport,
     RetrievedEpisode,
     RetrievedPattern,
@@ -49,6 +51,8 @@ __all__ = [
     "Pattern",
     "PatternEffectiveness",
     "PatternKind",
+    "PlanStep",
+    "RecommendedPlan",
     "Reflection",
     "RelearnReport",
     "ResultKind",

@@ -228,6 +228,8 @@ class Episode(BaseModel):
     pattern_ids: list[UUID] = Field(default_factory=list)
     heuristic_ids: list[UUID] = Field(default_factory=list)
     retrieved_pattern_ids: list[UUID] = Field(default_factory=list)
+    followed_plan: list[str] = Field(default_factory=list)
+    """Tools of the plan `recommend_plan` gave this run (when asked with its episode id)."""
     token_usage: TokenUsage | None = None
     metadata: dict[str, str] = Field(default_factory=dict)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from memory_core.models.episode import Episode
@@ -10,6 +12,8 @@ from memory_core.models.patterns import Pattern
 __all__ = [
     "LearningStats",
     "MemoryStats",
+    "PlanStep",
+    "RecommendedPlan",
     "RelearnReport",
     "RetrievedEpisode",
     "RetrievedPattern",
@@ -42,6 +46,38 @@ class RetrievedPattern(BaseModel):
     pattern: Pattern
     score: float
     breakdown: dict[str, float] = Field(default_factory=dict)
+
+
+class PlanStep(BaseModel):
+    """One step of a recommended plan: the tool and what it was used for."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tool: str
+    action: str
+
+
+class RecommendedPlan(BaseModel):
+    """The lesson memory has for a task: which tools solved tasks like it, in order.
+
+    ``tools`` is the tool sequence of the successful steps of the best evidence episode;
+    ``steps`` adds what each tool was used for. ``evidence`` lists the episodes that solved a
+    similar task this way (best first), ``support`` counts them, ``success_rate`` is the share
+    of similar episodes that followed these tools and succeeded, and ``confidence`` (0-1) says
+    how clearly the evidence favours this plan over the alternatives. ``relevance`` is the
+    task relevance of the best evidence episode.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    tools: list[str]
+    steps: list[PlanStep] = Field(default_factory=list)
+    evidence: list[UUID] = Field(default_factory=list)
+    support: int = Field(default=0, ge=0)
+    success_rate: float = Field(default=0.0, ge=0, le=1)
+    confidence: float = Field(default=0.0, ge=0, le=1)
+    relevance: float = Field(default=0.0, ge=0)
+    task_description: str = ""
 
 
 class LearningStats(BaseModel):

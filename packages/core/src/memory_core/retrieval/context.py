@@ -15,12 +15,14 @@ from functools import lru_cache
 
 from memory_core.config import RetrievalConfig
 from memory_core.models import ComplexityLevel, TaskContext
+from memory_core.retrieval.lexical import FIELD_MARK
 
 __all__ = [
     "COMPLEXITY_ORDER",
     "ContextQuery",
     "complexity_similarity",
     "context_similarity",
+    "context_terms",
     "domain_similarity",
 ]
 
@@ -129,3 +131,23 @@ def context_similarity(query: ContextQuery, other: TaskContext) -> float:
     if query.tags:
         score += query.w_tags * _jaccard(query.tags, other.tags)
     return score / total
+
+
+def context_terms(context: TaskContext) -> list[str]:
+    """The context as lexical terms (domain, language, framework and each tag).
+
+    They are indexed with an episode's words as a field of their own (marked with
+    `FIELD_MARK`, so they never match a description word), so a rare tag shared by a query
+    and an episode weighs as much as a rare word does, and a tag everyone carries as
+    little. The unstated domain adds nothing.
+    """
+    terms = []
+    domain = context.domain.lower()
+    if domain != UNSTATED_DOMAIN:
+        terms.append(f"{FIELD_MARK}domain={domain}")
+    if context.language:
+        terms.append(f"{FIELD_MARK}language={context.language.lower()}")
+    if context.framework:
+        terms.append(f"{FIELD_MARK}framework={context.framework.lower()}")
+    terms.extend(f"{FIELD_MARK}tag={tag.lower()}" for tag in context.tags)
+    return terms

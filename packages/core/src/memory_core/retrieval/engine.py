@@ -210,8 +210,12 @@ class RetrievalEngine:
         filters: EpisodeFilters,
         *,
         include_below_floor: bool = False,
+        diversify: bool = True,
     ) -> list[RetrievedEpisode]:
-        """Rank completed episodes for a task (best first); see "How retrieval ranks"."""
+        """Rank completed episodes for a task (best first); see "How retrieval ranks".
+
+        ``diversify=False`` skips the diversity re-ranking (used to gather plan evidence).
+        """
         query_vector = None
         if self._embedder is not None and task_description.strip():
             query_vector = self._embedder.embed([task_description])[0]
@@ -225,6 +229,7 @@ class RetrievalEngine:
                 include_below_floor=include_below_floor,
                 query_vector=query_vector,
                 semantic_enabled=self._embedder is not None,
+                diversify=diversify,
             )
             found = self._load([h.episode_id for h in hits])
         return [

@@ -23,7 +23,12 @@ from memory_core.config import RetrievalConfig
 from memory_core.errors import ConfigurationError
 from memory_core.models import Episode, OutcomeKind, TaskContext, TaskType
 from memory_core.retrieval.columns import Column, Matrix
-from memory_core.retrieval.context import COMPLEXITY_ORDER, ContextQuery, domain_similarity
+from memory_core.retrieval.context import (
+    COMPLEXITY_ORDER,
+    ContextQuery,
+    context_terms,
+    domain_similarity,
+)
 from memory_core.retrieval.filters import EpisodeFilters
 from memory_core.retrieval.lexical import FloatArray, LexicalIndex
 from memory_core.retrieval.tokenize import term_counts, tokenize
@@ -48,13 +53,18 @@ def episode_text(episode: Episode) -> str:
     return f"{episode.task_description}\n{tools}".strip()
 
 
-def episode_terms(episode: Episode, description_boost: float) -> dict[str, float]:
+def episode_terms(
+    episode: Episode, description_boost: float, context_weight: float = 1.0
+) -> dict[str, float]:
     """Weighted term counts of an episode.
 
-    The description counts ``description_boost`` per word; tools and actions 1; reflection
-    and outcome text 0.5.
+    The description counts ``description_boost`` per word; each context term (see
+    `context_terms`) ``context_weight``; tools and actions 1; reflection and outcome text 0.5.
     """
     counts = term_counts(episode.task_description, description_boost)
+    if context_weight > 0:
+        for term in context_terms(episode.context):
+            counts[term] = counts.get(term, 0.0) + context_weight
     for step in episode.steps:
         term_counts(step.tool, 1.0, counts)
         term_counts(step.action, 1.0, counts)
@@ -229,7 +239,10 @@ class EpisodeIndex:
         if not episode.is_complete or episode.end_time is None:
             return False
         self.remove(episode.episode_id)
-        slot = self._lexical.add(episode_terms(episode, self.config.description_boost))
+        cfg = self.config
+        slot = self._lexical.add(
+            episode_terms(episode, cfg.description_boost, cfg.context_term_weight)
+        )
         self._slots[episode.episode_id] = slot
         self._ids.append(episode.episode_id)
         ctx = episode.context
@@ -317,8 +330,12 @@ class EpisodeIndex:
         query_vector: Sequence[float] | None = None,
         semantic_enabled: bool = False,
         now: float | None = None,
+        diversify: bool = True,
     ) -> list[EpisodeHit]:
-        """Rank indexed episodes for a task, best first (see "How retrieval ranks")."""
+        """Rank indexed episodes for a task, best first (see "How retrieval ranks").
+
+        ``diversify=False`` skips the MMR re-ranking (near-copies stay, e.g. to count votes).
+        """
         cfg = self.config
         n = self._lexical.size
         if n == 0 or self._lexical.live_count == 0:
@@ -338,7 +355,13 @@ class EpisodeIndex:
 
         ctx_query = ContextQuery.of(context, cfg)
         ctx_table = self._groups.similarity(ctx_query)
-        lexical = self._lexical.scores(terms, cfg.description_boost)[0] if terms else None
+        lexical = None
+        if terms:
+            query = dict.fromkeys(terms, cfg.description_boost)
+            if cfg.context_term_weight > 0:
+                for term in context_terms(context):
+                    query.setdefault(term, cfg.context_term_weight)
+            lexical = self._lexical.scores(query)[0]
         semantic = None
         if qvec is not None and self._vectors is not None:
             vectors = self._vectors.values
@@ -379,8 +402,8 @@ class EpisodeIndex:
             relevance = ctx
         elif ctx_query.stated:
             relevance = text[idx] * (1.0 - share + share * ctx)
-        else:
-            relevance = text[idx]
+        else:  # an unstated context counts as a half match, as if the context were unknown
+            relevance = text[idx] * (1.0 - share / 2)
         parts = {
             "lexical": w_lex * lexical[idx] if lexical is not None else zeros,
             "semantic": w_sem * semantic[idx] if semantic is not None else zeros,
@@ -406,7 +429,8 @@ class EpisodeIndex:
         else:
             top = np.arange(len(idx))
         top = top[np.lexsort((-idx[top], -score[top]))]
-        picks = self._diversify(idx[top], score[top], limit)
+        weight = cfg.diversity_weight if diversify else 0.0
+        picks = self._diversify(idx[top], score[top], limit, weight)
         hits = []
         for position, penalty in picks:
             j = int(top[position])
@@ -427,14 +451,17 @@ class EpisodeIndex:
         return hits
 
     def _diversify(
-        self, slots: np.ndarray[Any, Any], score: np.ndarray[Any, Any], limit: int
+        self,
+        slots: np.ndarray[Any, Any],
+        score: np.ndarray[Any, Any],
+        limit: int,
+        weight: float,
     ) -> list[tuple[int, float]]:
         """Greedy MMR over score-sorted candidates.
 
-        Each round picks the best score minus ``diversity_weight`` x the highest similarity
-        to a result already picked. Returns (position in ``slots``, penalty) pairs.
+        Each round picks the best score minus ``weight`` x the highest similarity to a result
+        already picked. Returns (position in ``slots``, penalty) pairs.
         """
-        weight = self.config.diversity_weight
         count = min(limit, len(slots))
         if weight == 0 or len(slots) <= 1:
             return [(i, 0.0) for i in range(count)]

@@ -17,7 +17,11 @@ import numpy as np
 
 from memory_core.retrieval.columns import Column
 
-__all__ = ["LexicalIndex"]
+__all__ = ["FIELD_MARK", "LexicalIndex"]
+
+FIELD_MARK = "\x1f"
+"""First character of field terms (e.g. context terms): they score like any term but are
+left out of the diversity similarity, which compares what the documents say."""
 
 FloatArray = np.ndarray[Any, np.dtype[np.float32]]
 
@@ -43,6 +47,7 @@ class LexicalIndex:
         self._docs: list[array[int]] = []
         self._tfs: list[array[float]] = []
         self._df: array[int] = array("i")
+        self._in_similarity: array[int] = array("b")
         self._length = Column(np.float32)
         self._live = Column(np.bool_, False)
         self._fwd_start = array("q", [0])
@@ -70,6 +75,7 @@ class LexicalIndex:
                 self._docs.append(array("i"))
                 self._tfs.append(array("f"))
                 self._df.append(0)
+                self._in_similarity.append(not term.startswith(FIELD_MARK))
             self._docs[term_id].append(slot)
             self._tfs[term_id].append(tf)
             self._df[term_id] += 1
@@ -112,18 +118,22 @@ class LexicalIndex:
         """BM25's term-frequency factor for a document of average length."""
         return tf * (self.k1 + 1.0) / (tf + self.k1)
 
-    def scores(self, terms: Iterable[str], reference_tf: float = 1.0) -> tuple[FloatArray, float]:
+    def scores(
+        self, terms: Iterable[str] | Mapping[str, float], reference_tf: float = 1.0
+    ) -> tuple[FloatArray, float]:
         """BM25 scores of every slot, divided by the score a reference document would get.
 
         The reference document has average length and holds every query term
-        ``reference_tf`` times, so 1.0 means "matches the whole query well"; results are
-        clipped to [0, 1]. Unknown query terms count in the reference (a query mostly made
-        of words never seen scores low everywhere).
+        ``reference_tf`` times (or, when ``terms`` maps each term to a count, that many
+        times), so 1.0 means "matches the whole query well"; results are clipped to [0, 1].
+        Unknown query terms count in the reference (a query mostly made of words never seen
+        scores low everywhere).
 
         Returns:
             (scores per slot, the reference score).
         """
-        unique = list(dict.fromkeys(terms))
+        wanted = dict(terms) if isinstance(terms, Mapping) else dict.fromkeys(terms, reference_tf)
+        unique = list(wanted)
         out = np.zeros(self.size, np.float32)
         if not unique or self.live_count == 0:
             return out, 0.0
@@ -134,7 +144,7 @@ class LexicalIndex:
         k_len = self.k1 * self.b / avg
         for term in unique:
             idf = self.idf(term)
-            reference += idf * self.saturation(reference_tf)
+            reference += idf * self.saturation(wanted[term])
             term_id = self._vocab.get(term)
             if term_id is None or self._df[term_id] == 0:
                 continue
@@ -161,6 +171,7 @@ class LexicalIndex:
         positions = first + np.arange(total)
         terms = np.frombuffer(self._fwd_terms, dtype=np.int32)[positions]
         tfs = np.frombuffer(self._fwd_tfs, dtype=np.float32)[positions]
+        tfs = tfs * np.frombuffer(self._in_similarity, dtype=np.int8)[terms]
         vocab, cols = np.unique(terms, return_inverse=True)
         n = max(self.live_count, 1)
         df = np.maximum(np.frombuffer(self._df, dtype=np.int32)[vocab], 1).astype(np.float32)

@@ -1,0 +1,96 @@
+"""From ranked episodes to one recommended plan: the tools that solved tasks like this one.
+
+Every relevant episode votes, weighted by its task relevance: a successful episode for the
+tool sequence of its successful steps; an episode that followed a recommended plan and
+failed, or had to correct it, against that plan (feedback). The plan with the most votes
+wins if its votes are positive; it is returned with its evidence, success rate and how
+clearly it beat the alternatives. With no relevant successful episode there is no plan:
+a wrong lesson is worse than none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from memory_core.models import Episode, PlanStep, RecommendedPlan, RetrievedEpisode
+
+__all__ = ["FAILED_PLAN_PENALTY", "CORRECTED_PLAN_PENALTY", "recommend_plan", "solved_tools"]
+
+FAILED_PLAN_PENALTY = 1.0
+"""Votes (times relevance) a failed episode takes from the plan it was given."""
+CORRECTED_PLAN_PENALTY = 0.5
+"""Votes (times relevance) a successful episode takes from a plan it had to correct."""
+_MAX_TOOLS = 20
+
+
+def solved_tools(episode: Episode) -> tuple[str, ...]:
+    """The tools of an episode's successful steps, in order (at most 20)."""
+    tools = tuple(step.tool for step in episode.steps if step.is_success)
+    return tools[:_MAX_TOOLS]
+
+
+def _succeeded(episode: Episode) -> bool:
+    return episode.outcome is not None and episode.outcome.kind == "success"
+
+
+@dataclass(slots=True)
+class _Candidate:
+    votes: float = 0.0
+    against: float = 0.0
+    evidence: list[RetrievedEpisode] = field(default_factory=list)
+
+
+def recommend_plan(found: Sequence[RetrievedEpisode]) -> RecommendedPlan | None:
+    """The plan the ranked episodes ``found`` support best, or None.
+
+    ``found`` should hold only relevant episodes (above the relevance floor), best first.
+    """
+    candidates: dict[tuple[str, ...], _Candidate] = {}
+    for hit in found:
+        episode = hit.episode
+        weight = max(hit.relevance, 0.0)
+        followed = tuple(episode.followed_plan)
+        if _succeeded(episode):
+            tools = solved_tools(episode)
+            if tools:
+                entry = candidates.setdefault(tools, _Candidate())
+                entry.votes += weight
+                entry.evidence.append(hit)
+            if followed and followed != tools:
+                candidates.setdefault(followed, _Candidate()).against += (
+                    CORRECTED_PLAN_PENALTY * weight
+                )
+        elif followed:
+            candidates.setdefault(followed, _Candidate()).against += FAILED_PLAN_PENALTY * weight
+    best_tools: tuple[str, ...] | None = None
+    best: _Candidate | None = None
+    for tools, entry in candidates.items():
+        net = entry.votes - entry.against
+        if entry.evidence and net > 0 and (best is None or net > best.votes - best.against):
+            best_tools, best = tools, entry
+    if best is None or best_tools is None:
+        return None
+    top = best.evidence[0]
+    if any(
+        hit.relevance > top.relevance
+        for tools, entry in candidates.items()
+        if tools != best_tools
+        for hit in entry.evidence
+    ):
+        return None  # the most relevant success points elsewhere: the evidence disagrees
+    total = sum(c.votes + c.against for c in candidates.values())
+    steps = [PlanStep(tool=s.tool, action=s.action) for s in top.episode.steps if s.is_success]
+    evidence: list[UUID] = [h.episode.episode_id for h in best.evidence]
+    failures = best.against
+    return RecommendedPlan(
+        tools=list(best_tools),
+        steps=steps[:_MAX_TOOLS],
+        evidence=evidence,
+        support=len(evidence),
+        success_rate=best.votes / (best.votes + failures) if best.votes + failures > 0 else 0.0,
+        confidence=min(1.0, (best.votes - best.against) / total) if total > 0 else 0.0,
+        relevance=top.relevance,
+        task_description=top.episode.task_description,
+    )
