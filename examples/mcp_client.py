@@ -4,8 +4,8 @@
 
 Starts ``memory-core mcp`` as a subprocess (stdio, like an MCP host does), on a throwaway
 SQLite file unless a database URL is given, then records a task through the tools, searches
-the memory, reads an episode resource and renders the ``lessons`` prompt. Needs the
-``memory-core[mcp]`` extra (the official MCP Python SDK).
+the memory, asks for a recommended plan, reads an episode resource and renders the
+``lessons`` prompt. Needs the ``memory-core[mcp]`` extra (the official MCP Python SDK).
 """
 
 from __future__ import annotations
@@ -95,6 +95,15 @@ async def main(database_url: str) -> None:
             task, score = result["episode"]["task_description"], result["score"]
             parts = ", ".join(f"{k} {v:+.3f}" for k, v in result["breakdown"].items())
             print(f"found {task!r}: score {score:.3f} = {parts}")
+
+        plan = answer(
+            await client.call_tool(
+                "recommend_plan",
+                {"task_description": "Fix the failing logout test", "context": CONTEXT},
+            )
+        )
+        if plan is not None:
+            print("recommended plan:", " -> ".join(plan["tools"]), f"(support {plan['support']})")
 
         again = await client.call_tool(
             "complete_episode",

@@ -23,6 +23,7 @@ def test_mcp_client_example_runs(tmp_path: Path) -> None:
     assert "step 3: pytest -> success" in out
     assert "reward: " in out
     assert "found 'Fix the failing login test': score " in out
+    assert "recommended plan: editor -> pytest (support 1)" in out
     assert "completing twice: Error executing tool complete_episode: EpisodeAlreadyCompleted" in out
     assert "resource: Fix the failing login test" in out
     assert "Relevant past experience from memory" in out

@@ -106,6 +106,19 @@ async def test_every_error_case_is_a_tool_error_and_the_server_keeps_serving(
             {"episode_id": done, "tool": "x", "action": "y"},
             "EpisodeAlreadyCompletedError",
         )
+        await fails(
+            "recommend_plan", {"task_description": ""}, "InvalidInputError", "task_description"
+        )
+        await fails(
+            "recommend_plan",
+            {"task_description": "Fix it", "episode_id": UNKNOWN},
+            "EpisodeNotFoundError",
+        )
+        await fails(
+            "recommend_plan",
+            {"task_description": "Fix it", "episode_id": done},
+            "EpisodeAlreadyCompletedError",
+        )
         # arguments that do not match the input schema are refused by the SDK, by name
         await fails("log_step", {"episode_id": open_id}, "tool", "Field required")
         # unknown resources

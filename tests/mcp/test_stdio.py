@@ -53,6 +53,36 @@ async def test_full_lifecycle_search_resources_and_prompt(
             == []
         )
 
+        # the recommended plan: the tools that solved it, from this episode
+        plan = data(
+            await client.call_tool(
+                "recommend_plan",
+                {"task_description": "Fix the failing logout test", "context": context},
+            )
+        )
+        assert plan["tools"] == ["editor", "pytest"]
+        assert [step["tool"] for step in plan["steps"]] == ["editor", "pytest"]
+        assert plan["evidence"] == [episode_id]
+        assert plan["support"] == 1
+        assert 0 < plan["confidence"] <= 1
+        unknown = {"task_description": "Bake a sourdough bread"}
+        assert data(await client.call_tool("recommend_plan", unknown)) is None
+        follower = data(
+            await client.call_tool("start_episode", {"task_description": "Fix the logout test"})
+        )["episode_id"]
+        followed = data(
+            await client.call_tool(
+                "recommend_plan",
+                {
+                    "task_description": "Fix the failing logout test",
+                    "context": context,
+                    "episode_id": follower,
+                },
+            )
+        )
+        in_flight = data(await client.call_tool("get_episode", {"episode_id": follower}))
+        assert in_flight["followed_plan"] == followed["tools"] == ["editor", "pytest"]
+
         patterns = data(
             await client.call_tool(
                 "search_patterns",

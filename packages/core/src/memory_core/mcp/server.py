@@ -17,8 +17,8 @@ SERVER_NAME = "memory-core"
 INSTRUCTIONS = """memory-core is a self-learning episodic memory: it records your task runs,
 scores and reflects on them, and learns reusable patterns, so that you do better next time.
 
-1. Before a task: search_episodes (and search_patterns) with the task description and
-   context, and use what worked before; avoid what failed.
+1. Before a task: recommend_plan and search_episodes (and search_patterns) with the task
+   description and context, and use what worked before; avoid what failed.
 2. start_episode with the task; keep its episode_id.
 3. log_step for every tool call, in order, with its result (errors too).
 4. complete_episode with the outcome; the answer holds the reward, a reflection and the

@@ -35,6 +35,7 @@ from memory_core.models import (
     Heuristic,
     MemoryStats,
     Pattern,
+    RecommendedPlan,
     RetrievedEpisode,
     RetrievedPattern,
     TaskType,
@@ -49,6 +50,7 @@ TOOL_NAMES = (
     "search_episodes",
     "search_patterns",
     "retrieve_heuristics",
+    "recommend_plan",
     "get_episode",
     "list_episodes",
     "get_pattern",
@@ -106,6 +108,14 @@ when it completes (that is how the memory learns which patterns help)."""
 
 _HEURISTICS = """Get learned condition -> action rules that fit a context, best first.
 Only rules backed by several episodes with enough confidence are returned."""
+
+_PLAN = """The plan memory recommends for a task: the tools that solved tasks like it, in
+order, with what each was used for (steps), the evidence episodes, support, success_rate and
+confidence (0-1). Answers null when memory holds no relevant successful episode: then
+work it out yourself.
+
+Pass the episode_id of the episode in progress to record that this run follows the plan;
+if the run fails, the plan ranks lower next time."""
 
 _GET_EPISODE = """Return one episode (in progress or completed) with its steps, outcome,
 reward and reflection."""
@@ -216,7 +226,7 @@ def register_tools(
             )
         return tool_result(found, list[RetrievedEpisode])
 
-    @server.tool(description=_SEARCH_PATTERNS, annotations=_READ)
+    @server.tool(description=_SEARCH_PATTERNS, annotations=_WRITE)  # counts retrievals
     async def search_patterns(
         context: ContextArg = None,
         task_description: Annotated[
@@ -244,6 +254,22 @@ def register_tools(
         with tool_errors():
             found = await memory.retrieve_heuristics(context, limit)
         return tool_result(found, list[Heuristic])
+
+    @server.tool(description=_PLAN, annotations=_WRITE)  # may record the plan on the episode
+    async def recommend_plan(
+        task_description: Annotated[str, Field(description="The task you are about to do.")],
+        context: ContextArg = None,
+        episode_id: Annotated[
+            str | None, Field(description="The episode in progress that follows the plan.")
+        ] = None,
+    ) -> Annotated[CallToolResult, RecommendedPlan | None]:
+        with tool_errors():
+            plan = await memory.recommend_plan(
+                task_description,
+                context,
+                episode_id=None if episode_id is None else parse_id(episode_id, "episode"),
+            )
+        return tool_result(plan, RecommendedPlan | None)
 
     @server.tool(description=_GET_EPISODE, annotations=_READ)
     async def get_episode(episode_id: EpisodeIdArg) -> Annotated[CallToolResult, Episode]:
