@@ -298,6 +298,7 @@ class MemoryEngine:
             final = self.learning.assess(final)
             self._buffer.flush(completed=final)
             del self._active[episode_id]
+
         self._episode_cache.put(episode_id, final.model_dump_json())
         self.retrieval.episode_completed(final)
         self.plugins.notify("episode_completed", episode=final, namespace=self.namespace)

@@ -16,12 +16,20 @@ from uuid import UUID
 
 from memory_core.models import Episode, PlanStep, RecommendedPlan, RetrievedEpisode
 
-__all__ = ["FAILED_PLAN_PENALTY", "CORRECTED_PLAN_PENALTY", "recommend_plan", "solved_tools"]
+__all__ = [
+    "CORRECTED_PLAN_PENALTY",
+    "FAILED_PLAN_PENALTY",
+    "VOTE_EXPONENT",
+    "recommend_plan",
+    "solved_tools",
+]
 
 FAILED_PLAN_PENALTY = 1.0
 """Votes (times relevance) a failed episode takes from the plan it was given."""
 CORRECTED_PLAN_PENALTY = 0.5
 """Votes (times relevance) a successful episode takes from a plan it had to correct."""
+VOTE_EXPONENT = 4.0
+"""Votes grow with relevance to this power: the best evidence dominates, near-ties share."""
 _MAX_TOOLS = 20
 
 
@@ -50,7 +58,7 @@ def recommend_plan(found: Sequence[RetrievedEpisode]) -> RecommendedPlan | None:
     candidates: dict[tuple[str, ...], _Candidate] = {}
     for hit in found:
         episode = hit.episode
-        weight = max(hit.relevance, 0.0)
+        weight = max(hit.relevance, 0.0) ** VOTE_EXPONENT
         followed = tuple(episode.followed_plan)
         if _succeeded(episode):
             tools = solved_tools(episode)

@@ -1,0 +1,114 @@
+"""recommend_plan: relevance-weighted votes of successful episodes, feedback, abstention."""
+
+from __future__ import annotations
+
+import pytest
+
+from memory_core import (
+    EpisodeNotFoundError,
+    ExecutionResult,
+    ExecutionStep,
+    InvalidInputError,
+    MemoryConfig,
+    SyncSelfLearningMemory,
+    TaskContext,
+    TaskOutcome,
+)
+
+CTX = TaskContext(domain="web-api", language="python", tags=["auth"])
+
+
+@pytest.fixture
+def memory(tmp_path):
+    config = MemoryConfig(database_url=f"sqlite:///{tmp_path / 'plans.db'}", load_plugins=False)
+    with SyncSelfLearningMemory(config, namespace="plans") as mem:
+        yield mem
+
+
+def record(memory, task, tools, *, ok=True, context=CTX, errors=()):
+    episode_id = memory.start_episode(task, context)
+    plan = memory.recommend_plan(task, context, episode_id=episode_id)
+    for tool in tools:
+        result = ExecutionResult.error("boom") if tool in errors else ExecutionResult.success("ok")
+        memory.log_step(episode_id, ExecutionStep(tool=tool, action=f"use {tool}", result=result))
+    outcome = TaskOutcome.success("done") if ok else TaskOutcome.failure("gave up")
+    memory.complete_episode(episode_id, outcome)
+    return plan
+
+
+def test_no_plan_from_an_empty_memory(memory):
+    assert memory.recommend_plan("Fix the failing login test", CTX) is None
+
+
+def test_the_tools_of_successful_steps_of_similar_tasks(memory):
+    record(memory, "Fix the failing login test", ["pytest", "grep", "editor", "pytest"])
+    record(
+        memory,
+        "Fix the failing login test again",
+        ["curl", "pytest", "grep", "editor", "pytest"],
+        errors={"curl"},
+    )
+    plan = memory.recommend_plan("Fix the failing logout test", CTX)
+    assert plan is not None
+    assert plan.tools == ["pytest", "grep", "editor", "pytest"]
+    assert plan.support == 2
+    assert len(plan.evidence) == 2
+    assert [s.tool for s in plan.steps] == plan.tools
+    assert 0 < plan.confidence <= 1
+    assert plan.success_rate == 1.0
+
+
+def test_abstains_on_a_task_unlike_anything_stored(memory):
+    record(memory, "Fix the failing login test", ["pytest", "grep", "editor"])
+    other = TaskContext(domain="infra", language="hcl", tags=["tls"])
+    assert memory.recommend_plan("Renew the TLS certificate of the load balancer", other) is None
+
+
+def test_failed_episodes_never_give_their_tools(memory):
+    record(memory, "Fix the failing login test", ["pytest", "editor"], ok=False)
+    assert memory.recommend_plan("Fix the failing login test", CTX) is None
+
+
+def test_a_plan_that_failed_for_this_kind_of_task_ranks_lower(memory):
+    for _ in range(2):
+        record(memory, "Fix the failing login test", ["pytest", "grep", "editor"])
+    plan = memory.recommend_plan("Fix the failing login test", CTX)
+    assert plan is not None and plan.tools == ["pytest", "grep", "editor"]
+    # the plan is followed and fails, again and again: feedback against it
+    given = [record(memory, "Fix the failing login test", ["pytest"], ok=False) for _ in range(3)]
+    assert given[0] is not None and given[0].tools == plan.tools
+    assert given[-1] is None
+    assert memory.recommend_plan("Fix the failing login test", CTX) is None
+
+
+def test_the_plan_is_recorded_on_the_episode_it_was_asked_for(memory):
+    record(memory, "Fix the failing login test", ["pytest", "editor"])
+    episode_id = memory.start_episode("Fix the failing logout test", CTX)
+    plan = memory.recommend_plan("Fix the failing logout test", CTX, episode_id=episode_id)
+    assert plan is not None
+    memory.log_step(episode_id, ExecutionStep(tool="pytest", action="run"))
+    episode = memory.complete_episode(episode_id, TaskOutcome.success("done"))
+    assert episode.followed_plan == plan.tools
+    assert memory.get_episode(episode_id).followed_plan == plan.tools
+
+
+def test_bad_input(memory):
+    with pytest.raises(InvalidInputError):
+        memory.recommend_plan("  ", CTX)
+    with pytest.raises(InvalidInputError):
+        memory.recommend_plan("Fix it", {"complexity": "enormous"})
+    record(memory, "Fix the failing login test", ["pytest"])
+    from uuid import uuid4
+
+    with pytest.raises(EpisodeNotFoundError):
+        memory.recommend_plan("Fix the failing login test", CTX, episode_id=uuid4())
+
+
+async def test_the_async_facade_answers_the_same(tmp_path):
+    from memory_core import SelfLearningMemory
+
+    config = MemoryConfig(database_url=f"sqlite:///{tmp_path / 'a.db'}", load_plugins=False)
+    async with SelfLearningMemory(config, namespace="plans") as memory:
+        record(memory.sync, "Fix the failing login test", ["pytest", "editor"])
+        plan = await memory.recommend_plan("Fix the failing logout test", CTX)
+        assert plan is not None and plan.tools == ["pytest", "editor"]
