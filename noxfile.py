@@ -9,7 +9,7 @@ nox.options.reuse_existing_virtualenvs = True
 
 PACKAGES = [
     "-e",
-    "packages/core[postgresql,ui]",
+    "packages/core[postgresql,ui,mcp]",
     "-e",
     "packages/langchain_adapter[agents]",
     "-e",

@@ -12,6 +12,7 @@ from uuid import UUID
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -79,7 +80,7 @@ def open_memory(ctx: typer.Context) -> Iterator[SyncSelfLearningMemory]:
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print ``error: message`` on one line of standard error and exit with ``code``."""
-    err_console.print(f"[bold red]error:[/bold red] {one_line(message)}", soft_wrap=True)
+    err_console.print(f"[bold red]error:[/bold red] {escape(one_line(message))}", soft_wrap=True)
     raise typer.Exit(code)
 
 

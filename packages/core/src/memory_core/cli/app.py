@@ -6,11 +6,13 @@ import sys
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from memory_core.cli import episodes, patterns
 from memory_core.cli._common import CliState, err_console, one_line, state
 from memory_core.cli.demo import run_demo
 from memory_core.cli.doctor import doctor_command, migrate_command
+from memory_core.cli.mcp import mcp_command
 from memory_core.cli.portability import export_command, import_command
 from memory_core.cli.relearn import relearn_command
 from memory_core.cli.report import report_command
@@ -83,6 +85,7 @@ app.command("report")(report_command)
 app.command("migrate")(migrate_command)
 app.command("doctor")(doctor_command)
 app.command("ui")(ui_command)
+app.command("mcp")(mcp_command)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -94,7 +97,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, prog_name="memory-core")
     except MemoryCoreError as exc:
-        err_console.print(f"[bold red]error:[/bold red] {one_line(str(exc))}", soft_wrap=True)
+        err_console.print(
+            f"[bold red]error:[/bold red] {escape(one_line(str(exc)))}", soft_wrap=True
+        )
         sys.exit(1)
     except OSError as exc:  # a file or folder given on the command line
         where = f" ({exc.filename})" if exc.filename else ""
