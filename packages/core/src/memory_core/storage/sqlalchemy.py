@@ -57,7 +57,10 @@ from memory_core.storage._schema import (
 from memory_core.storage.base import (
     Change,
     EpisodeQuery,
+    EpisodeState,
     HeuristicMerge,
+    LearnedEpisode,
+    LearningWrites,
     PatternMerge,
     PatternUpdate,
     WriteBatch,
@@ -125,6 +128,23 @@ _PATTERNS_NO_DOMAIN = select(_PATTERNS_TABLE.c.data).where(
     _PATTERNS_TABLE.c.domain.is_(None),
 )
 _NO_LINKS = ('"pattern_ids":[]', '"heuristic_ids":[]')
+_HEURISTICS_TABLE = cast(Table, HeuristicRow.__table__)
+_UPDATE_HEURISTIC = (
+    update(_HEURISTICS_TABLE)
+    .where(
+        _HEURISTICS_TABLE.c.namespace == bindparam("v_namespace"),
+        _HEURISTICS_TABLE.c.heuristic_id == bindparam("v_heuristic_id"),
+    )
+    .values(updated_us=bindparam("v_updated_us"), data=bindparam("v_data"))
+)
+_MARK_LEARNED = (
+    update(_EPISODES)
+    .where(
+        _EPISODES.c.namespace == bindparam("v_namespace"),
+        _EPISODES.c.episode_id == bindparam("v_episode_id"),
+    )
+    .values(learned=True, data=bindparam("v_data"))
+)
 
 logger = logging.getLogger("memory_core.storage")
 
@@ -609,6 +629,19 @@ class SQLAlchemyEpisodeStore:
             self._record(session, namespace, "episode", changed, "upsert")
         return marked
 
+    @contextmanager
+    def learning_transaction(self, namespace: str) -> Iterator[_LearningTransaction]:
+        """Open one write transaction in which a batch of episodes is learned.
+
+        SQLite takes its write lock at once (``BEGIN IMMEDIATE``), so claims, merges and
+        learned marks of concurrent learners are serialised; on PostgreSQL claims are row
+        locks (``FOR UPDATE SKIP LOCKED``) and `_LearningTransaction.lock` takes the
+        namespace's advisory lock. Commits when the block exits; in-process change
+        listeners hear of the writes after the commit.
+        """
+        with self._session(write=True) as session:
+            yield _LearningTransaction(self, session, namespace)
+
     # --------------------------------------------------------------- patterns
 
     def get_pattern(self, namespace: str, pattern_id: UUID) -> Pattern | None:
@@ -767,6 +800,7 @@ class SQLAlchemyEpisodeStore:
         """Delete a pattern; return False if it did not exist."""
         key = str(pattern_id)
         with self._session(write=True) as session:
+            self._lock_namespace(session, namespace)
             session.execute(
                 delete(PatternEpisodeRow).where(
                     PatternEpisodeRow.namespace == namespace, PatternEpisodeRow.pattern_id == key
@@ -1200,6 +1234,241 @@ class SQLAlchemyEpisodeStore:
                 "upsert",
             )
         return (len(episode_rows), len(pattern_rows), len(heuristic_rows))
+
+
+def _with_links(data: str, pattern_ids: Sequence[UUID], heuristic_ids: Sequence[UUID]) -> str:
+    """An episode header JSON with ids added to its ``pattern_ids`` / ``heuristic_ids``.
+
+    A header whose lists are still empty (the common case: a first learning) gets them
+    spliced in without parsing the episode; otherwise the lists are merged on the model.
+    """
+    if not pattern_ids and not heuristic_ids:
+        return data
+    if all(data.count(empty) == 1 for empty in _NO_LINKS):
+        for empty, ids in zip(_NO_LINKS, (pattern_ids, heuristic_ids), strict=True):
+            if ids:
+                listed = ",".join(f'"{i}"' for i in dict.fromkeys(ids))
+                data = data.replace(empty, f"{empty[:-2]}[{listed}]", 1)
+        return data
+    episode = Episode.model_validate_json(data)
+    episode.pattern_ids = list(dict.fromkeys([*episode.pattern_ids, *pattern_ids]))
+    episode.heuristic_ids = list(dict.fromkeys([*episode.heuristic_ids, *heuristic_ids]))
+    return episode.model_dump_json()
+
+
+def _heuristic_row(namespace: str, heuristic: Heuristic) -> dict[str, Any]:
+    return {
+        "namespace": namespace,
+        "heuristic_id": str(heuristic.heuristic_id),
+        "updated_us": _us(heuristic.updated_at),
+        "data": heuristic.model_dump_json(),
+    }
+
+
+class _LearningTransaction:
+    """`LearningTransaction` over one open SQLAlchemy session (see the protocol)."""
+
+    def __init__(self, store: SQLAlchemyEpisodeStore, session: Session, namespace: str) -> None:
+        self._store = store
+        self._session = session
+        self._connection = session.connection()
+        self._namespace = namespace
+        self._states: dict[UUID, EpisodeState] = {}
+
+    def _chunks(self, ids: Sequence[UUID]) -> Iterator[list[str]]:
+        keys = list(dict.fromkeys(str(i) for i in ids))
+        for start in range(0, len(keys), _CHUNK):
+            yield keys[start : start + _CHUNK]
+
+    def claim_unlearned(self, limit: int, *, exclude: Sequence[UUID] = ()) -> list[Episode]:
+        """See `LearningTransaction.claim_unlearned`."""
+        stmt = select(EpisodeRow.episode_id, EpisodeRow.data).where(
+            EpisodeRow.namespace == self._namespace,
+            EpisodeRow.learned.is_(False),
+            EpisodeRow.end_us.is_not(None),
+        )
+        if exclude:
+            stmt = stmt.where(EpisodeRow.episode_id.not_in([str(i) for i in exclude]))
+        stmt = stmt.order_by(EpisodeRow.end_us, EpisodeRow.episode_id).limit(limit)
+        if self._store.dialect == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        rows = [(r[0], r[1]) for r in self._session.execute(stmt)]
+        for episode_id, data in rows:
+            self._states[UUID(episode_id)] = EpisodeState(learned=False, data=data)
+        return self._store._episodes(self._session, self._namespace, rows)
+
+    def episode_states(self, episode_ids: Sequence[UUID]) -> dict[UUID, EpisodeState]:
+        """See `LearningTransaction.episode_states` (PostgreSQL skips rows claimed elsewhere)."""
+        missing = [i for i in dict.fromkeys(episode_ids) if i not in self._states]
+        for chunk in self._chunks(missing):
+            stmt = (
+                select(EpisodeRow.episode_id, EpisodeRow.learned, EpisodeRow.data)
+                .where(EpisodeRow.namespace == self._namespace, EpisodeRow.episode_id.in_(chunk))
+                .order_by(EpisodeRow.episode_id)
+            )
+            if self._store.dialect == "postgresql":
+                stmt = stmt.with_for_update(skip_locked=True)
+            for episode_id, learned, data in self._session.execute(stmt):
+                self._states[UUID(episode_id)] = EpisodeState(learned=bool(learned), data=data)
+        return {i: self._states[i] for i in episode_ids if i in self._states}
+
+    def lock(self) -> None:
+        """See `LearningTransaction.lock`."""
+        self._store._lock_namespace(self._session, self._namespace)
+
+    def last_change_seq(self) -> int:
+        """See `LearningTransaction.last_change_seq`."""
+        return int(
+            self._session.scalar(
+                select(func.max(ChangeRow.seq)).where(ChangeRow.namespace == self._namespace)
+            )
+            or 0
+        )
+
+    def pattern_changes_since(self, seq: int, limit: int) -> list[Change]:
+        """See `LearningTransaction.pattern_changes_since`."""
+        rows = self._session.execute(
+            select(ChangeRow.seq, ChangeRow.entity, ChangeRow.entity_id, ChangeRow.op)
+            .where(
+                ChangeRow.namespace == self._namespace,
+                ChangeRow.seq > seq,
+                ChangeRow.entity.in_(("pattern", "heuristic")),
+            )
+            .order_by(ChangeRow.seq)
+            .limit(limit)
+        ).all()
+        return [Change(int(s), e, UUID(i), o) for s, e, i, o in rows]  # type: ignore[arg-type]
+
+    def patterns_of(self, kind: PatternKind, domain: str | None) -> list[Pattern]:
+        """See `LearningTransaction.patterns_of`."""
+        params = {"v_namespace": self._namespace, "v_kind": kind}
+        if domain is None:
+            stmt = _PATTERNS_NO_DOMAIN
+        else:
+            stmt, params["v_domain"] = _PATTERNS_OF_DOMAIN, domain
+        return [_PATTERN.validate_json(d) for d in self._connection.scalars(stmt, params)]
+
+    def get_patterns(self, pattern_ids: Sequence[UUID]) -> list[Pattern]:
+        """See `LearningTransaction.get_patterns`."""
+        out: list[Pattern] = []
+        for chunk in self._chunks(pattern_ids):
+            out += [
+                _PATTERN.validate_json(d)
+                for d in self._session.scalars(
+                    select(PatternRow.data).where(
+                        PatternRow.namespace == self._namespace, PatternRow.pattern_id.in_(chunk)
+                    )
+                )
+            ]
+        return out
+
+    def heuristics(self, heuristic_ids: Sequence[UUID] | None = None) -> list[Heuristic]:
+        """See `LearningTransaction.heuristics`."""
+        stmt = select(HeuristicRow.data).where(HeuristicRow.namespace == self._namespace)
+        if heuristic_ids is None:
+            return [Heuristic.model_validate_json(d) for d in self._session.scalars(stmt)]
+        out: list[Heuristic] = []
+        for chunk in self._chunks(heuristic_ids):
+            out += [
+                Heuristic.model_validate_json(d)
+                for d in self._session.scalars(stmt.where(HeuristicRow.heuristic_id.in_(chunk)))
+            ]
+        return out
+
+    def links(
+        self, episode_ids: Sequence[UUID]
+    ) -> tuple[set[tuple[UUID, UUID]], set[tuple[UUID, UUID]]]:
+        """See `LearningTransaction.links`."""
+        patterns: set[tuple[UUID, UUID]] = set()
+        heuristics: set[tuple[UUID, UUID]] = set()
+        for chunk in self._chunks(episode_ids):
+            for pattern_id, episode_id in self._session.execute(
+                select(PatternEpisodeRow.pattern_id, PatternEpisodeRow.episode_id).where(
+                    PatternEpisodeRow.namespace == self._namespace,
+                    PatternEpisodeRow.episode_id.in_(chunk),
+                )
+            ):
+                patterns.add((UUID(pattern_id), UUID(episode_id)))
+            for heuristic_id, episode_id in self._session.execute(
+                select(HeuristicEpisodeRow.heuristic_id, HeuristicEpisodeRow.episode_id).where(
+                    HeuristicEpisodeRow.namespace == self._namespace,
+                    HeuristicEpisodeRow.episode_id.in_(chunk),
+                )
+            ):
+                heuristics.add((UUID(heuristic_id), UUID(episode_id)))
+        return patterns, heuristics
+
+    def write(self, writes: LearningWrites) -> None:
+        """See `LearningTransaction.write`: a few ``executemany`` calls, one per kind of row."""
+        namespace, connection = self._namespace, self._connection
+        if writes.new_patterns:
+            connection.execute(
+                insert(_PATTERNS_TABLE), [_pattern_row(namespace, p) for p in writes.new_patterns]
+            )
+        if writes.changed_patterns:
+            connection.execute(
+                _UPDATE_PATTERN,
+                [
+                    {f"v_{k}": v for k, v in _pattern_row(namespace, p).items()}
+                    for p in writes.changed_patterns
+                ],
+            )
+        if writes.new_heuristics:
+            connection.execute(
+                insert(_HEURISTICS_TABLE),
+                [_heuristic_row(namespace, h) for h in writes.new_heuristics],
+            )
+        if writes.changed_heuristics:
+            connection.execute(
+                _UPDATE_HEURISTIC,
+                [
+                    {f"v_{k}": v for k, v in _heuristic_row(namespace, h).items()}
+                    for h in writes.changed_heuristics
+                ],
+            )
+        if writes.pattern_links:
+            connection.execute(
+                insert(cast(Table, PatternEpisodeRow.__table__)),
+                [
+                    {"namespace": namespace, "pattern_id": str(p), "episode_id": str(e)}
+                    for p, e in writes.pattern_links
+                ],
+            )
+        if writes.heuristic_links:
+            connection.execute(
+                insert(cast(Table, HeuristicEpisodeRow.__table__)),
+                [
+                    {"namespace": namespace, "heuristic_id": str(h), "episode_id": str(e)}
+                    for h, e in writes.heuristic_links
+                ],
+            )
+        if writes.learned:
+            connection.execute(_MARK_LEARNED, [self._mark(e) for e in writes.learned])
+        patterns = [*writes.new_patterns, *writes.changed_patterns]
+        heuristics = [*writes.new_heuristics, *writes.changed_heuristics]
+        record = self._store._record
+        record(self._session, namespace, "pattern", [str(p.pattern_id) for p in patterns], "upsert")
+        record(
+            self._session,
+            namespace,
+            "heuristic",
+            [str(h.heuristic_id) for h in heuristics],
+            "upsert",
+        )
+        record(
+            self._session,
+            namespace,
+            "episode",
+            [str(e.episode_id) for e in writes.learned],
+            "upsert",
+        )
+
+    def _mark(self, episode: LearnedEpisode) -> dict[str, Any]:
+        return {
+            "v_namespace": self._namespace,
+            "v_episode_id": str(episode.episode_id),
+            "v_data": _with_links(episode.data, episode.pattern_ids, episode.heuristic_ids),
+        }
 
 
 def _link_heuristics_to_episodes(session: Session) -> None:
