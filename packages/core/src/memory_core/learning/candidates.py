@@ -44,12 +44,21 @@ def _signature(pattern: Pattern) -> tuple[object, ...]:
     return (similarity_key(pattern), where, steps)
 
 
+def _variable_part(pattern: Pattern) -> object:
+    """The fields `pattern_similarity` reads from a stored pattern that a merge can change.
+
+    Only an error recovery's steps: ids, texts, contexts and tools stay as they are.
+    """
+    return tuple(pattern.recovery_steps) if isinstance(pattern, ErrorRecovery) else None
+
+
 class PatternGroup:
     """The stored patterns of one kind and domain, by id and by similarity key.
 
-    Near-duplicate scores are remembered per (new pattern's signature, stored pattern
-    version), so a pattern that keeps merging into a near-duplicate (its own key is never
-    stored) is not compared with the whole group again and again.
+    Near-duplicate scores are remembered per (new pattern's signature, stored pattern id),
+    checked against the stored pattern's `_variable_part`: a pattern that keeps merging into
+    a near-duplicate (its own key is never stored) is not compared with the whole group
+    again and again.
     """
 
     __slots__ = ("_by_key", "_keys", "_scores", "patterns")
@@ -58,7 +67,7 @@ class PatternGroup:
         self.patterns: dict[UUID, Pattern] = {}
         self._keys: dict[UUID, str] = {}
         self._by_key: dict[str, set[UUID]] = {}
-        self._scores: dict[tuple[tuple[object, ...], UUID], tuple[Pattern, float]] = {}
+        self._scores: dict[tuple[tuple[object, ...], UUID], tuple[object, float]] = {}
         for pattern in patterns:
             self.put(pattern)
 
@@ -97,12 +106,13 @@ class PatternGroup:
         for candidate in self.patterns.values():
             if candidate.kind != new.kind:
                 continue
+            version = _variable_part(candidate)
             known = self._scores.get((signature, candidate.pattern_id))
-            if known is not None and known[0] is candidate:
+            if known is not None and known[0] == version:
                 score = known[1]
             else:
                 score = pattern_similarity(new, candidate, floor=threshold)
-                self._scores[(signature, candidate.pattern_id)] = (candidate, score)
+                self._scores[(signature, candidate.pattern_id)] = (version, score)
             if score >= threshold:
                 scored.append((score, candidate))
         if not scored:

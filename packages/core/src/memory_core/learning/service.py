@@ -552,7 +552,10 @@ class LearningService:
             ids = [
                 i for i in self._store.unlearned_episode_ids(self._namespace) if i not in exclude
             ]
-            episodes = self._store.get_episodes(self._namespace, ids[:limit])
+            found = {
+                e.episode_id: e for e in self._store.get_episodes(self._namespace, ids[:limit])
+            }
+            episodes = [found[i] for i in ids[:limit] if i in found]  # oldest first
             lost = self._learn_episodes([(e, True) for e in episodes if e.is_complete])
             self._forget_claims(lost)
             return len(episodes) - len(lost), len(lost), len(episodes)
