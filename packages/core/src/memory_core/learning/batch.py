@@ -27,6 +27,7 @@ from memory_core.learning.candidates import CandidateIndex
 from memory_core.learning.extractors import outcome_weight
 from memory_core.learning.heuristics import HeuristicMerger
 from memory_core.learning.merging import PatternMerger
+from memory_core.learning.similarity import similarity_key
 from memory_core.models import Episode, Heuristic, Pattern
 from memory_core.storage.base import LearnedEpisode, LearningTransaction, LearningWrites
 
@@ -208,12 +209,13 @@ class BatchLearner:
         stored: list[Pattern] = []
         for pattern in item.patterns:
             group = self.index.group(tx, pattern.kind, pattern.domain)
-            merged = merger.resolve(pattern, group.find_match(pattern, self.merge_threshold))
+            key = similarity_key(pattern)
+            merged = merger.resolve(pattern, group.find_match(pattern, self.merge_threshold, key))
             if merged is not None and merged.pattern_id in linked:
                 stored.append(group.patterns[merged.pattern_id])  # counted when first learned
                 continue
             value = pattern if merged is None else merged
-            self.index.put(value)
+            self.index.put(value, key if merged is None else None)
             staged.pattern(value, new=merged is None)
             stored.append(value)
         staged.writes.pattern_links += [

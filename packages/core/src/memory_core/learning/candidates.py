@@ -71,11 +71,15 @@ class PatternGroup:
         for pattern in patterns:
             self.put(pattern)
 
-    def put(self, pattern: Pattern) -> None:
-        """Add a pattern or replace the stored version of it."""
+    def put(self, pattern: Pattern, key: str | None = None) -> None:
+        """Add a pattern or replace the stored version of it.
+
+        ``key`` is its similarity key when the caller knows it already.
+        """
         pattern_id = pattern.pattern_id
         self.remove(pattern_id)
-        key = similarity_key(pattern)
+        if key is None:
+            key = similarity_key(pattern)
         self.patterns[pattern_id] = pattern
         self._keys[pattern_id] = key
         self._by_key.setdefault(key, set()).add(pattern_id)
@@ -90,13 +94,17 @@ class PatternGroup:
         if not same:
             del self._by_key[key]
 
-    def find_match(self, new: Pattern, threshold: float) -> Pattern | None:
+    def key_of(self, pattern_id: UUID) -> str | None:
+        """The similarity key of a stored pattern (None when it is not in the group)."""
+        return self._keys.get(pattern_id)
+
+    def find_match(self, new: Pattern, threshold: float, key: str | None = None) -> Pattern | None:
         """The stored pattern ``new`` merges into, as `memory_core.learning.merging.find_match`.
 
-        An equal similarity key is a dictionary lookup; only a pattern without one is
-        compared with the patterns of the group.
+        An equal similarity key (``key``, computed when not given) is a dictionary lookup;
+        only a pattern without one is compared with the patterns of the group.
         """
-        same = self._by_key.get(similarity_key(new))
+        same = self._by_key.get(similarity_key(new) if key is None else key)
         if same:
             return best_candidate([self.patterns[i] for i in same])
         if len(self._scores) > _MAX_SCORES:
@@ -223,10 +231,11 @@ class CandidateIndex:
                 self._group_of[pattern_id] = group_key
         return group
 
-    def put(self, pattern: Pattern) -> None:
+    def put(self, pattern: Pattern, key: str | None = None) -> None:
         """Add or replace a pattern of a loaded group (after ``group`` returned it)."""
         group_key = (pattern.kind, pattern.domain)
-        self._groups[group_key].put(pattern)
+        group = self._groups[group_key]
+        group.put(pattern, group.key_of(pattern.pattern_id) if key is None else key)
         self._group_of[pattern.pattern_id] = group_key
 
     def pattern(self, tx: LearningTransaction, pattern_id: UUID) -> Pattern | None:

@@ -59,7 +59,6 @@ from memory_core.storage.base import (
     EpisodeQuery,
     EpisodeState,
     HeuristicMerge,
-    LearnedEpisode,
     LearningWrites,
     PatternMerge,
     PatternUpdate,
@@ -128,23 +127,6 @@ _PATTERNS_NO_DOMAIN = select(_PATTERNS_TABLE.c.data).where(
     _PATTERNS_TABLE.c.domain.is_(None),
 )
 _NO_LINKS = ('"pattern_ids":[]', '"heuristic_ids":[]')
-_HEURISTICS_TABLE = cast(Table, HeuristicRow.__table__)
-_UPDATE_HEURISTIC = (
-    update(_HEURISTICS_TABLE)
-    .where(
-        _HEURISTICS_TABLE.c.namespace == bindparam("v_namespace"),
-        _HEURISTICS_TABLE.c.heuristic_id == bindparam("v_heuristic_id"),
-    )
-    .values(updated_us=bindparam("v_updated_us"), data=bindparam("v_data"))
-)
-_MARK_LEARNED = (
-    update(_EPISODES)
-    .where(
-        _EPISODES.c.namespace == bindparam("v_namespace"),
-        _EPISODES.c.episode_id == bindparam("v_episode_id"),
-    )
-    .values(learned=True, data=bindparam("v_data"))
-)
 
 logger = logging.getLogger("memory_core.storage")
 
@@ -1256,13 +1238,22 @@ def _with_links(data: str, pattern_ids: Sequence[UUID], heuristic_ids: Sequence[
     return episode.model_dump_json()
 
 
-def _heuristic_row(namespace: str, heuristic: Heuristic) -> dict[str, Any]:
-    return {
-        "namespace": namespace,
-        "heuristic_id": str(heuristic.heuristic_id),
-        "updated_us": _us(heuristic.updated_at),
-        "data": heuristic.model_dump_json(),
-    }
+def _pattern_values(pattern: Pattern) -> tuple[Any, ...]:
+    """(pattern_id, kind, domain, success_rate, occurrence_count, updated_us, data)."""
+    return (
+        str(pattern.pattern_id),
+        pattern.kind,
+        pattern.domain,
+        pattern.success_rate,
+        pattern.occurrence_count,
+        _us(pattern.updated_at),
+        _PATTERN.dump_json(pattern).decode(),
+    )
+
+
+def _heuristic_values(heuristic: Heuristic) -> tuple[Any, ...]:
+    """(heuristic_id, updated_us, data)."""
+    return (str(heuristic.heuristic_id), _us(heuristic.updated_at), heuristic.model_dump_json())
 
 
 class _LearningTransaction:
@@ -1399,76 +1390,71 @@ class _LearningTransaction:
         return patterns, heuristics
 
     def write(self, writes: LearningWrites) -> None:
-        """See `LearningTransaction.write`: a few ``executemany`` calls, one per kind of row."""
-        namespace, connection = self._namespace, self._connection
-        if writes.new_patterns:
-            connection.execute(
-                insert(_PATTERNS_TABLE), [_pattern_row(namespace, p) for p in writes.new_patterns]
-            )
-        if writes.changed_patterns:
-            connection.execute(
-                _UPDATE_PATTERN,
-                [
-                    {f"v_{k}": v for k, v in _pattern_row(namespace, p).items()}
-                    for p in writes.changed_patterns
-                ],
-            )
-        if writes.new_heuristics:
-            connection.execute(
-                insert(_HEURISTICS_TABLE),
-                [_heuristic_row(namespace, h) for h in writes.new_heuristics],
-            )
-        if writes.changed_heuristics:
-            connection.execute(
-                _UPDATE_HEURISTIC,
-                [
-                    {f"v_{k}": v for k, v in _heuristic_row(namespace, h).items()}
-                    for h in writes.changed_heuristics
-                ],
-            )
-        if writes.pattern_links:
-            connection.execute(
-                insert(cast(Table, PatternEpisodeRow.__table__)),
-                [
-                    {"namespace": namespace, "pattern_id": str(p), "episode_id": str(e)}
-                    for p, e in writes.pattern_links
-                ],
-            )
-        if writes.heuristic_links:
-            connection.execute(
-                insert(cast(Table, HeuristicEpisodeRow.__table__)),
-                [
-                    {"namespace": namespace, "heuristic_id": str(h), "episode_id": str(e)}
-                    for h, e in writes.heuristic_links
-                ],
-            )
-        if writes.learned:
-            connection.execute(_MARK_LEARNED, [self._mark(e) for e in writes.learned])
-        patterns = [*writes.new_patterns, *writes.changed_patterns]
-        heuristics = [*writes.new_heuristics, *writes.changed_heuristics]
-        record = self._store._record
-        record(self._session, namespace, "pattern", [str(p.pattern_id) for p in patterns], "upsert")
-        record(
-            self._session,
-            namespace,
-            "heuristic",
-            [str(h.heuristic_id) for h in heuristics],
-            "upsert",
-        )
-        record(
-            self._session,
-            namespace,
-            "episode",
-            [str(e.episode_id) for e in writes.learned],
-            "upsert",
-        )
+        """See `LearningTransaction.write`: one driver-level ``executemany`` per kind of row.
 
-    def _mark(self, episode: LearnedEpisode) -> dict[str, Any]:
-        return {
-            "v_namespace": self._namespace,
-            "v_episode_id": str(episode.episode_id),
-            "v_data": _with_links(episode.data, episode.pattern_ids, episode.heuristic_ids),
-        }
+        Plain DB-API calls: SQLAlchemy's per-row parameter processing cost more than the
+        statements themselves.
+        """
+        ns = self._namespace
+        patterns = [_pattern_values(p) for p in writes.new_patterns]
+        self._many(
+            "INSERT INTO mc_patterns (pattern_id, kind, domain, success_rate, occurrence_count, "
+            "updated_us, data, namespace) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(*v, ns) for v in patterns],
+        )
+        changed = [_pattern_values(p) for p in writes.changed_patterns]
+        self._many(
+            "UPDATE mc_patterns SET kind = ?, domain = ?, success_rate = ?, occurrence_count = ?, "
+            "updated_us = ?, data = ? WHERE namespace = ? AND pattern_id = ?",
+            [(*v[1:], ns, v[0]) for v in changed],
+        )
+        self._many(
+            "INSERT INTO mc_heuristics (heuristic_id, updated_us, data, namespace) "
+            "VALUES (?, ?, ?, ?)",
+            [(*_heuristic_values(h), ns) for h in writes.new_heuristics],
+        )
+        self._many(
+            "UPDATE mc_heuristics SET updated_us = ?, data = ? "
+            "WHERE namespace = ? AND heuristic_id = ?",
+            [(*v[1:], ns, v[0]) for v in map(_heuristic_values, writes.changed_heuristics)],
+        )
+        self._many(
+            "INSERT INTO mc_pattern_episodes (namespace, pattern_id, episode_id) VALUES (?, ?, ?)",
+            [(ns, str(p), str(e)) for p, e in writes.pattern_links],
+        )
+        self._many(
+            "INSERT INTO mc_heuristic_episodes (namespace, heuristic_id, episode_id) "
+            "VALUES (?, ?, ?)",
+            [(ns, str(h), str(e)) for h, e in writes.heuristic_links],
+        )
+        learned = [str(e.episode_id) for e in writes.learned]
+        self._many(
+            "UPDATE mc_episodes SET learned = ?, data = ? WHERE namespace = ? AND episode_id = ?",
+            [
+                (True, _with_links(e.data, e.pattern_ids, e.heuristic_ids), ns, key)
+                for e, key in zip(writes.learned, learned, strict=True)
+            ],
+        )
+        pattern_ids = [v[0] for v in patterns] + [v[0] for v in changed]
+        heuristic_ids = [str(h.heuristic_id) for h in writes.new_heuristics]
+        heuristic_ids += [str(h.heuristic_id) for h in writes.changed_heuristics]
+        changes = [
+            ("pattern", pattern_ids),
+            ("heuristic", heuristic_ids),
+            ("episode", learned),
+        ]
+        self._many(
+            "INSERT INTO mc_changes (namespace, entity, entity_id, op) VALUES (?, ?, ?, ?)",
+            [(ns, entity, i, "upsert") for entity, ids in changes for i in ids],
+        )
+        feed = self._session.info.setdefault(_CHANGES, [])
+        feed += [(ns, entity, ids, "upsert") for entity, ids in changes if ids]
+
+    def _many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        if rows:
+            if self._store.dialect != "sqlite":
+                sql = sql.replace("?", "%s")
+            self._connection.exec_driver_sql(sql, rows)
 
 
 def _link_heuristics_to_episodes(session: Session) -> None:
