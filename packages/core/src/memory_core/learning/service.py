@@ -34,6 +34,7 @@ from memory_core.errors import (
     InvalidInputError,
     LearningQueueFullError,
     PatternNotFoundError,
+    StorageError,
 )
 from memory_core.learning.batch import BatchLearner, LearnedItem, LearnItem, Pause
 from memory_core.learning.effectiveness import record_application, record_retrieval
@@ -101,6 +102,10 @@ def _with_extra_items(reflection: Reflection, extra: Mapping[str, list[str]]) ->
         added = list(extra.get(key, []))[:5]
         update[key] = [*getattr(reflection, key)[: 5 - len(added)], *added]
     return reflection.model_copy(update=update)
+
+
+_Failure = tuple[Episode, Exception]
+"""An episode whose learning failed, and why."""
 
 
 def _describe(item: Episode | UUID) -> str:
@@ -557,8 +562,7 @@ class LearningService:
             }
             episodes = [found[i] for i in ids[:limit] if i in found]  # oldest first
             lost = self._learn_episodes([(e, True) for e in episodes if e.is_complete])
-            self._forget_claims(lost)
-            return len(episodes) - len(lost), len(lost), len(episodes)
+            return self._claim_outcome(len(episodes), lost)
         claimed: list[Episode] = []
 
         def claim(tx: LearningTransaction) -> list[LearnItem]:
@@ -576,13 +580,21 @@ class LearningService:
             if not claimed:
                 raise
             logger.warning("a learning batch failed; learning its episodes one by one")
-        lost = self._learn_each([(e, True) for e in claimed], None, "learning")
-        self._forget_claims(lost)
-        return len(claimed) - len(lost), len(lost), len(claimed)
+        return self._claim_outcome(len(claimed), self._learn_each([(e, True) for e in claimed]))
 
-    def _forget_claims(self, episodes: Sequence[Episode]) -> None:
+    def _claim_outcome(self, claimed: int, lost: Sequence[_Failure]) -> tuple[int, int, int]:
+        """(learned, failed, claimed) of a claimed batch; remember what not to claim again.
+
+        An episode that failed on its own is not claimed again by this service. A database
+        error is not the episode's fault: it stays claimable, and when every episode of the
+        batch met one, the error is raised (a follower waits and tries again).
+        """
+        broken = [e for e, exc in lost if not isinstance(exc, StorageError)]
+        if lost and not broken and len(lost) == claimed:
+            raise lost[-1][1]
         with self._lock:
-            self._claim_failed.update(e.episode_id for e in episodes)
+            self._claim_failed.update(e.episode_id for e in broken)
+        return claimed - len(lost), len(lost), claimed
 
     def _learn_safely(self, episode: Episode) -> None:
         if self._learn_episodes([(episode, True)]):
@@ -605,8 +617,7 @@ class LearningService:
         work: Sequence[tuple[Episode, bool]],
         *,
         restore: EffectivenessByKey | None = None,
-        what: str = "learning",
-    ) -> list[Episode]:
+    ) -> list[_Failure]:
         """Learn (episode, first time) pairs in one transaction; return those that failed.
 
         If the batch fails, its episodes are learned one by one, so only the episodes that
@@ -615,30 +626,29 @@ class LearningService:
         if not work:
             return []
         if not isinstance(self._store, BatchLearningStore):
-            return self._learn_each(work, restore, what)
+            return self._learn_each(work, restore)
         items: list[LearnItem] = []
         pause = Pause()
         for episode, first_time in work:
             pause()  # extraction is pure Python: let other threads run now and then
             items.append(self._prepare(episode, first_time, restore))
         if len(items) == 1:
-            return self._learn_each(work, restore, what, items)
+            return self._learn_each(work, restore, items)
         try:
             self._run_batch(lambda _tx: items)
         except Exception:
             logger.warning("a learning batch failed; learning its episodes one by one")
-            return self._learn_each(work, restore, what, items)
+            return self._learn_each(work, restore, items)
         return []
 
     def _learn_each(
         self,
         work: Sequence[tuple[Episode, bool]],
-        restore: EffectivenessByKey | None,
-        what: str,
+        restore: EffectivenessByKey | None = None,
         items: Sequence[LearnItem] | None = None,
-    ) -> list[Episode]:
+    ) -> list[_Failure]:
         """Learn episodes one transaction each; return (and log) those that failed."""
-        failed: list[Episode] = []
+        failed: list[_Failure] = []
         for number, (episode, first_time) in enumerate(work):
             try:
                 if not isinstance(self._store, BatchLearningStore):
@@ -646,13 +656,12 @@ class LearningService:
                     continue
                 one = [items[number] if items else self._prepare(episode, first_time, restore)]
                 self._run_batch(lambda _tx: one)  # noqa: B023 - called before the next turn
-            except Exception:
+            except Exception as exc:
                 logger.exception(
-                    "%s failed for episode %s; it stays unlearned and is retried on next open",
-                    what,
+                    "learning failed for episode %s; it stays unlearned and is retried later",
                     episode.episode_id,
                 )
-                failed.append(episode)
+                failed.append((episode, exc))
         return failed
 
     def _prepare(
