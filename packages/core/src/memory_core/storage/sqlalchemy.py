@@ -127,6 +127,7 @@ _PATTERNS_NO_DOMAIN = select(_PATTERNS_TABLE.c.data).where(
     _PATTERNS_TABLE.c.domain.is_(None),
 )
 _NO_LINKS = ('"pattern_ids":[]', '"heuristic_ids":[]')
+_NO_STEPS = '"steps":[]'
 
 logger = logging.getLogger("memory_core.storage")
 
@@ -401,10 +402,9 @@ class SQLAlchemyEpisodeStore:
                 "upsert",
             )
 
-    def _load_steps(
-        self, session: Session, namespace: str, ids: list[str]
-    ) -> dict[str, list[ExecutionStep]]:
-        steps: dict[str, list[ExecutionStep]] = {i: [] for i in ids}
+    def _load_steps(self, session: Session, namespace: str, ids: list[str]) -> dict[str, list[str]]:
+        """The stored JSON of the listed episodes' steps, in step order."""
+        steps: dict[str, list[str]] = {i: [] for i in ids}
         for chunk_start in range(0, len(ids), 500):
             chunk = ids[chunk_start : chunk_start + 500]
             rows = session.execute(
@@ -413,7 +413,7 @@ class SQLAlchemyEpisodeStore:
                 .order_by(StepRow.episode_id, StepRow.step_number)
             )
             for episode_id, data in rows:
-                steps[episode_id].append(ExecutionStep.model_validate_json(data))
+                steps[episode_id].append(data)
         return steps
 
     def _episodes(
@@ -422,8 +422,14 @@ class SQLAlchemyEpisodeStore:
         steps = self._load_steps(session, namespace, [r[0] for r in rows])
         episodes = []
         for episode_id, data in rows:
+            parts = steps[episode_id]
+            if parts and data.count(_NO_STEPS) == 1:
+                # One parse of the whole episode: the steps spliced into the stored header.
+                whole = data.replace(_NO_STEPS, f'"steps":[{",".join(parts)}]', 1)
+                episodes.append(Episode.model_validate_json(whole))
+                continue
             episode = Episode.model_validate_json(data)
-            episode.steps = steps[episode_id]
+            episode.steps = [ExecutionStep.model_validate_json(p) for p in parts]
             episodes.append(episode)
         return episodes
 
