@@ -305,3 +305,30 @@ def test_patterns_learned_hook_per_episode(sqlite_url: str, namespace: str) -> N
         assert seen == []
         memory.learn_pending()
         assert sorted(seen) == sorted(ids)
+
+
+def test_an_episode_submitted_again_is_not_counted_again(
+    database_url: str, namespace: str, build: BuildEpisode
+) -> None:
+    store = SQLAlchemyEpisodeStore(database_url)
+    config = MemoryConfig(database_url=database_url, learning=LearningConfig(batch_size=8))
+    service = LearningService(config, store, namespace)
+    episodes = [service.assess(build(STEPS, description=f"e{i}")) for i in range(5)]
+    store.write(namespace, WriteBatch(completed=episodes))
+    for episode in episodes:
+        service.submit(episode)
+    assert service.wait(60)
+    before = _snapshot(store, namespace)
+    stored = store.get_episode(namespace, episodes[0].episode_id)
+    assert stored is not None
+    assert stored.pattern_ids
+    for episode in episodes:  # queued twice (e.g. by two processes resuming one backlog)
+        service.submit(episode.model_copy())
+    assert service.wait(60)
+    assert _snapshot(store, namespace) == before
+    again = store.get_episode(namespace, episodes[0].episode_id)
+    assert again is not None
+    assert (again.pattern_ids, again.heuristic_ids) == (stored.pattern_ids, stored.heuristic_ids)
+    assert service.stats().failed == 0
+    service.close()
+    store.close()
