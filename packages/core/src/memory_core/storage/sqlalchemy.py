@@ -1375,25 +1375,25 @@ class _LearningTransaction:
     def links(
         self, episode_ids: Sequence[UUID]
     ) -> tuple[set[tuple[UUID, UUID]], set[tuple[UUID, UUID]]]:
-        """See `LearningTransaction.links`."""
-        patterns: set[tuple[UUID, UUID]] = set()
-        heuristics: set[tuple[UUID, UUID]] = set()
-        for chunk in self._chunks(episode_ids):
-            for pattern_id, episode_id in self._session.execute(
-                select(PatternEpisodeRow.pattern_id, PatternEpisodeRow.episode_id).where(
-                    PatternEpisodeRow.namespace == self._namespace,
-                    PatternEpisodeRow.episode_id.in_(chunk),
-                )
-            ):
-                patterns.add((UUID(pattern_id), UUID(episode_id)))
-            for heuristic_id, episode_id in self._session.execute(
-                select(HeuristicEpisodeRow.heuristic_id, HeuristicEpisodeRow.episode_id).where(
-                    HeuristicEpisodeRow.namespace == self._namespace,
-                    HeuristicEpisodeRow.episode_id.in_(chunk),
-                )
-            ):
-                heuristics.add((UUID(heuristic_id), UUID(episode_id)))
-        return patterns, heuristics
+        """See `LearningTransaction.links` (the ids travel as one parameter)."""
+        keys = list(dict.fromkeys(str(i) for i in episode_ids))
+        if not keys:
+            return set(), set()
+        found = []
+        for table, column in (
+            ("mc_pattern_episodes", "pattern_id"),
+            ("mc_heuristic_episodes", "heuristic_id"),
+        ):
+            sql = f"SELECT {column}, episode_id FROM {table} WHERE namespace = ? AND episode_id "
+            if self._store.dialect == "sqlite":
+                sql += "IN (SELECT value FROM json_each(?))"
+                ids: Any = json.dumps(keys)
+            else:
+                sql = sql.replace("?", "%s") + "= ANY(%s)"
+                ids = keys
+            rows = self._connection.exec_driver_sql(sql, (self._namespace, ids))
+            found.append({(UUID(a), UUID(b)) for a, b in rows})
+        return found[0], found[1]
 
     def write(self, writes: LearningWrites) -> None:
         """See `LearningTransaction.write`: one driver-level ``executemany`` per kind of row.
