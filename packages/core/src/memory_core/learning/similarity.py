@@ -102,10 +102,15 @@ def _string_upper_bound(a: str, b: str) -> float:
 def _bounded(a: str, b: str, needed: float) -> float:
     """`string_similarity`, or a cheap upper bound when it is already below ``needed``.
 
-    Short strings are compared exactly at once: the bound costs as much as the distance.
+    Short strings are compared exactly unless a similarity of 1.0 or their lengths alone
+    stay below ``needed``: the character-count bound costs as much as the distance.
     """
+    if needed > 1.0:
+        return 1.0
     if min(len(a), len(b)) <= _EXACT_BELOW:
-        return string_similarity(a, b)
+        longest = max(len(a), len(b))
+        by_length = 1.0 - abs(len(a) - len(b)) / longest if longest else 1.0
+        return by_length if by_length < needed else string_similarity(a, b)
     bound = _string_upper_bound(a, b)
     return bound if bound < needed else string_similarity(a, b)
 
