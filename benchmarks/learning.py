@@ -47,7 +47,7 @@ from memory_core import (
     TaskOutcome,
     TaskType,
 )
-from memory_core.learning import LearnReport, LearningService, heuristic_candidates
+from memory_core.learning import LearningService, LearnReport, heuristic_candidates
 from memory_core.models import utcnow
 from memory_core.storage import WriteBatch
 
@@ -244,7 +244,8 @@ def bench_sustained(url: str, label: str, count: int) -> Row:
     total, cpu = time.perf_counter() - started, time.process_time() - cpu
     learned = sum(r.episodes_learned for r in reports)
     patterns = len(store.list_patterns(namespace))
-    assert learned == count and not store.unlearned_episode_ids(namespace)
+    assert learned == count
+    assert not store.unlearned_episode_ids(namespace)
     store.close()
     row = summarize(f"sustained learning ({label})", f"{count:,} episodes", timings, total)
     row.ops_per_s = learned / total
