@@ -109,8 +109,8 @@ class LearningConfig(BaseModel):
     """Deprecated alias kept working: False means ``mode="inline"`` when ``mode`` is left at
     ``background``. Read `effective_mode` for the mode in force."""
     batch_size: int = Field(default=64, ge=1, le=10_000)
-    """Most episodes learned in one database transaction (workers, ``learn_pending``,
-    relearn)."""
+    """Most episodes learned in one database transaction (by the workers and by
+    ``learn_pending``); a batch holds the namespace's write lock while it merges."""
     workers: int = Field(default=2, ge=1, le=64)
     """Worker threads of the learning queue."""
     queue_size: int = Field(default=1_000, ge=1)
