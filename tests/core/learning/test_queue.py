@@ -6,7 +6,8 @@ Driven by ``wait()`` / ``wait_for_learning()`` and events, never by sleeping.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
@@ -27,7 +28,7 @@ from memory_core import (
 )
 from memory_core.learning import LearningService, default_extractors
 from memory_core.storage import WriteBatch
-from memory_core.storage.base import PatternMerge
+from memory_core.storage.base import LearningTransaction, LearningWrites, PatternMerge
 
 BuildEpisode = Callable[..., Episode]
 STEPS = [("reader", "read", True), ("editor", "check if fixed", True), ("pytest", "run", True)]
@@ -246,6 +247,27 @@ class FlakyStore(SQLAlchemyEpisodeStore):
         if episode_id in self.failing:
             raise RuntimeError("database went away")
         return super().merge_patterns(namespace, episode_id, patterns, merge)
+
+    @contextmanager
+    def learning_transaction(self, namespace: str) -> Iterator[LearningTransaction]:
+        with super().learning_transaction(namespace) as tx:
+            yield _FlakyTransaction(tx, self.failing)
+
+
+class _FlakyTransaction:
+    """A learning transaction whose write fails when it marks a chosen episode learned."""
+
+    def __init__(self, inner: LearningTransaction, failing: set[UUID]) -> None:
+        self._inner = inner
+        self._failing = failing
+
+    def write(self, writes: LearningWrites) -> None:
+        if any(e.episode_id in self._failing for e in writes.learned):
+            raise RuntimeError("database went away")
+        self._inner.write(writes)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
 
 
 def test_worker_error_is_logged_counted_and_survived(

@@ -28,7 +28,7 @@ from memory_core.errors import (
     PayloadTooLargeError,
     StepOrderError,
 )
-from memory_core.learning import LearningService, RelearnProgress
+from memory_core.learning import LearningService, LearnReport, RelearnProgress
 from memory_core.models import (
     Episode,
     ExecutionStep,
@@ -528,6 +528,18 @@ class MemoryEngine:
     def wait_for_learning(self, timeout: float | None = None) -> bool:
         """Block until queued learning work is done; False if ``timeout`` ran out."""
         return self.learning.wait(timeout)
+
+    def learn_pending(
+        self,
+        *,
+        limit: int | None = None,
+        batch_size: int | None = None,
+        stop: threading.Event | None = None,
+    ) -> LearnReport:
+        """Learn the namespace's unlearned episodes here; see the facade's docstring."""
+        self._check_open()
+        self._buffer.flush()
+        return self.learning.learn_pending(limit=limit, batch_size=batch_size, stop=stop)
 
     def relearn(
         self,

@@ -100,8 +100,17 @@ class LearningConfig(BaseModel):
 
     model_config = _Section
 
+    mode: Literal["background", "inline", "external"] = "background"
+    """Where completed episodes are learned. ``background``: on this memory's worker pool.
+    ``inline``: inside ``complete_episode``, before it returns. ``external``: never in this
+    process; episodes are stored marked unlearned for ``memory-core learn [--follow]`` (or
+    ``learn_pending()``) in any process to learn."""
     background: bool = True
-    """Extract patterns on a background worker pool (False: inside ``complete_episode``)."""
+    """Deprecated alias kept working: False means ``mode="inline"`` when ``mode`` is left at
+    ``background``. Read `effective_mode` for the mode in force."""
+    batch_size: int = Field(default=64, ge=1, le=10_000)
+    """Most episodes learned in one database transaction (by the workers and by
+    ``learn_pending``); a batch holds the namespace's write lock while it merges."""
     workers: int = Field(default=2, ge=1, le=64)
     """Worker threads of the learning queue."""
     queue_size: int = Field(default=1_000, ge=1)
@@ -127,6 +136,13 @@ class LearningConfig(BaseModel):
     """Episodes a heuristic needs before it is returned for a context."""
     heuristic_min_confidence: float = Field(default=0.7, ge=0)
     """Confidence (``success_rate * sqrt(samples)``) a heuristic needs to be returned."""
+
+    @property
+    def effective_mode(self) -> Literal["background", "inline", "external"]:
+        """The learning mode in force (``mode``, with ``background=False`` meaning inline)."""
+        if self.mode == "background" and not self.background:
+            return "inline"
+        return self.mode
 
 
 class RetrievalConfig(BaseModel):

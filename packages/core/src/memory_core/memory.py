@@ -20,7 +20,7 @@ import pluggy
 from memory_core._engine import MemoryEngine
 from memory_core.config import MemoryConfig
 from memory_core.embeddings import Embedder
-from memory_core.learning import RelearnProgress
+from memory_core.learning import LearnReport, RelearnProgress
 from memory_core.models import (
     Episode,
     ExecutionStep,
@@ -342,6 +342,26 @@ class SyncSelfLearningMemory(_Facade):
         """Block until all queued learning work is done; False if ``timeout`` ran out."""
         return self._engine.wait_for_learning(timeout)
 
+    def learn_pending(
+        self, *, limit: int | None = None, batch_size: int | None = None
+    ) -> LearnReport:
+        """Learn the namespace's stored, not yet learned episodes here, in the caller.
+
+        What a ``learning.mode="external"`` memory leaves behind (or a crash did) is claimed
+        in batches of ``batch_size`` (default ``learning.batch_size``), learned and marked
+        learned, one transaction per batch, until none is left or ``limit`` episodes were
+        handled. Many processes may do it at once on one database (``memory-core learn``):
+        each episode is learned by exactly one of them.
+
+        Returns:
+            Episodes learned and failed, batches and time taken.
+
+        Raises:
+            InvalidInputError: ``limit`` or ``batch_size`` below 1.
+            StorageError: The database failed.
+        """
+        return self._engine.learn_pending(limit=limit, batch_size=batch_size)
+
     def relearn(
         self,
         *,
@@ -584,6 +604,17 @@ class SelfLearningMemory(_Facade):
     async def wait_for_learning(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109
         """Wait until all queued learning work is done; False if ``timeout`` ran out."""
         return await asyncio.to_thread(self._engine.wait_for_learning, timeout)
+
+    async def learn_pending(
+        self, *, limit: int | None = None, batch_size: int | None = None
+    ) -> LearnReport:
+        """Learn the namespace's stored, not yet learned episodes (see the sync facade).
+
+        The work runs in a worker thread.
+        """
+        return await asyncio.to_thread(
+            self._engine.learn_pending, limit=limit, batch_size=batch_size
+        )
 
     async def relearn(
         self,

@@ -12,6 +12,7 @@ from memory_core.cli import episodes, patterns
 from memory_core.cli._common import CliState, err_console, one_line, state
 from memory_core.cli.demo import run_demo
 from memory_core.cli.doctor import doctor_command, migrate_command
+from memory_core.cli.learn import learn_command
 from memory_core.cli.mcp import mcp_command
 from memory_core.cli.portability import export_command, import_command
 from memory_core.cli.relearn import relearn_command
@@ -81,6 +82,7 @@ app.command("search")(search_command)
 app.command("export")(export_command)
 app.command("import")(import_command)
 app.command("relearn")(relearn_command)
+app.command("learn")(learn_command)
 app.command("report")(report_command)
 app.command("migrate")(migrate_command)
 app.command("doctor")(doctor_command)

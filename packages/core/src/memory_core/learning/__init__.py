@@ -1,8 +1,9 @@
 """Learning from completed episodes: reward, reflection, pattern extraction, effectiveness.
 
-`LearningService` is what the memory runs for every completed episode. The pieces are
-usable on their own: `RewardScorer`, `Reflector`, the `PatternExtractor` protocol and the
-four built-in extractors, `PatternMerger` (write-time merging) and `quality_score`.
+`LearningService` is what the memory runs for every completed episode, and what
+`learn_pending` (``memory-core learn``) runs over episodes stored by ``external`` memories.
+The pieces are usable on their own: `RewardScorer`, `Reflector`, the `PatternExtractor`
+protocol and the four built-in extractors, `PatternMerger` (write-time merging) and `quality_score`.
 `LearningService.relearn` learns stored episodes again (idempotent; see
 `memory_core.learning.relearn`).
 """
@@ -17,6 +18,7 @@ from memory_core.learning.extractors import (
     extract_patterns,
 )
 from memory_core.learning.heuristics import heuristic_candidates, rank_heuristics
+from memory_core.learning.learner import LearnReport, follow
 from memory_core.learning.merging import PatternMerger, merge_into
 from memory_core.learning.quality import quality_score
 from memory_core.learning.reflection import Reflector
@@ -30,6 +32,7 @@ __all__ = [
     "ContextPatternExtractor",
     "DecisionPointExtractor",
     "ErrorRecoveryExtractor",
+    "LearnReport",
     "LearningService",
     "PatternExtractor",
     "PatternMerger",
@@ -40,6 +43,7 @@ __all__ = [
     "default_extractors",
     "error_signature",
     "extract_patterns",
+    "follow",
     "heuristic_candidates",
     "merge_into",
     "pattern_similarity",

@@ -120,7 +120,10 @@ class HeuristicMerger:
     def __call__(self, new: Heuristic, stored: Sequence[Heuristic]) -> Heuristic | None:
         """Return the merged stored heuristic, or None to insert ``new``."""
         key = heuristic_key(new)
-        match = next((h for h in stored if heuristic_key(h) == key), None)
+        return self.resolve(new, next((h for h in stored if heuristic_key(h) == key), None))
+
+    def resolve(self, new: Heuristic, match: Heuristic | None) -> Heuristic | None:
+        """Like calling the merger, with the stored same-key heuristic already found."""
         if match is None:
             return None
         if self.episode_id in match.evidence:

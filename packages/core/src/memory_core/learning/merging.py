@@ -24,7 +24,7 @@ from memory_core.models import (
     ToolSequence,
 )
 
-__all__ = ["PatternMerger", "find_match", "merge_evidence", "merge_into"]
+__all__ = ["PatternMerger", "best_candidate", "find_match", "merge_evidence", "merge_into"]
 
 
 def _weighted(a: float, wa: int, b: float, wb: int) -> float:
@@ -70,6 +70,14 @@ def merge_into(stored: Pattern, new: Pattern) -> Pattern:
     return stored.model_copy(update=update)
 
 
+def best_candidate(pool: Sequence[Pattern]) -> Pattern:
+    """The pattern to merge into among equally good candidates.
+
+    More occurrences first, then the older one, then the lower id.
+    """
+    return min(pool, key=lambda c: (-c.occurrence_count, c.created_at, str(c.pattern_id)))
+
+
 def find_match(new: Pattern, candidates: Sequence[Pattern], threshold: float) -> Pattern | None:
     """The stored candidate ``new`` should merge into, or None.
 
@@ -91,7 +99,7 @@ def find_match(new: Pattern, candidates: Sequence[Pattern], threshold: float) ->
             pool = [c for s, c in scored if s == best]
     if not pool:
         return None
-    return min(pool, key=lambda c: (-c.occurrence_count, c.created_at, str(c.pattern_id)))
+    return best_candidate(pool)
 
 
 class PatternMerger:
@@ -115,7 +123,10 @@ class PatternMerger:
 
     def __call__(self, new: Pattern, candidates: Sequence[Pattern]) -> Pattern | None:
         """Return the merged stored pattern, or None to insert ``new`` as it is."""
-        match = find_match(new, candidates, self.threshold)
+        return self.resolve(new, find_match(new, candidates, self.threshold))
+
+    def resolve(self, new: Pattern, match: Pattern | None) -> Pattern | None:
+        """Like calling the merger, with the stored match already chosen (`find_match`)."""
         if match is None:
             self._touched.add(new.pattern_id)
             return None

@@ -38,29 +38,34 @@ class QueueCounters:
 
 
 class WorkQueue(Generic[T]):
-    """Bounded FIFO of work items handled by ``workers`` daemon threads.
+    """Bounded FIFO of work items handled in batches by ``workers`` daemon threads.
 
-    A handler that raises is logged and counted in ``failed``; the worker carries on with
-    the next item. Threads start on the first `put`.
+    A worker takes every waiting item, up to ``batch_size``, and hands them to the handler
+    at once. The handler returns how many of them failed (it logs those itself); a handler
+    that raises is logged and all its items are counted in ``failed``. Either way the worker
+    carries on with the next batch. Threads start on the first `put`.
 
     Args:
-        handler: Called once per item on a worker thread.
+        handler: Called with a batch of items on a worker thread; returns the failures.
         workers: Worker threads.
         maxsize: Items that may wait before `put` refuses more.
+        batch_size: Most items handed to one handler call.
         name: Thread name prefix.
         describe: Short text naming an item in log messages.
     """
 
     def __init__(
         self,
-        handler: Callable[[T], None],
+        handler: Callable[[list[T]], int],
         *,
         workers: int,
         maxsize: int,
+        batch_size: int = 1,
         name: str = "memory-core-learning",
         describe: Callable[[T], str] = repr,
     ) -> None:
         self._handler = handler
+        self._batch_size = batch_size
         self._describe = describe
         self._workers = workers
         self.maxsize = maxsize
@@ -153,22 +158,21 @@ class WorkQueue(Generic[T]):
                 self._work.wait_for(lambda: self._stopping or bool(self._items))
                 if self._stopping:
                     return
-                item = self._items.popleft()
-                self._in_flight += 1
+                count = min(self._batch_size, len(self._items))
+                batch = [self._items.popleft() for _ in range(count)]
+                self._in_flight += count
                 self._cond.notify_all()  # room for a blocked producer
-            ok = False
+            failed = count
             try:
-                self._handler(item)
-                ok = True
+                failed = max(0, min(count, self._handler(batch)))
             except Exception:
                 logger.exception(
-                    "learning failed for %s; continuing with the next item", self._describe(item)
+                    "learning failed for %s; continuing with the next item",
+                    ", ".join(self._describe(item) for item in batch),
                 )
             finally:
                 with self._lock:
-                    self._in_flight -= 1
-                    if ok:
-                        self._processed += 1
-                    else:
-                        self._failed += 1
+                    self._in_flight -= count
+                    self._processed += count - failed
+                    self._failed += failed
                     self._cond.notify_all()

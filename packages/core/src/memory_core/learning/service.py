@@ -8,6 +8,13 @@ pool or in the caller. An episode stays marked *unlearned* in the database until
 has committed, so work interrupted by a crash or a `close` that timed out is re-queued by
 `LearningService.resume` the next time a memory opens on the database.
 `LearningService.relearn` learns stored episodes again (see `memory_core.learning.relearn`).
+
+Workers learn the episodes waiting in the queue in batches, one transaction per batch
+(`memory_core.learning.batch`), against an in-memory index of merge candidates kept in step
+with the database (`memory_core.learning.candidates`); a batch that fails is retried one
+episode at a time, so one bad episode never holds back the others. ``learning.mode =
+"external"`` stores episodes without learning them in-process; `LearningService.learn_pending`
+(``memory-core learn``) claims and learns them from any process.
 """
 
 from __future__ import annotations
@@ -27,7 +34,9 @@ from memory_core.errors import (
     InvalidInputError,
     LearningQueueFullError,
     PatternNotFoundError,
+    StorageError,
 )
+from memory_core.learning.batch import BatchLearner, LearnedItem, LearnItem, Pause
 from memory_core.learning.effectiveness import record_application, record_retrieval
 from memory_core.learning.extractors import (
     PatternExtractor,
@@ -41,6 +50,7 @@ from memory_core.learning.heuristics import (
     heuristic_key,
     rank_heuristics,
 )
+from memory_core.learning.learner import LearnReport
 from memory_core.learning.merging import PatternMerger
 from memory_core.learning.quality import quality_score
 from memory_core.learning.queue import WorkQueue
@@ -67,6 +77,7 @@ from memory_core.models import (
     TaskContext,
 )
 from memory_core.storage import EpisodeQuery, EpisodeStore
+from memory_core.storage.base import BatchLearningStore, LearningTransaction
 
 if TYPE_CHECKING:
     from memory_core.plugins import PluginHost
@@ -91,6 +102,10 @@ def _with_extra_items(reflection: Reflection, extra: Mapping[str, list[str]]) ->
         added = list(extra.get(key, []))[:5]
         update[key] = [*getattr(reflection, key)[: 5 - len(added)], *added]
     return reflection.model_copy(update=update)
+
+
+_Failure = tuple[Episode, Exception]
+"""An episode whose learning failed, and why."""
 
 
 def _describe(item: Episode | UUID) -> str:
@@ -134,13 +149,18 @@ class LearningService:
         )
         self._scorer = RewardScorer(config.reward)
         self._reflector = Reflector()
+        self._mode = self._learning.effective_mode
         self._queue: WorkQueue[Episode | UUID] = WorkQueue(
-            self._learn_item,
+            self._learn_queued,
             workers=self._learning.workers,
             maxsize=self._learning.queue_size,
+            batch_size=self._learning.batch_size,
             name=f"memory-core-learning[{namespace}]",
             describe=_describe,
         )
+        self._batcher = BatchLearner(self._learning.merge_threshold)
+        self._batch_lock = threading.Lock()  # one learning transaction at a time per service
+        self._claim_failed: set[UUID] = set()  # not claimed again by this service
         self._lock = threading.Lock()
         self._rejected = 0
         self._inline = 0
@@ -173,7 +193,7 @@ class LearningService:
             LearningQueueFullError: Under ``reject`` / ``block`` when there is no room; nothing
                 has been stored, so the completion can be retried.
         """
-        if not self._learning.background or self._learning.backpressure == "inline":
+        if self._mode != "background" or self._learning.backpressure == "inline":
             return
         policy = self._learning.backpressure
         if policy == "reject" and not self._queue.full():
@@ -230,15 +250,18 @@ class LearningService:
     def submit(self, episode: Episode) -> bool:
         """Learn from a stored, completed episode.
 
-        Runs on a worker, or here when the queue is full (``inline`` policy) or
-        ``learning.background`` is False. Never raises: a failure is logged and counted, and
+        Runs on a worker, or here when the queue is full (``inline`` policy) or in
+        ``inline`` mode. In ``external`` mode nothing happens: the episode stays unlearned
+        for a learner (`learn_pending`). Never raises: a failure is logged and counted, and
         the episode stays unlearned for `resume`.
 
         Returns:
             True when the episode was learned here, before returning (its ``pattern_ids``
-            are then set); False when it was queued for a worker.
+            are then set); False when it was queued for a worker or left to a learner.
         """
-        if self._learning.background and not self._closed and self._queue.put(episode):
+        if self._mode == "external":
+            return False
+        if self._mode == "background" and not self._closed and self._queue.put(episode):
             return False
         with self._lock:
             self._inline += 1
@@ -248,17 +271,24 @@ class LearningService:
     def resume(self) -> None:
         """Re-queue completed episodes whose learning never ran (crash, unfinished close).
 
-        The backlog is queued even beyond ``queue_size``; with ``background=False`` it is
-        learned here, before returning.
+        The backlog is queued even beyond ``queue_size``; in ``inline`` mode it is learned
+        here, before returning; in ``external`` mode it is left to the learners.
         """
+        if self._mode == "external":
+            return
         ids = self._store.unlearned_episode_ids(self._namespace)
         if ids:
             logger.info("re-queueing %d unlearned episode(s) of %r", len(ids), self._namespace)
-        for episode_id in ids:
-            if self._learning.background:
+        if self._mode == "background":
+            for episode_id in ids:
                 self._queue.put(episode_id, force=True)
-            else:
-                self._learn_safely(episode_id)
+            return
+        for start in range(0, len(ids), self._learning.batch_size):
+            chunk = ids[start : start + self._learning.batch_size]
+            failed = self._learn_queued(list(chunk))
+            with self._lock:
+                self._inline_processed += len(chunk) - failed
+                self._inline_failed += failed
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until all queued learning work is done; False on timeout."""
@@ -475,27 +505,237 @@ class LearningService:
 
     # ------------------------------------------------------------- learning
 
-    def _learn_safely(self, item: Episode | UUID) -> None:
+    def learn_pending(
+        self,
+        *,
+        limit: int | None = None,
+        batch_size: int | None = None,
+        stop: threading.Event | None = None,
+    ) -> LearnReport:
+        """Claim, learn and mark learned the namespace's unlearned episodes, batch by batch.
+
+        Runs here, in the caller, until none is left (or ``limit`` episodes were handled, or
+        ``stop`` is set: the batch under way is finished first). Any number of processes may
+        run it at once against one database; each batch is one transaction, and an episode is
+        learned by exactly one of them (see `memory_core.learning.learner`). An episode that
+        fails is logged, counted, left unlearned and not claimed again by this service.
+
+        Raises:
+            InvalidInputError: For ``limit`` or ``batch_size`` below 1.
+            StorageError: When the database fails while claiming.
+        """
+        if limit is not None and limit < 1:
+            raise InvalidInputError(f"limit must be >= 1, got {limit}")
+        if batch_size is not None and batch_size < 1:
+            raise InvalidInputError(f"batch_size must be >= 1, got {batch_size}")
+        size = batch_size or self._learning.batch_size
+        started = time.perf_counter()
+        learned = failed = batches = 0
+        while limit is None or learned + failed < limit:
+            if stop is not None and stop.is_set():
+                break
+            want = size if limit is None else min(size, limit - learned - failed)
+            done, lost, claimed = self._learn_claimed(want)
+            if not claimed:
+                break
+            learned += done
+            failed += lost
+            batches += 1
+        return LearnReport(
+            namespace=self._namespace,
+            episodes_learned=learned,
+            episodes_failed=failed,
+            batches=batches,
+            seconds=time.perf_counter() - started,
+        )
+
+    def _learn_claimed(self, limit: int) -> tuple[int, int, int]:
+        """Claim and learn one batch: (learned, failed, claimed)."""
+        with self._lock:
+            exclude = sorted(self._claim_failed)
+        if not isinstance(self._store, BatchLearningStore):
+            ids = [
+                i for i in self._store.unlearned_episode_ids(self._namespace) if i not in exclude
+            ]
+            found = {
+                e.episode_id: e for e in self._store.get_episodes(self._namespace, ids[:limit])
+            }
+            episodes = [found[i] for i in ids[:limit] if i in found]  # oldest first
+            lost = self._learn_episodes([(e, True) for e in episodes if e.is_complete])
+            return self._claim_outcome(len(episodes), lost)
+        claimed: list[Episode] = []
+
+        def claim(tx: LearningTransaction) -> list[LearnItem]:
+            claimed[:] = tx.claim_unlearned(limit, exclude=exclude)
+            pause = Pause()
+            items = []
+            for episode in claimed:
+                pause()
+                items.append(self._prepare(episode, True, None))
+            return items
+
         try:
-            self._learn_item(item)
+            return len(self._run_batch(claim)), 0, len(claimed)
         except Exception:
-            logger.exception(
-                "learning failed for %s; it will be retried on next open", _describe(item)
-            )
+            if not claimed:
+                raise
+            logger.warning("a learning batch failed; learning its episodes one by one")
+        return self._claim_outcome(len(claimed), self._learn_each([(e, True) for e in claimed]))
+
+    def _claim_outcome(self, claimed: int, lost: Sequence[_Failure]) -> tuple[int, int, int]:
+        """(learned, failed, claimed) of a claimed batch; remember what not to claim again.
+
+        An episode that failed on its own is not claimed again by this service. A database
+        error is not the episode's fault: it stays claimable, and when every episode of the
+        batch met one, the error is raised (a follower waits and tries again).
+        """
+        broken = [e for e, exc in lost if not isinstance(exc, StorageError)]
+        if lost and not broken and len(lost) == claimed:
+            raise lost[-1][1]
+        with self._lock:
+            self._claim_failed.update(e.episode_id for e in broken)
+        return claimed - len(lost), len(lost), claimed
+
+    def _learn_safely(self, episode: Episode) -> None:
+        if self._learn_episodes([(episode, True)]):
             with self._lock:
                 self._inline_failed += 1
         else:
             with self._lock:
                 self._inline_processed += 1
 
-    def _learn_item(self, item: Episode | UUID) -> None:
-        if isinstance(item, Episode):
-            episode: Episode | None = item
-        else:
-            episode = self._store.get_episode(self._namespace, item)
-        if episode is None or not episode.is_complete:
-            return
-        self._learn(episode)
+    def _learn_queued(self, items: list[Episode | UUID]) -> int:
+        """Learn a batch of queued episodes (or ids of stored ones); return the failures."""
+        ids = [i for i in items if isinstance(i, UUID)]
+        loaded = {e.episode_id: e for e in self._store.get_episodes(self._namespace, ids)}
+        episodes = [i if isinstance(i, Episode) else loaded.get(i) for i in items]
+        work = [(e, True) for e in episodes if e is not None and e.is_complete]
+        return len(self._learn_episodes(work))
+
+    def _learn_episodes(
+        self,
+        work: Sequence[tuple[Episode, bool]],
+        *,
+        restore: EffectivenessByKey | None = None,
+    ) -> list[_Failure]:
+        """Learn (episode, first time) pairs in one transaction; return those that failed.
+
+        If the batch fails, its episodes are learned one by one, so only the episodes that
+        fail on their own are returned (each logged).
+        """
+        if not work:
+            return []
+        if not isinstance(self._store, BatchLearningStore):
+            return self._learn_each(work, restore)
+        items: list[LearnItem] = []
+        pause = Pause()
+        for episode, first_time in work:
+            pause()  # extraction is pure Python: let other threads run now and then
+            items.append(self._prepare(episode, first_time, restore))
+        if len(items) == 1:
+            return self._learn_each(work, restore, items)
+        try:
+            self._run_batch(lambda _tx: items)
+        except Exception:
+            logger.warning("a learning batch failed; learning its episodes one by one")
+            return self._learn_each(work, restore, items)
+        return []
+
+    def _learn_each(
+        self,
+        work: Sequence[tuple[Episode, bool]],
+        restore: EffectivenessByKey | None = None,
+        items: Sequence[LearnItem] | None = None,
+    ) -> list[_Failure]:
+        """Learn episodes one transaction each; return (and log) those that failed."""
+        failed: list[_Failure] = []
+        for number, (episode, first_time) in enumerate(work):
+            try:
+                if not isinstance(self._store, BatchLearningStore):
+                    self._learn(episode, first_time=first_time, restore=restore)
+                    continue
+                one = [items[number] if items else self._prepare(episode, first_time, restore)]
+                self._run_batch(lambda _tx: one)  # noqa: B023 - called before the next turn
+            except Exception as exc:
+                logger.exception(
+                    "learning failed for episode %s; it stays unlearned and is retried later",
+                    episode.episode_id,
+                )
+                failed.append((episode, exc))
+        return failed
+
+    def _prepare(
+        self, episode: Episode, first_time: bool, restore: EffectivenessByKey | None
+    ) -> LearnItem:
+        """Extract an episode's patterns and heuristic candidates (no database writes)."""
+        patterns = self.extract(episode)
+        if restore:
+            patterns = with_effectiveness(patterns, restore)
+        if first_time and episode.retrieved_pattern_ids:
+            # Read now, not inside the transaction.
+            self._baseline(episode.context.domain, skip=episode.episode_id)
+        return LearnItem(episode, patterns, heuristic_candidates(episode), first_time)
+
+    def _run_batch(
+        self, select: Callable[[LearningTransaction], list[LearnItem]]
+    ) -> list[LearnedItem]:
+        """Learn the items ``select`` returns in one learning transaction, then announce them."""
+        store: BatchLearningStore = self._store  # type: ignore[assignment]
+        with self._batch_lock:
+            with self._lock:
+                baselines = dict(self._baselines)
+            try:
+                with store.learning_transaction(self._namespace) as tx:
+                    items = select(tx)
+                    learned = self._batcher.learn(tx, items, self._first_learning) if items else []
+            except BaseException:
+                self._batcher.failed()
+                with self._lock:
+                    self._baselines = baselines
+                raise
+            self._batcher.committed()
+        for item in learned:
+            self._announce(item)
+        return learned
+
+    def _first_learning(self, episode: Episode) -> tuple[list[UUID], Callable[[Pattern], Pattern]]:
+        """Effectiveness bookkeeping of an episode learned for the first time.
+
+        Returns the retrieved patterns whose application is to be counted and the update
+        counting it; updates the domain's reward baseline.
+        """
+        with self._lock:
+            ids = [
+                pid
+                for pid in dict.fromkeys(episode.retrieved_pattern_ids)
+                if (pid, episode.episode_id) not in self._applied
+            ]
+        helped = outcome_weight(episode) >= 0.5
+        delta = self._reward_delta(episode) if ids else 0.0
+        self._observe_reward(episode)
+        return ids, lambda p: record_application(p, helped, delta, when=episode.end_time)
+
+    def _announce(self, item: LearnedItem) -> None:
+        """After commit: update the episode object and tell the memory and plugins."""
+        episode = item.episode
+        if item.applied:
+            self._remember_applied([(pid, episode.episode_id) for pid in item.applied])
+        pattern_ids = [p.pattern_id for p in item.patterns]
+        heuristic_ids = [h.heuristic_id for h in item.heuristics]
+        episode.pattern_ids = list(dict.fromkeys([*episode.pattern_ids, *pattern_ids]))
+        episode.heuristic_ids = list(dict.fromkeys([*episode.heuristic_ids, *heuristic_ids]))
+        try:
+            if self._on_learned is not None:
+                self._on_learned(episode, item.patterns)
+            if self._plugins is not None:
+                self._plugins.notify(
+                    "patterns_learned",
+                    episode=episode,
+                    patterns=item.patterns,
+                    namespace=self._namespace,
+                )
+        except Exception:
+            logger.exception("announcing episode %s as learned failed", episode.episode_id)
 
     def _learn(
         self,
@@ -581,7 +821,11 @@ class LearningService:
     def _reward_delta(self, episode: Episode) -> float:
         """The episode's reward minus the recent mean reward of its domain, in [-1, 1]."""
         total = episode.reward.total if episode.reward else 0.0
-        domain = episode.context.domain
+        mean, count = self._baseline(episode.context.domain, skip=episode.episode_id)
+        return 0.0 if count == 0 else max(-1.0, min(1.0, total - mean))
+
+    def _baseline(self, domain: str, *, skip: UUID | None = None) -> tuple[float, int]:
+        """The recent mean reward of a domain and how many rewards it averages (cached)."""
         with self._lock:
             baseline = self._baselines.get(domain)
         if baseline is None:
@@ -589,15 +833,12 @@ class LearningService:
                 self._namespace, EpisodeQuery(domain=domain, completed=True, limit=21)
             )
             rewards = [
-                e.reward.total
-                for e in recent
-                if e.reward is not None and e.episode_id != episode.episode_id
+                e.reward.total for e in recent if e.reward is not None and e.episode_id != skip
             ][:20]
             baseline = (sum(rewards) / len(rewards) if rewards else 0.0, len(rewards))
             with self._lock:
-                self._baselines.setdefault(domain, baseline)
-        mean, count = baseline
-        return 0.0 if count == 0 else max(-1.0, min(1.0, total - mean))
+                baseline = self._baselines.setdefault(domain, baseline)
+        return baseline
 
     def _observe_reward(self, episode: Episode) -> None:
         if episode.reward is None:

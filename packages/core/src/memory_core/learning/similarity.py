@@ -35,19 +35,42 @@ __all__ = [
 ]
 
 
+_EXACT_BELOW = 64
+"""Strings at most this long skip the upper bound in `_bounded`."""
+
+
 def levenshtein(a: Sequence[Hashable], b: Sequence[Hashable]) -> int:
-    """Edit distance between two sequences (insertions, deletions, substitutions)."""
+    """Edit distance between two sequences (insertions, deletions, substitutions).
+
+    Bit-parallel (Myers 1999, Hyyrö 2001): one pass over ``b`` with integer operations on
+    bit vectors as long as ``a``, instead of filling the whole distance table.
+    """
     if len(a) < len(b):
         a, b = b, a
-    previous = list(range(len(b) + 1))
-    for i, item_a in enumerate(a, 1):
-        current = [i]
-        for j, item_b in enumerate(b, 1):
-            current.append(
-                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (item_a != item_b))
-            )
-        previous = current
-    return previous[-1]
+    m = len(a)
+    if not b:
+        return m
+    masks: dict[Hashable, int] = {}
+    for i, item in enumerate(a):
+        masks[item] = masks.get(item, 0) | (1 << i)
+    full = (1 << m) - 1
+    last = 1 << (m - 1)
+    plus, minus, distance = full, 0, m
+    for item in b:
+        eq = masks.get(item, 0)
+        xv = eq | minus
+        xh = (((eq & plus) + plus) ^ plus) | eq
+        hp = minus | (~(xh | plus) & full)
+        hm = plus & xh
+        if hp & last:
+            distance += 1
+        elif hm & last:
+            distance -= 1
+        hp = ((hp << 1) | 1) & full
+        hm = (hm << 1) & full
+        plus = hm | (~(xv | hp) & full)
+        minus = hp & xv
+    return distance
 
 
 def sequence_similarity(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:
@@ -77,7 +100,17 @@ def _string_upper_bound(a: str, b: str) -> float:
 
 
 def _bounded(a: str, b: str, needed: float) -> float:
-    """`string_similarity`, or a cheap upper bound when it is already below ``needed``."""
+    """`string_similarity`, or a cheap upper bound when it is already below ``needed``.
+
+    Short strings are compared exactly unless a similarity of 1.0 or their lengths alone
+    stay below ``needed``: the character-count bound costs as much as the distance.
+    """
+    if needed > 1.0:
+        return 1.0
+    if min(len(a), len(b)) <= _EXACT_BELOW:
+        longest = max(len(a), len(b))
+        by_length = 1.0 - abs(len(a) - len(b)) / longest if longest else 1.0
+        return by_length if by_length < needed else string_similarity(a, b)
     bound = _string_upper_bound(a, b)
     return bound if bound < needed else string_similarity(a, b)
 

@@ -8,6 +8,7 @@ never read or write another namespace's rows.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
@@ -24,10 +25,15 @@ from memory_core.models import (
 )
 
 __all__ = [
+    "BatchLearningStore",
     "Change",
     "EpisodeQuery",
+    "EpisodeState",
     "EpisodeStore",
     "HeuristicMerge",
+    "LearnedEpisode",
+    "LearningTransaction",
+    "LearningWrites",
     "PatternMerge",
     "PatternUpdate",
     "WriteBatch",
@@ -82,6 +88,123 @@ class Change:
     entity: Literal["episode", "pattern", "heuristic"]
     entity_id: UUID
     op: Literal["upsert", "delete"]
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeState:
+    """What a learning transaction needs to know about a stored episode.
+
+    Attributes:
+        learned: Whether its learning has committed already.
+        data: Its stored header JSON (the episode without steps), rewritten when it is
+            marked learned.
+    """
+
+    learned: bool
+    data: str
+
+
+@dataclass(frozen=True, slots=True)
+class LearnedEpisode:
+    """An episode marked learned by a learning transaction, with what it fed."""
+
+    episode_id: UUID
+    pattern_ids: Sequence[UUID]
+    heuristic_ids: Sequence[UUID]
+    data: str
+    """Its header JSON as stored before (from `EpisodeState`); the ids are added to it."""
+
+
+@dataclass(slots=True)
+class LearningWrites:
+    """Everything one learning transaction writes, applied together by `LearningTransaction.write`.
+
+    Attributes:
+        new_patterns: Patterns to insert.
+        changed_patterns: Stored patterns to overwrite (merged into, or effectiveness updated).
+        new_heuristics: Heuristics to insert.
+        changed_heuristics: Stored heuristics to overwrite.
+        pattern_links: (pattern id, episode id) evidence links to add.
+        heuristic_links: (heuristic id, episode id) links to add.
+        learned: Episodes to mark learned.
+    """
+
+    new_patterns: list[Pattern] = field(default_factory=list)
+    changed_patterns: list[Pattern] = field(default_factory=list)
+    new_heuristics: list[Heuristic] = field(default_factory=list)
+    changed_heuristics: list[Heuristic] = field(default_factory=list)
+    pattern_links: list[tuple[UUID, UUID]] = field(default_factory=list)
+    heuristic_links: list[tuple[UUID, UUID]] = field(default_factory=list)
+    learned: list[LearnedEpisode] = field(default_factory=list)
+
+
+class LearningTransaction(Protocol):
+    """One database transaction in which a batch of episodes is learned.
+
+    Opened by `BatchLearningStore.learning_transaction`; everything read through it is
+    consistent with what it writes, and nothing is visible to others before it commits.
+    Call order: optionally `claim_unlearned` or `episode_states` (row claims), then `lock`
+    (serialises the namespace's pattern writers), then reads, then one `write`.
+    """
+
+    def claim_unlearned(self, limit: int, *, exclude: Sequence[UUID] = ()) -> list[Episode]:
+        """Claim up to ``limit`` completed, unlearned episodes (oldest first, with steps).
+
+        Claimed episodes are not handed to another learner's claim until this transaction
+        ends (PostgreSQL: ``FOR UPDATE SKIP LOCKED``; SQLite: its write lock).
+        """
+        ...
+
+    def episode_states(self, episode_ids: Sequence[UUID]) -> dict[UUID, EpisodeState]:
+        """Learned flag and stored header of the listed episodes that exist (row-locked)."""
+        ...
+
+    def lock(self) -> None:
+        """Serialise against every other writer of the namespace's patterns and heuristics."""
+        ...
+
+    def last_change_seq(self) -> int:
+        """The highest sequence number of the namespace's change feed, as seen now."""
+        ...
+
+    def pattern_changes_since(self, seq: int, limit: int) -> list[Change]:
+        """Pattern and heuristic entries of the change feed above ``seq`` (at most ``limit``)."""
+        ...
+
+    def patterns_of(self, kind: PatternKind, domain: str | None) -> list[Pattern]:
+        """Every stored pattern of one kind and domain."""
+        ...
+
+    def get_patterns(self, pattern_ids: Sequence[UUID]) -> list[Pattern]:
+        """The listed patterns that exist."""
+        ...
+
+    def heuristics(self, heuristic_ids: Sequence[UUID] | None = None) -> list[Heuristic]:
+        """Every stored heuristic of the namespace (or only the listed ones that exist)."""
+        ...
+
+    def links(
+        self, episode_ids: Sequence[UUID]
+    ) -> tuple[set[tuple[UUID, UUID]], set[tuple[UUID, UUID]]]:
+        """(pattern id, episode id) and (heuristic id, episode id) links of the episodes."""
+        ...
+
+    def write(self, writes: LearningWrites) -> None:
+        """Apply the batch's writes (and record them in the change feed)."""
+        ...
+
+
+@runtime_checkable
+class BatchLearningStore(Protocol):
+    """A store that can learn many episodes in one transaction (optional capability).
+
+    Stores without it are learned episode by episode through `EpisodeStore.merge_patterns`,
+    `EpisodeStore.merge_heuristics` and `EpisodeStore.mark_learned`.
+    """
+
+    def learning_transaction(self, namespace: str) -> AbstractContextManager[LearningTransaction]:
+        """Open a learning transaction on ``namespace``; it commits when the block exits."""
+        ...
 
 
 PatternMerge = Callable[[Pattern, Sequence[Pattern]], Pattern | None]

@@ -57,7 +57,9 @@ from memory_core.storage._schema import (
 from memory_core.storage.base import (
     Change,
     EpisodeQuery,
+    EpisodeState,
     HeuristicMerge,
+    LearningWrites,
     PatternMerge,
     PatternUpdate,
     WriteBatch,
@@ -127,6 +129,7 @@ _PATTERNS_NO_DOMAIN = select(_PATTERNS_TABLE.c.data).where(
     _PATTERNS_TABLE.c.domain.is_(None),
 )
 _NO_LINKS = ('"pattern_ids":[]', '"heuristic_ids":[]')
+_NO_STEPS = '"steps":[]'
 
 logger = logging.getLogger("memory_core.storage")
 
@@ -398,10 +401,9 @@ class SQLAlchemyEpisodeStore(BrowseQueries):
                 "upsert",
             )
 
-    def _load_steps(
-        self, session: Session, namespace: str, ids: list[str]
-    ) -> dict[str, list[ExecutionStep]]:
-        steps: dict[str, list[ExecutionStep]] = {i: [] for i in ids}
+    def _load_steps(self, session: Session, namespace: str, ids: list[str]) -> dict[str, list[str]]:
+        """The stored JSON of the listed episodes' steps, in step order."""
+        steps: dict[str, list[str]] = {i: [] for i in ids}
         for chunk_start in range(0, len(ids), 500):
             chunk = ids[chunk_start : chunk_start + 500]
             rows = session.execute(
@@ -410,7 +412,7 @@ class SQLAlchemyEpisodeStore(BrowseQueries):
                 .order_by(StepRow.episode_id, StepRow.step_number)
             )
             for episode_id, data in rows:
-                steps[episode_id].append(ExecutionStep.model_validate_json(data))
+                steps[episode_id].append(data)
         return steps
 
     def _episodes(
@@ -419,8 +421,14 @@ class SQLAlchemyEpisodeStore(BrowseQueries):
         steps = self._load_steps(session, namespace, [r[0] for r in rows])
         episodes = []
         for episode_id, data in rows:
+            parts = steps[episode_id]
+            if parts and data.count(_NO_STEPS) == 1:
+                # One parse of the whole episode: the steps spliced into the stored header.
+                whole = data.replace(_NO_STEPS, f'"steps":[{",".join(parts)}]', 1)
+                episodes.append(Episode.model_validate_json(whole))
+                continue
             episode = Episode.model_validate_json(data)
-            episode.steps = steps[episode_id]
+            episode.steps = [ExecutionStep.model_validate_json(p) for p in parts]
             episodes.append(episode)
         return episodes
 
@@ -606,6 +614,19 @@ class SQLAlchemyEpisodeStore(BrowseQueries):
             self._record(session, namespace, "episode", changed, "upsert")
         return marked
 
+    @contextmanager
+    def learning_transaction(self, namespace: str) -> Iterator[_LearningTransaction]:
+        """Open one write transaction in which a batch of episodes is learned.
+
+        SQLite takes its write lock at once (``BEGIN IMMEDIATE``), so claims, merges and
+        learned marks of concurrent learners are serialised; on PostgreSQL claims are row
+        locks (``FOR UPDATE SKIP LOCKED``) and `_LearningTransaction.lock` takes the
+        namespace's advisory lock. Commits when the block exits; in-process change
+        listeners hear of the writes after the commit.
+        """
+        with self._session(write=True) as session:
+            yield _LearningTransaction(self, session, namespace)
+
     # --------------------------------------------------------------- patterns
 
     def get_pattern(self, namespace: str, pattern_id: UUID) -> Pattern | None:
@@ -764,6 +785,7 @@ class SQLAlchemyEpisodeStore(BrowseQueries):
         """Delete a pattern; return False if it did not exist."""
         key = str(pattern_id)
         with self._session(write=True) as session:
+            self._lock_namespace(session, namespace)
             session.execute(
                 delete(PatternEpisodeRow).where(
                     PatternEpisodeRow.namespace == namespace, PatternEpisodeRow.pattern_id == key
@@ -1197,6 +1219,245 @@ class SQLAlchemyEpisodeStore(BrowseQueries):
                 "upsert",
             )
         return (len(episode_rows), len(pattern_rows), len(heuristic_rows))
+
+
+def _with_links(data: str, pattern_ids: Sequence[UUID], heuristic_ids: Sequence[UUID]) -> str:
+    """An episode header JSON with ids added to its ``pattern_ids`` / ``heuristic_ids``.
+
+    A header whose lists are still empty (the common case: a first learning) gets them
+    spliced in without parsing the episode; otherwise the lists are merged on the model.
+    """
+    if not pattern_ids and not heuristic_ids:
+        return data
+    if all(data.count(empty) == 1 for empty in _NO_LINKS):
+        for empty, ids in zip(_NO_LINKS, (pattern_ids, heuristic_ids), strict=True):
+            if ids:
+                listed = ",".join(f'"{i}"' for i in dict.fromkeys(ids))
+                data = data.replace(empty, f"{empty[:-2]}[{listed}]", 1)
+        return data
+    episode = Episode.model_validate_json(data)
+    episode.pattern_ids = list(dict.fromkeys([*episode.pattern_ids, *pattern_ids]))
+    episode.heuristic_ids = list(dict.fromkeys([*episode.heuristic_ids, *heuristic_ids]))
+    return episode.model_dump_json()
+
+
+def _pattern_values(pattern: Pattern) -> tuple[Any, ...]:
+    """(pattern_id, kind, domain, success_rate, occurrence_count, updated_us, data)."""
+    return (
+        str(pattern.pattern_id),
+        pattern.kind,
+        pattern.domain,
+        pattern.success_rate,
+        pattern.occurrence_count,
+        _us(pattern.updated_at),
+        _PATTERN.dump_json(pattern).decode(),
+    )
+
+
+def _heuristic_values(heuristic: Heuristic) -> tuple[Any, ...]:
+    """(heuristic_id, updated_us, data)."""
+    return (str(heuristic.heuristic_id), _us(heuristic.updated_at), heuristic.model_dump_json())
+
+
+class _LearningTransaction:
+    """`LearningTransaction` over one open SQLAlchemy session (see the protocol)."""
+
+    def __init__(self, store: SQLAlchemyEpisodeStore, session: Session, namespace: str) -> None:
+        self._store = store
+        self._session = session
+        self._connection = session.connection()
+        self._namespace = namespace
+        self._states: dict[UUID, EpisodeState] = {}
+
+    def _chunks(self, ids: Sequence[UUID]) -> Iterator[list[str]]:
+        keys = list(dict.fromkeys(str(i) for i in ids))
+        for start in range(0, len(keys), _CHUNK):
+            yield keys[start : start + _CHUNK]
+
+    def claim_unlearned(self, limit: int, *, exclude: Sequence[UUID] = ()) -> list[Episode]:
+        """See `LearningTransaction.claim_unlearned`."""
+        stmt = select(EpisodeRow.episode_id, EpisodeRow.data).where(
+            EpisodeRow.namespace == self._namespace,
+            EpisodeRow.learned.is_(False),
+            EpisodeRow.end_us.is_not(None),
+        )
+        if exclude:
+            stmt = stmt.where(EpisodeRow.episode_id.not_in([str(i) for i in exclude]))
+        stmt = stmt.order_by(EpisodeRow.end_us, EpisodeRow.episode_id).limit(limit)
+        if self._store.dialect == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        rows = [(r[0], r[1]) for r in self._session.execute(stmt)]
+        for episode_id, data in rows:
+            self._states[UUID(episode_id)] = EpisodeState(learned=False, data=data)
+        return self._store._episodes(self._session, self._namespace, rows)
+
+    def episode_states(self, episode_ids: Sequence[UUID]) -> dict[UUID, EpisodeState]:
+        """See `LearningTransaction.episode_states` (PostgreSQL skips rows claimed elsewhere)."""
+        missing = [i for i in dict.fromkeys(episode_ids) if i not in self._states]
+        for chunk in self._chunks(missing):
+            stmt = (
+                select(EpisodeRow.episode_id, EpisodeRow.learned, EpisodeRow.data)
+                .where(EpisodeRow.namespace == self._namespace, EpisodeRow.episode_id.in_(chunk))
+                .order_by(EpisodeRow.episode_id)
+            )
+            if self._store.dialect == "postgresql":
+                stmt = stmt.with_for_update(skip_locked=True)
+            for episode_id, learned, data in self._session.execute(stmt):
+                self._states[UUID(episode_id)] = EpisodeState(learned=bool(learned), data=data)
+        return {i: self._states[i] for i in episode_ids if i in self._states}
+
+    def lock(self) -> None:
+        """See `LearningTransaction.lock`."""
+        self._store._lock_namespace(self._session, self._namespace)
+
+    def last_change_seq(self) -> int:
+        """See `LearningTransaction.last_change_seq`."""
+        return int(
+            self._session.scalar(
+                select(func.max(ChangeRow.seq)).where(ChangeRow.namespace == self._namespace)
+            )
+            or 0
+        )
+
+    def pattern_changes_since(self, seq: int, limit: int) -> list[Change]:
+        """See `LearningTransaction.pattern_changes_since`."""
+        rows = self._session.execute(
+            select(ChangeRow.seq, ChangeRow.entity, ChangeRow.entity_id, ChangeRow.op)
+            .where(
+                ChangeRow.namespace == self._namespace,
+                ChangeRow.seq > seq,
+                ChangeRow.entity.in_(("pattern", "heuristic")),
+            )
+            .order_by(ChangeRow.seq)
+            .limit(limit)
+        ).all()
+        return [Change(int(s), e, UUID(i), o) for s, e, i, o in rows]  # type: ignore[arg-type]
+
+    def patterns_of(self, kind: PatternKind, domain: str | None) -> list[Pattern]:
+        """See `LearningTransaction.patterns_of`."""
+        params = {"v_namespace": self._namespace, "v_kind": kind}
+        if domain is None:
+            stmt = _PATTERNS_NO_DOMAIN
+        else:
+            stmt, params["v_domain"] = _PATTERNS_OF_DOMAIN, domain
+        return [_PATTERN.validate_json(d) for d in self._connection.scalars(stmt, params)]
+
+    def get_patterns(self, pattern_ids: Sequence[UUID]) -> list[Pattern]:
+        """See `LearningTransaction.get_patterns`."""
+        out: list[Pattern] = []
+        for chunk in self._chunks(pattern_ids):
+            out += [
+                _PATTERN.validate_json(d)
+                for d in self._session.scalars(
+                    select(PatternRow.data).where(
+                        PatternRow.namespace == self._namespace, PatternRow.pattern_id.in_(chunk)
+                    )
+                )
+            ]
+        return out
+
+    def heuristics(self, heuristic_ids: Sequence[UUID] | None = None) -> list[Heuristic]:
+        """See `LearningTransaction.heuristics`."""
+        stmt = select(HeuristicRow.data).where(HeuristicRow.namespace == self._namespace)
+        if heuristic_ids is None:
+            return [Heuristic.model_validate_json(d) for d in self._session.scalars(stmt)]
+        out: list[Heuristic] = []
+        for chunk in self._chunks(heuristic_ids):
+            out += [
+                Heuristic.model_validate_json(d)
+                for d in self._session.scalars(stmt.where(HeuristicRow.heuristic_id.in_(chunk)))
+            ]
+        return out
+
+    def links(
+        self, episode_ids: Sequence[UUID]
+    ) -> tuple[set[tuple[UUID, UUID]], set[tuple[UUID, UUID]]]:
+        """See `LearningTransaction.links` (the ids travel as one parameter)."""
+        keys = list(dict.fromkeys(str(i) for i in episode_ids))
+        if not keys:
+            return set(), set()
+        found = []
+        for table, column in (
+            ("mc_pattern_episodes", "pattern_id"),
+            ("mc_heuristic_episodes", "heuristic_id"),
+        ):
+            sql = f"SELECT {column}, episode_id FROM {table} WHERE namespace = ? AND episode_id "
+            if self._store.dialect == "sqlite":
+                sql += "IN (SELECT value FROM json_each(?))"
+                ids: Any = json.dumps(keys)
+            else:
+                sql = sql.replace("?", "%s") + "= ANY(%s)"
+                ids = keys
+            rows = self._connection.exec_driver_sql(sql, (self._namespace, ids))
+            found.append({(UUID(a), UUID(b)) for a, b in rows})
+        return found[0], found[1]
+
+    def write(self, writes: LearningWrites) -> None:
+        """See `LearningTransaction.write`: one driver-level ``executemany`` per kind of row.
+
+        Plain DB-API calls: SQLAlchemy's per-row parameter processing cost more than the
+        statements themselves.
+        """
+        ns = self._namespace
+        patterns = [_pattern_values(p) for p in writes.new_patterns]
+        self._many(
+            "INSERT INTO mc_patterns (pattern_id, kind, domain, success_rate, occurrence_count, "
+            "updated_us, data, namespace) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(*v, ns) for v in patterns],
+        )
+        changed = [_pattern_values(p) for p in writes.changed_patterns]
+        self._many(
+            "UPDATE mc_patterns SET kind = ?, domain = ?, success_rate = ?, occurrence_count = ?, "
+            "updated_us = ?, data = ? WHERE namespace = ? AND pattern_id = ?",
+            [(*v[1:], ns, v[0]) for v in changed],
+        )
+        self._many(
+            "INSERT INTO mc_heuristics (heuristic_id, updated_us, data, namespace) "
+            "VALUES (?, ?, ?, ?)",
+            [(*_heuristic_values(h), ns) for h in writes.new_heuristics],
+        )
+        self._many(
+            "UPDATE mc_heuristics SET updated_us = ?, data = ? "
+            "WHERE namespace = ? AND heuristic_id = ?",
+            [(*v[1:], ns, v[0]) for v in map(_heuristic_values, writes.changed_heuristics)],
+        )
+        self._many(
+            "INSERT INTO mc_pattern_episodes (namespace, pattern_id, episode_id) VALUES (?, ?, ?)",
+            [(ns, str(p), str(e)) for p, e in writes.pattern_links],
+        )
+        self._many(
+            "INSERT INTO mc_heuristic_episodes (namespace, heuristic_id, episode_id) "
+            "VALUES (?, ?, ?)",
+            [(ns, str(h), str(e)) for h, e in writes.heuristic_links],
+        )
+        learned = [str(e.episode_id) for e in writes.learned]
+        self._many(
+            "UPDATE mc_episodes SET learned = ?, data = ? WHERE namespace = ? AND episode_id = ?",
+            [
+                (True, _with_links(e.data, e.pattern_ids, e.heuristic_ids), ns, key)
+                for e, key in zip(writes.learned, learned, strict=True)
+            ],
+        )
+        pattern_ids = [v[0] for v in patterns] + [v[0] for v in changed]
+        heuristic_ids = [str(h.heuristic_id) for h in writes.new_heuristics]
+        heuristic_ids += [str(h.heuristic_id) for h in writes.changed_heuristics]
+        changes = [
+            ("pattern", pattern_ids),
+            ("heuristic", heuristic_ids),
+            ("episode", learned),
+        ]
+        self._many(
+            "INSERT INTO mc_changes (namespace, entity, entity_id, op) VALUES (?, ?, ?, ?)",
+            [(ns, entity, i, "upsert") for entity, ids in changes for i in ids],
+        )
+        feed = self._session.info.setdefault(_CHANGES, [])
+        feed += [(ns, entity, ids, "upsert") for entity, ids in changes if ids]
+
+    def _many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        if rows:
+            if self._store.dialect != "sqlite":
+                sql = sql.replace("?", "%s")
+            self._connection.exec_driver_sql(sql, rows)
 
 
 def _link_heuristics_to_episodes(session: Session) -> None:
