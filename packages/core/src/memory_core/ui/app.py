@@ -59,6 +59,9 @@ from memory_core.ui.params import get_date, get_enum, get_float, get_int, get_te
 
 __all__ = ["TOKEN_COOKIE", "build_app"]
 
+_LEFT_OUT_LOOKAHEAD = 50
+"""Extra ranked results the search page reads to find those below the relevance floor."""
+
 TOKEN_COOKIE = "memory_core_token"
 """The cookie that carries the access token after a ``?token=`` visit."""
 
@@ -380,12 +383,16 @@ def build_app(
         if asked:  # the agent's call, then the same ranking with the floor lifted
             found = mem.search_episodes(task or "", context, limit, task_type=task_type)
             given = {r.episode.episode_id for r in found}
-            left_out = [
-                r
-                for r in mem.search_episodes(
-                    task or "", context, limit, task_type=task_type, include_below_floor=True
-                )
-                if r.below_floor and r.episode.episode_id not in given
+            # the best-ranked episodes the floor kept out: look past the ones above it
+            lifted = mem.search_episodes(
+                task or "",
+                context,
+                min(1_000, limit + _LEFT_OUT_LOOKAHEAD),
+                task_type=task_type,
+                include_below_floor=True,
+            )
+            left_out = [r for r in lifted if r.below_floor and r.episode.episode_id not in given][
+                :limit
             ]
         ranked = (
             mem.search_patterns(context, pattern_limit, task_description=task)
