@@ -147,6 +147,7 @@ async def test_full_lifecycle_search_resources_and_prompt(
         text = prompt.messages[0].content.text  # type: ignore[union-attr]
         assert text.startswith("Task: Fix the failing logout test")
         assert "Relevant past experience from memory" in text
+        assert "Recommended plan: " in text
         assert "Past task (debugging): Fix the failing login test" in text
         assert "Learned patterns:" in text
         arguments = {a.name: a.required for a in prompts[0].arguments or []}

@@ -25,8 +25,8 @@ def register_prompts(server: MCPServer, memory: SelfLearningMemory, *, limit: in
     @server.prompt(
         name=LESSONS_PROMPT,
         title="Lessons for a task",
-        description="Past episodes and learned patterns relevant to a task, as text to put "
-        "before working on it. tags is a comma-separated list.",
+        description="The recommended plan, past episodes and learned patterns relevant to a "
+        "task, as text to put before working on it. tags is a comma-separated list.",
     )
     async def lessons(
         task_description: str,
@@ -41,11 +41,12 @@ def register_prompts(server: MCPServer, memory: SelfLearningMemory, *, limit: in
         if tags:
             context["tags"] = [tag for tag in (t.strip() for t in tags.split(",")) if tag]
         try:
+            plan = await memory.recommend_plan(task_description, context)
             episodes = await memory.search_episodes(task_description, context, limit)
             patterns = await memory.search_patterns(
                 context, limit, task_description=task_description
             )
         except MemoryCoreError as exc:
             raise ValueError(f"{type(exc).__name__}: {exc}") from exc
-        text = format_lessons(episodes, patterns) or NO_LESSONS
+        text = format_lessons(episodes, patterns, plan=plan) or NO_LESSONS
         return f"Task: {task_description}\n\n{text}"
