@@ -135,6 +135,7 @@ class MemoryEngine:
             self.namespace,
             interval=self.config.flush_interval_ms / 1000.0,
             max_pending=self.config.flush_max_pending,
+            on_durable=self._completions_durable,
         )
         self.learning = LearningService(
             self.config,
@@ -143,9 +144,23 @@ class MemoryEngine:
             plugins=self.plugins,
             on_learned=self._patterns_learned,
         )
-        self.retrieval = RetrievalEngine(self.config, self.store, self.namespace, embedder=embedder)
+        self.retrieval = RetrievalEngine(
+            self.config,
+            self.store,
+            self.namespace,
+            embedder=embedder,
+            pending=self._buffer.completing,
+            flush_pending=self._buffer.flush,
+        )
         self._closed = False
         self.learning.resume()
+
+    def _completions_durable(self, episodes: Sequence[Episode]) -> None:
+        """Queue completed episodes for learning once the buffer has stored them."""
+        for episode in episodes:
+            # A worker records pattern ids on its own (shallow) copy, so the episode the
+            # caller was given never changes under its feet.
+            self.learning.submit(episode.model_copy())
 
     def _patterns_learned(self, episode: Episode, patterns: Sequence[Pattern]) -> None:
         """Keep this process's caches and pattern ranking in step with learning."""
@@ -202,6 +217,8 @@ class MemoryEngine:
         episode = self._active.get(episode_id)
         if episode is not None:
             return episode
+        if self._buffer.completing(episode_id) is not None:
+            raise EpisodeAlreadyCompletedError(episode_id)
         stored = self.store.get_episode(self.namespace, episode_id)
         if stored is None:
             raise EpisodeNotFoundError(episode_id, self.namespace)
@@ -287,20 +304,29 @@ class MemoryEngine:
                     "metadata": {**episode.metadata, **(metadata or {})},
                 }
             )
-            size = len(final.model_dump_json().encode())
+            final = self.learning.assess(final)
+            as_json = final.model_dump_json()  # serialised once: size check and caches
+            size = len(as_json.encode())
             if size > self.config.limits.max_episode_bytes:
                 raise PayloadTooLargeError(
                     f"episode {episode_id} is {size} bytes as JSON, over the limit of "
                     f"{self.config.limits.max_episode_bytes}; it was not completed"
                 )
-            final = self.learning.assess(final)
-            self._buffer.flush(completed=final)
+            learning = self.config.learning
+            # With "block"/"reject" the queue bound must see every completion at once.
+            deferred = learning.background and learning.backpressure == "inline"
+            if deferred:
+                # durable within flush_interval_ms, like steps; learning starts once it is
+                self._buffer.add_completed(final)
+            else:
+                self._buffer.flush(completed=final)
             del self._active[episode_id]
-        self._episode_cache.put(episode_id, final.model_dump_json())
-        self.retrieval.episode_completed(final)
+        self._episode_cache.put(episode_id, as_json)
+        self.retrieval.episode_completed(final, as_json)
         self.plugins.notify("episode_completed", episode=final, namespace=self.namespace)
-        # A background worker records pattern ids on its own (shallow) copy, so the episode
-        # returned here never changes under the caller's feet; inline learning returns them.
+        if deferred:
+            return final
+        # Queued now, or learned here (the caller then gets the pattern ids).
         learned = final.model_copy()
         return learned if self.learning.submit(learned) else final
 
@@ -315,6 +341,9 @@ class MemoryEngine:
         cached = self._episode_cache.get(episode_id)
         if cached is not None:
             return Episode.model_validate_json(cached)
+        completing = self._buffer.completing(episode_id)
+        if completing is not None:
+            return completing.model_copy(deep=True)
         token = self._episode_cache.token()
         episode = self.store.get_episode(self.namespace, episode_id)
         if episode is None:
@@ -492,7 +521,11 @@ class MemoryEngine:
         self._buffer.flush()
 
     def wait_for_learning(self, timeout: float | None = None) -> bool:
-        """Block until queued learning work is done; False if ``timeout`` ran out."""
+        """Block until queued learning work is done; False if ``timeout`` ran out.
+
+        Completions still waiting in the write buffer are stored (and queued) first.
+        """
+        self._buffer.flush()
         return self.learning.wait(timeout)
 
     def relearn(

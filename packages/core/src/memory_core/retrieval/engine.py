@@ -4,6 +4,13 @@ One engine serves one namespace of one store. The index is built lazily on the f
 search (keyset-paged over the completed episodes), updated in place when this process
 completes or deletes an episode, and brought up to date with other processes' changes
 through the store's change feed at most every ``refresh_interval_seconds`` (no rescans).
+
+Searches are answered without reading the store: the episodes returned come from an
+in-process cache of completed episodes (zlib-compressed JSON, about 1 KB each, up to
+``episode_cache_size`` of them, filled when episodes complete here and when the index is
+built or fed). A cached episode is its completed state; the links learning adds later
+(``pattern_ids``, ``heuristic_ids``) are not re-read for it (``get_episode`` has them).
+Only episodes not in the cache are read from the store.
 """
 
 from __future__ import annotations
@@ -11,8 +18,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import zlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from uuid import UUID
 
@@ -47,6 +55,10 @@ class RetrievalEngine:
         namespace: The namespace searched.
         embedder: Optional embedder adding semantic similarity (vectors are stored with
             the episodes, per embedder ``name``).
+        pending: Returns a completed episode not yet written to the store (or None); asked
+            before the store for episodes missing from the cache.
+        flush_pending: Writes such episodes to the store; called before the index is
+            built from the store.
     """
 
     def __init__(
@@ -56,7 +68,11 @@ class RetrievalEngine:
         namespace: str,
         *,
         embedder: Embedder | None = None,
+        pending: Callable[[UUID], Episode | None] | None = None,
+        flush_pending: Callable[[], None] | None = None,
     ) -> None:
+        self._pending_episode = pending
+        self._flush_pending = flush_pending
         self._config = config.retrieval
         self._store = store
         self._namespace = namespace
@@ -69,7 +85,7 @@ class RetrievalEngine:
         self._following = False  # True once _seq is a valid position in the change feed
         self._gaps: dict[int, float] = {}
         self._checked = 0.0
-        self._episodes: LRUCache[UUID, str] | None = (
+        self._episodes: LRUCache[UUID, bytes] | None = (
             LRUCache(maxsize=self._config.episode_cache_size)
             if self._config.episode_cache_size > 0
             else None
@@ -97,6 +113,8 @@ class RetrievalEngine:
             self._apply_changes()
 
     def _build(self) -> None:
+        if self._flush_pending is not None:
+            self._flush_pending()
         index = EpisodeIndex(self._config)
         seq = self._store.last_change_seq(self._namespace)
         self._checked = time.monotonic()
@@ -146,8 +164,7 @@ class RetrievalEngine:
                         episodes.pop(change.entity_id, None)
                     elif self._index is not None and change.entity_id not in self._index:
                         episodes[change.entity_id] = None
-                    elif self._episodes is not None:
-                        self._episodes.pop(change.entity_id, None)  # e.g. learned pattern ids
+                    # else: an indexed episode changes only by learning links (module doc)
                 elif change.entity == "pattern":
                     if change.op == "delete":
                         patterns_deleted.add(change.entity_id)
@@ -173,8 +190,11 @@ class RetrievalEngine:
     def _add(self, index: EpisodeIndex, episodes: Sequence[Episode]) -> None:
         complete = [e for e in episodes if e.is_complete]
         vectors = self._vectors(complete) if self._embedder is not None else {}
+        cache = self._episodes
         for episode in complete:
             index.add(episode, vectors.get(episode.episode_id))
+            if cache is not None and len(cache) < cache.maxsize:  # never evict newer ones
+                cache[episode.episode_id] = _pack(episode.model_dump_json())
 
     def _vectors(self, episodes: Sequence[Episode]) -> dict[UUID, list[float]]:
         """Stored vectors for the episodes; missing ones are embedded and stored."""
@@ -240,25 +260,32 @@ class RetrievalEngine:
         ]
 
     def _load(self, ids: Sequence[UUID]) -> dict[UUID, Episode]:
-        """Fresh copies of the episodes (from the JSON cache, else one store read)."""
+        """Fresh copies of the episodes (from the cache, else one store read)."""
         cache = self._episodes
         found: dict[UUID, Episode] = {}
         missing: list[UUID] = []
         for episode_id in ids:
             cached = cache.get(episode_id) if cache is not None else None
-            if cached is None:
-                missing.append(episode_id)
+            if cached is not None:
+                found[episode_id] = Episode.model_validate_json(zlib.decompress(cached))
+                continue
+            pending = self._pending_episode(episode_id) if self._pending_episode else None
+            if pending is not None:
+                found[episode_id] = pending.model_copy(deep=True)
             else:
-                found[episode_id] = Episode.model_validate_json(cached)
+                missing.append(episode_id)
         if missing:
             for episode in self._store.get_episodes(self._namespace, missing):
                 found[episode.episode_id] = episode
                 if cache is not None:
-                    cache[episode.episode_id] = episode.model_dump_json()
+                    cache[episode.episode_id] = _pack(episode.model_dump_json())
         return found
 
-    def episode_completed(self, episode: Episode) -> None:
-        """Make a newly completed episode retrievable at once (in this process)."""
+    def episode_completed(self, episode: Episode, as_json: str | None = None) -> None:
+        """Make a newly completed episode retrievable at once (in this process).
+
+        ``as_json`` is the episode's JSON when the caller has it already.
+        """
         vector = None
         if self._embedder is not None:
             try:
@@ -272,7 +299,7 @@ class RetrievalEngine:
             if self._index is not None:
                 self._index.add(episode, vector)
             if self._episodes is not None:
-                self._episodes[episode.episode_id] = episode.model_dump_json()
+                self._episodes[episode.episode_id] = _pack(as_json or episode.model_dump_json())
 
     def episode_deleted(self, episode_id: UUID) -> None:
         """Forget a deleted episode."""
@@ -368,3 +395,8 @@ class RetrievalEngine:
             self._ranker = None
             if self._episodes is not None:
                 self._episodes.clear()
+
+
+def _pack(as_json: str) -> bytes:
+    """Compress an episode's JSON for the cache (fastest level: ~2.5x smaller, ~15 µs)."""
+    return zlib.compress(as_json.encode(), 1)
