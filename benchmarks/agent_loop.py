@@ -56,7 +56,7 @@ class LagProbe:
 
 def run(url: str, label: str, size: int, namespace: str) -> list[Row]:
     """Run the loop for ``size`` episodes on ``url``; return the table rows."""
-    import bm25s  # noqa: PLC0415  (dev-only dependency)
+    import bm25s  # a development dependency, imported where used
 
     workload = Workload()
     probe = LagProbe()
@@ -133,9 +133,7 @@ def run(url: str, label: str, size: int, namespace: str) -> list[Row]:
     loop_row.note = "end to end: search, start, 4 steps, complete"
     rows.append(loop_row)
     learn_seconds = learned_all - t_start
-    lag_row = summarize(
-        "learning lag", tag, lags or [0.0], learn_seconds, "completion -> learned"
-    )
+    lag_row = summarize("learning lag", tag, lags or [0.0], learn_seconds, "completion -> learned")
     lag_row.ops_per_s = processed / learn_seconds
     lag_row.note = (
         f"learned/s over the run; {len(lags):,} learned; queue max {max_depth:,}, "
@@ -161,9 +159,9 @@ def parse() -> argparse.Namespace:
 
 def main() -> None:
     args = parse()
-    sizes: Sequence[int] = (
-        [int(s) for s in args.sizes.split(",")] if args.sizes else [300] if args.quick else [10_000, 100_000]
-    )
+    sizes: Sequence[int] = [300] if args.quick else [10_000, 100_000]
+    if args.sizes:
+        sizes = [int(s) for s in args.sizes.split(",")]
     postgres = os.environ.get("MEMORY_CORE_BENCH_POSTGRES_URL")
     for size in sizes:
         rows: list[Row] = []
