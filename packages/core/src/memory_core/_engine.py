@@ -10,6 +10,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, TypeVar, get_args
 from uuid import UUID, uuid4
@@ -152,8 +153,42 @@ class MemoryEngine:
             pending=self._buffer.completing,
             flush_pending=self._buffer.flush,
         )
+        self._executor: ThreadPoolExecutor | None = None
         self._closed = False
         self.learning.resume()
+
+    @property
+    def executor(self) -> ThreadPoolExecutor:
+        """The memory's own worker thread for blocking calls made from async code.
+
+        One thread (started on first use): searches are serialised by the retrieval index
+        anyway, and one thread competing for the GIL delays the event loop least.
+
+        Raises:
+            InvalidInputError: The memory is closed.
+        """
+        with self._lock:
+            self._check_open()
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(
+                    max_workers=1, thread_name_prefix=f"memory-core-async[{self.namespace}]"
+                )
+            return self._executor
+
+    def completes_in_memory(self, episode_id: UUID) -> bool:
+        """True when completing ``episode_id`` now needs no database access.
+
+        That is the default configuration (background learning, ``inline`` backpressure)
+        with the episode in flight in this process; the async facade then completes it on
+        the event loop instead of a worker thread.
+        """
+        learning = self.config.learning
+        return (
+            learning.background
+            and learning.backpressure == "inline"
+            and episode_id in self._active
+            and not self._closed
+        )
 
     def _completions_durable(self, episodes: Sequence[Episode]) -> None:
         """Queue completed episodes for learning once the buffer has stored them."""
@@ -584,6 +619,8 @@ class MemoryEngine:
             return
         self._closed = True
         try:
+            if self._executor is not None:
+                self._executor.shutdown(wait=True)
             self._buffer.close()
             self.learning.close()
             self.retrieval.close()

@@ -6,11 +6,13 @@ completes or deletes an episode, and brought up to date with other processes' ch
 through the store's change feed at most every ``refresh_interval_seconds`` (no rescans).
 
 Searches are answered without reading the store: the episodes returned come from an
-in-process cache of completed episodes (zlib-compressed JSON, about 1 KB each, up to
-``episode_cache_size`` of them, filled when episodes complete here and when the index is
-built or fed). A cached episode is its completed state; the links learning adds later
-(``pattern_ids``, ``heuristic_ids``) are not re-read for it (``get_episode`` has them).
-Only episodes not in the cache are read from the store.
+in-process cache of completed episodes (their JSON, up to ``episode_cache_size`` of them,
+filled when episodes complete here and when the index is built or fed). Nothing on this
+path releases the GIL (no I/O, no compression): with learning threads busy, every release
+can cost the caller a whole thread switch interval (5 ms) before it runs again. A cached
+episode is its completed state; the links learning adds later (``pattern_ids``,
+``heuristic_ids``) are not re-read for it (``get_episode`` has them). Only episodes not in
+the cache are read from the store.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import zlib
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -85,7 +86,7 @@ class RetrievalEngine:
         self._following = False  # True once _seq is a valid position in the change feed
         self._gaps: dict[int, float] = {}
         self._checked = 0.0
-        self._episodes: LRUCache[UUID, bytes] | None = (
+        self._episodes: LRUCache[UUID, str] | None = (
             LRUCache(maxsize=self._config.episode_cache_size)
             if self._config.episode_cache_size > 0
             else None
@@ -194,7 +195,7 @@ class RetrievalEngine:
         for episode in complete:
             index.add(episode, vectors.get(episode.episode_id))
             if cache is not None and len(cache) < cache.maxsize:  # never evict newer ones
-                cache[episode.episode_id] = _pack(episode.model_dump_json())
+                cache[episode.episode_id] = episode.model_dump_json()
 
     def _vectors(self, episodes: Sequence[Episode]) -> dict[UUID, list[float]]:
         """Stored vectors for the episodes; missing ones are embedded and stored."""
@@ -267,7 +268,7 @@ class RetrievalEngine:
         for episode_id in ids:
             cached = cache.get(episode_id) if cache is not None else None
             if cached is not None:
-                found[episode_id] = Episode.model_validate_json(zlib.decompress(cached))
+                found[episode_id] = Episode.model_validate_json(cached)
                 continue
             pending = self._pending_episode(episode_id) if self._pending_episode else None
             if pending is not None:
@@ -278,7 +279,7 @@ class RetrievalEngine:
             for episode in self._store.get_episodes(self._namespace, missing):
                 found[episode.episode_id] = episode
                 if cache is not None:
-                    cache[episode.episode_id] = _pack(episode.model_dump_json())
+                    cache[episode.episode_id] = episode.model_dump_json()
         return found
 
     def episode_completed(self, episode: Episode, as_json: str | None = None) -> None:
@@ -299,7 +300,7 @@ class RetrievalEngine:
             if self._index is not None:
                 self._index.add(episode, vector)
             if self._episodes is not None:
-                self._episodes[episode.episode_id] = _pack(as_json or episode.model_dump_json())
+                self._episodes[episode.episode_id] = as_json or episode.model_dump_json()
 
     def episode_deleted(self, episode_id: UUID) -> None:
         """Forget a deleted episode."""
@@ -395,8 +396,3 @@ class RetrievalEngine:
             self._ranker = None
             if self._episodes is not None:
                 self._episodes.clear()
-
-
-def _pack(as_json: str) -> bytes:
-    """Compress an episode's JSON for the cache (fastest level: ~2.5x smaller, ~15 µs)."""
-    return zlib.compress(as_json.encode(), 1)
