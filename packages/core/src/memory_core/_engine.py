@@ -175,20 +175,28 @@ class MemoryEngine:
                 )
             return self._executor
 
+    def _defer_completion(self) -> bool:
+        """Whether a completion may wait in the write buffer (see `complete_episode`).
+
+        Only with background learning under the ``inline`` policy ("block" and "reject"
+        must see every completion in the queue at once), and only while the learning queue
+        has room for it: when learning falls behind, completing stores at once and learns
+        in the caller, as the ``inline`` policy promises.
+        """
+        learning = self.config.learning
+        if not learning.background or learning.backpressure != "inline":
+            return False
+        waiting = self.learning.stats().queued + self._buffer.completions_pending
+        return waiting < learning.queue_size
+
     def completes_in_memory(self, episode_id: UUID) -> bool:
         """True when completing ``episode_id`` now needs no database access.
 
         That is the default configuration (background learning, ``inline`` backpressure)
-        with the episode in flight in this process; the async facade then completes it on
-        the event loop instead of a worker thread.
+        while learning keeps up, with the episode in flight in this process; the async
+        facade then completes it on the event loop instead of a worker thread.
         """
-        learning = self.config.learning
-        return (
-            learning.background
-            and learning.backpressure == "inline"
-            and episode_id in self._active
-            and not self._closed
-        )
+        return episode_id in self._active and not self._closed and self._defer_completion()
 
     def _completions_durable(self, episodes: Sequence[Episode]) -> None:
         """Queue completed episodes for learning once the buffer has stored them."""
@@ -347,9 +355,7 @@ class MemoryEngine:
                     f"episode {episode_id} is {size} bytes as JSON, over the limit of "
                     f"{self.config.limits.max_episode_bytes}; it was not completed"
                 )
-            learning = self.config.learning
-            # With "block"/"reject" the queue bound must see every completion at once.
-            deferred = learning.background and learning.backpressure == "inline"
+            deferred = self._defer_completion()
             if deferred:
                 # durable within flush_interval_ms, like steps; learning starts once it is
                 self._buffer.add_completed(final)

@@ -97,6 +97,12 @@ class WriteBehindBuffer:
             pending = len(self._pending)
         self._pressure(pending)
 
+    @property
+    def completions_pending(self) -> int:
+        """Completed episodes waiting to be written."""
+        with self._lock:
+            return len(self._completing)
+
     def completing(self, episode_id: UUID) -> Episode | None:
         """The completed episode if its final state is still waiting to be written, else None.
 
