@@ -311,7 +311,8 @@ def test_store_outage_does_not_change_what_the_agent_returns(sqlite_url, kit):
         # the completion is queued like the steps: the run never waits on the database
         assert handler.errors == 0
         episode = handler.last_episode
-        assert episode is not None and episode.is_complete
+        assert episode is not None
+        assert episode.is_complete
         with pytest.raises(StorageError):
             memory.flush()
         store.down = False  # the database is back: the queued completion is written
