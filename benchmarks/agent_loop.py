@@ -38,6 +38,8 @@ from _workload import Workload
 from memory_core import MemoryConfig, SyncSelfLearningMemory, hookimpl
 
 QUERIES = 300
+LEARNING_WAIT = 120.0
+"""Longest wait for learning to catch up after the loop (the rest is learned on close)."""
 
 
 class LagProbe:
@@ -54,8 +56,11 @@ class LagProbe:
             self.learned.setdefault(episode.episode_id, now)
 
 
-def run(url: str, label: str, size: int, namespace: str) -> list[Row]:
-    """Run the loop for ``size`` episodes on ``url``; return the table rows."""
+def run(url: str, label: str, size: int, namespace: str, queue: int | None = None) -> list[Row]:
+    """Run the loop for ``size`` episodes on ``url``; return the table rows.
+
+    ``queue`` overrides ``learning.queue_size`` (default config otherwise).
+    """
     import bm25s  # a development dependency, imported where used
 
     workload = Workload()
@@ -69,9 +74,12 @@ def run(url: str, label: str, size: int, namespace: str) -> list[Row]:
     completed_at: dict[uuid.UUID, float] = {}
     texts: list[str] = []
     max_depth = 0
-    memory = SyncSelfLearningMemory(
-        MemoryConfig(database_url=url), namespace=namespace, plugins=[probe]
-    )
+    config = MemoryConfig(database_url=url)
+    if queue is not None:
+        config = config.model_copy(
+            update={"learning": config.learning.model_copy(update={"queue_size": queue})}
+        )
+    memory = SyncSelfLearningMemory(config, namespace=namespace, plugins=[probe])
     perf = time.perf_counter
     t_start = perf()
     for i in range(size):
@@ -117,9 +125,10 @@ def run(url: str, label: str, size: int, namespace: str) -> list[Row]:
         ours.append(t1 - t0)
         theirs.append(t2 - t1)
 
-    memory.wait_for_learning()
+    caught_up = memory.wait_for_learning(timeout=LEARNING_WAIT)
     learned_all = perf()
-    processed = memory.engine.learning.stats().processed
+    left = memory.engine.learning.stats()
+    processed = left.processed
     memory.close()
 
     lags = sorted(probe.learned[e] - t for e, t in completed_at.items() if e in probe.learned)
@@ -138,6 +147,7 @@ def run(url: str, label: str, size: int, namespace: str) -> list[Row]:
     lag_row.note = (
         f"learned/s over the run; {len(lags):,} learned; queue max {max_depth:,}, "
         f"{backlog:,} left at loop end"
+        + ("" if caught_up else f", {left.queued + left.in_flight:,} after {LEARNING_WAIT:g} s")
     )
     rows.append(lag_row)
     ours_row = summarize("search_episodes top-5", tag, ours, sum(ours), "after the loop")
@@ -154,6 +164,13 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="a few hundred episodes")
     parser.add_argument("--sizes", default="", help="comma-separated episode counts")
     parser.add_argument("--backend", choices=["all", "sqlite", "postgresql"], default="all")
+    parser.add_argument(
+        "--learning-queue",
+        type=int,
+        default=None,
+        help="learning.queue_size (default: the default config's); a larger queue lets "
+        "learning lag behind instead of slowing the loop down",
+    )
     return parser.parse_args()
 
 
@@ -168,10 +185,17 @@ def main() -> None:
         if args.backend in ("all", "sqlite"):
             with tempfile.TemporaryDirectory() as tmp:
                 url = f"sqlite:///{Path(tmp) / 'loop.db'}"
-                rows += run(url, "SQLite", size, "loop")
+                rows += run(url, "SQLite", size, "loop", args.learning_queue)
         if postgres and args.backend in ("all", "postgresql"):
-            rows += run(postgres, "PostgreSQL", size, f"loop-{uuid.uuid4().hex[:8]}")
-        print_table(f"Agent loop, {size:,} episodes back to back (default config)", rows)
+            rows += run(
+                postgres, "PostgreSQL", size, f"loop-{uuid.uuid4().hex[:8]}", args.learning_queue
+            )
+        setting = (
+            "default config"
+            if args.learning_queue is None
+            else f"learning.queue_size={args.learning_queue:,}"
+        )
+        print_table(f"Agent loop, {size:,} episodes back to back ({setting})", rows)
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ from memory_core import MemoryConfig, SelfLearningMemory
 P = ParamSpec("P")
 R = TypeVar("R")
 TICK = 0.005
-PREFILL = 1_000
+PREFILL = 500
 
 
 class ToThreadMemory(SelfLearningMemory):
@@ -302,7 +302,7 @@ def main() -> None:
             rows: list[Row] = []
             for variant in variants:
                 for agents in counts:
-                    episodes = max(3 * agents, 30) if args.quick else max(30 * agents, 1_500)
+                    episodes = max(3 * agents, 30) if args.quick else max(20 * agents, 600)
                     namespace = f"agents-{uuid.uuid4().hex[:8]}"
                     timings, elapsed, lags = asyncio.run(
                         run_agents(VARIANTS[variant], url, namespace, agents, episodes)
