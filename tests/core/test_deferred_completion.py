@@ -206,6 +206,8 @@ def test_searches_are_served_without_reading_the_store(sqlite_url: str, namespac
             fresh = _run(memory, "Fix the failing logout test")
             memory.complete_episode(fresh, TaskOutcome.success("ok"))
             assert memory.wait_for_learning(timeout=60)  # learning marks change nothing here
+            memory.search_episodes("warm up", CONTEXT)  # builds the index from the store
+            store.reads = 0  # from here on only the searches run
             for query in ("Fix the failing login test 3", "Fix the failing logout test"):
                 found = memory.search_episodes(query, CONTEXT, limit=5)
                 assert len(found) == 5

@@ -184,7 +184,9 @@ class MemoryEngine:
         in the caller, as the ``inline`` policy promises.
         """
         learning = self.config.learning
-        if not learning.background or learning.backpressure != "inline":
+        mode = getattr(learning, "effective_mode", None)  # where the config names a mode
+        in_caller = not learning.background if mode is None else mode == "inline"
+        if in_caller or learning.backpressure != "inline":
             return False
         waiting = self.learning.stats().queued + self._buffer.completions_pending
         return waiting < learning.queue_size
