@@ -2,7 +2,10 @@
 """Per-event overhead of MemoryCallbackHandler, and its cost on a real agent run.
 
 Calls the handler's callbacks directly (as LangChain does, inline) to time each kind of
-event, then runs the same scripted ``create_agent`` agent with and without the handler.
+event, then runs the same scripted ``create_agent`` agent (4 model calls, 3 tool calls)
+without memory, with `MemoryCallbackHandler` and with `MemoryMiddleware` (recording only),
+interleaved in the same run, and reports the median and p95 per run and the difference
+from the run without memory. Background learning runs as it would in an application.
 Everything is on a SQLite file in a temporary directory.
 
     python benchmarks/langchain_handler.py [--quick]
@@ -19,20 +22,24 @@ from typing import Any
 
 from _bench import Row, parse_args, print_table, summarize
 from langchain.agents import create_agent
+from langchain.agents.middleware import AgentMiddleware
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult, LLMResult
 from langchain_core.tools import tool
 
 from memory_core import MemoryConfig, SyncSelfLearningMemory
-from memory_core_langchain import MemoryCallbackHandler
+from memory_core_langchain import MemoryCallbackHandler, MemoryMiddleware
 
 USAGE = {"input_tokens": 11, "output_tokens": 7, "total_tokens": 18}
 STEPS_PER_EPISODE = 400  # stay below the per-episode step limit
 
 
+TOOL_CALLS = 3
+
+
 class ToolCallingModel(GenericFakeChatModel):
-    """Two tool calls, then an answer; the reply depends only on the conversation."""
+    """Three tool calls, then an answer; the reply depends only on the conversation."""
 
     def bind_tools(self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any) -> Any:
         return self
@@ -45,13 +52,33 @@ class ToolCallingModel(GenericFakeChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         done = sum(isinstance(m, ToolMessage) for m in messages)
-        if done < 2:
+        if done < TOOL_CALLS:
             call = {"name": "add", "args": {"a": done, "b": 1}, "id": f"c{done}"}
             message = AIMessage(content="", tool_calls=[{**call, "type": "tool_call"}])
         else:
             message = AIMessage(content="done")
         message.usage_metadata = USAGE  # type: ignore[assignment]
         return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+class HooksOnly(AgentMiddleware[Any, Any, Any]):
+    """A middleware with the same graph hooks as MemoryMiddleware that does nothing.
+
+    LangGraph runs a node per before/after-agent hook: this measures what having such a
+    middleware costs the framework, so the recording cost can be read off the difference.
+    """
+
+    def before_agent(self, state: Any, runtime: Any) -> dict[str, Any] | None:
+        return None
+
+    def after_agent(self, state: Any, runtime: Any) -> dict[str, Any] | None:
+        return None
+
+    def wrap_model_call(self, request: Any, handler: Callable[[Any], Any]) -> Any:
+        return handler(request)
+
+    def wrap_tool_call(self, request: Any, handler: Callable[[Any], Any]) -> Any:
+        return handler(request)
 
 
 @tool
@@ -157,31 +184,52 @@ def bench_events(memory: SyncSelfLearningMemory, n: int) -> list[Row]:
 
 
 def bench_agent(memory: SyncSelfLearningMemory, runs: int) -> list[Row]:
-    """The same agent run without and with the handler, interleaved to cancel drift."""
-    agent = create_agent(ToolCallingModel(messages=iter([])), [add])
+    """The same agent run without memory, with the handler and with the middleware.
+
+    The three are interleaved run by run so that drift (other processes, learning
+    catching up) falls on all of them alike.
+    """
+    model = ToolCallingModel(messages=iter([]))
+    plain = create_agent(model, [add])
     handler = MemoryCallbackHandler(memory)
-    configs: dict[str, dict[str, Any]] = {
-        "agent run, no handler": {},
-        "agent run, with handler": {"callbacks": [handler]},
+    middleware = MemoryMiddleware(memory, inject=False)
+    recorded = create_agent(model, [add], middleware=[middleware])
+    hooks_only = create_agent(model, [add], middleware=[HooksOnly()])
+    setups: dict[str, tuple[Any, dict[str, Any]]] = {
+        "agent run, no memory": (plain, {}),
+        "agent run, MemoryCallbackHandler": (plain, {"callbacks": [handler]}),
+        "agent run, no-op middleware (same hooks)": (hooks_only, {}),
+        "agent run, MemoryMiddleware (record)": (recorded, {}),
     }
-    timings: dict[str, list[float]] = {label: [] for label in configs}
-    for config in configs.values():
-        agent.invoke({"messages": [("user", "warm up")]}, config=config)
+    timings: dict[str, list[float]] = {label: [] for label in setups}
+    for agent, config in setups.values():
+        for _ in range(3):
+            agent.invoke({"messages": [("user", "warm up")]}, config=config)
     for i in range(runs):
-        for label, config in configs.items():
+        for label, (agent, config) in setups.items():
             t0 = time.perf_counter()
             agent.invoke({"messages": [("user", f"add things {i}")]}, config=config)
             timings[label].append(time.perf_counter() - t0)
-    assert handler.errors == 0
-    return [
-        summarize(label, f"{runs} runs", t, sum(t), "3 model + 2 tool calls, ~17 events")
+    assert handler.errors == 0, handler.last_error
+    assert middleware.errors == 0, middleware.last_error
+    rows = [
+        summarize(label, f"{runs} runs", t, sum(t), "4 model + 3 tool calls")
         for label, t in timings.items()
     ]
+    # the handler against the plain agent, the middleware against the no-op middleware
+    for row, base in ((rows[1], rows[0]), (rows[2], rows[0]), (rows[3], rows[2])):
+        d50 = row.p50_us - base.p50_us
+        d95 = row.p95_us - base.p95_us
+        row.note = (
+            f"{d50 / 1e3:+.2f} ms median, {d95 / 1e3:+.2f} ms p95 per run "
+            f"vs {base.operation.removeprefix('agent run, ')}"
+        )
+    return rows
 
 
 def main() -> None:
     args = parse_args(__doc__.splitlines()[0])
-    n, runs = (200, 5) if args.quick else (5000, 100)
+    n, runs = (200, 5) if args.quick else (5000, 200)
     with tempfile.TemporaryDirectory() as tmp:
         config = MemoryConfig(
             database_url=f"sqlite:///{Path(tmp) / 'bench.db'}", load_plugins=False

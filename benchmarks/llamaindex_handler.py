@@ -2,7 +2,9 @@
 """Overhead of recording LlamaIndex agent runs with MemoryInstrumentation.
 
 Runs the same scripted FunctionAgent (N tool calls per run) with and without the
-instrumentation attached, on a SQLite file, and reports per-run latency.
+instrumentation attached, interleaved run by run in the same process, on a SQLite file,
+and reports the median and p95 per run and the difference recording makes. Background
+learning runs as it would in an application.
 
     python benchmarks/llamaindex_handler.py [--quick]
 """
@@ -81,15 +83,26 @@ def make_agent(tool_calls: int) -> FunctionAgent:
     return FunctionAgent(tools=TOOLS, llm=ScriptedLLM(script=script))
 
 
-async def time_runs(runs: int, tool_calls: int) -> tuple[list[float], float]:
-    timings: list[float] = []
-    start = time.perf_counter()
-    for _ in range(runs):
-        agent = make_agent(tool_calls)
-        t0 = time.perf_counter()
-        await agent.run(user_msg="add some numbers", max_iterations=tool_calls + 5)
-        timings.append(time.perf_counter() - t0)
-    return timings, time.perf_counter() - start
+async def time_pair(
+    memory: SyncSelfLearningMemory, runs: int, tool_calls: int
+) -> tuple[list[float], list[float], MemoryInstrumentation]:
+    """Per-run times without and with recording, interleaved to cancel drift."""
+    inst = MemoryInstrumentation(memory)
+    plain: list[float] = []
+    recorded: list[float] = []
+    for i in range(runs + 2):  # the first two of each are warm-up
+        for timings, attached in ((plain, False), (recorded, True)):
+            agent = make_agent(tool_calls)
+            if attached:
+                inst.attach()
+            t0 = time.perf_counter()
+            await agent.run(user_msg=f"add some numbers {i}", max_iterations=tool_calls + 5)
+            elapsed = time.perf_counter() - t0
+            if attached:
+                inst.detach()
+            if i >= 2:
+                timings.append(elapsed)
+    return plain, recorded, inst
 
 
 def span_overhead(memory: SyncSelfLearningMemory, spans: int) -> list[Row]:
@@ -128,23 +141,25 @@ def span_overhead(memory: SyncSelfLearningMemory, spans: int) -> list[Row]:
 async def main(quick: bool) -> list[Row]:
     Settings.llm = MockLLM()
     Settings.embed_model = MockEmbedding(embed_dim=8)
-    runs = 3 if quick else 50
+    runs = 3 if quick else 200
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
         config = MemoryConfig(
             database_url=f"sqlite:///{Path(tmp) / 'bench.db'}", load_plugins=False
         )
         with SyncSelfLearningMemory(config) as memory:
-            for tool_calls in (1, 5) if quick else (1, 5, 20):
+            for tool_calls in (1, 3) if quick else (1, 3, 10):
                 size = f"{tool_calls} tool calls"
-                await time_runs(1, tool_calls)  # warm up imports and caches
-                timings, total = await time_runs(runs, tool_calls)
-                rows.append(summarize("agent run, not recorded", size, timings, total))
-                with MemoryInstrumentation(memory) as inst:
-                    timings, total = await time_runs(runs, tool_calls)
+                plain, recorded, inst = await time_pair(memory, runs, tool_calls)
                 assert inst.errors == 0, inst.last_error
-                note = f"{len(inst.completed_episodes)} episodes"
-                rows.append(summarize("agent run, recorded", size, timings, total, note))
+                base = summarize("agent run, not recorded", size, plain, sum(plain))
+                row = summarize("agent run, recorded", size, recorded, sum(recorded))
+                row.note = (
+                    f"{(row.p50_us - base.p50_us) / 1e3:+.2f} ms median, "
+                    f"{(row.p95_us - base.p95_us) / 1e3:+.2f} ms p95 per run; "
+                    f"{len(inst.completed_episodes)} episodes"
+                )
+                rows += [base, row]
             rows.extend(span_overhead(memory, 200 if quick else 20_000))
     return rows
 

@@ -12,6 +12,7 @@ from langchain.agents.middleware import ToolErrorMiddleware
 from memory_core import (
     InvalidInputError,
     MemoryConfig,
+    PluginError,
     SelfLearningMemory,
     SQLAlchemyEpisodeStore,
     StorageError,
@@ -19,6 +20,7 @@ from memory_core import (
     TaskContext,
     TaskOutcome,
     TaskType,
+    hookimpl,
 )
 from memory_core_langchain import MemoryCallbackHandler, capture
 
@@ -267,13 +269,14 @@ def test_failing_outcome_fn_is_counted_and_falls_back_to_success(mem, kit):
 
 
 class _CompletionFailsStore:
-    """The real store, except that writing a completed episode fails (a database outage)."""
+    """The real store, except that writing a completed episode fails while ``down``."""
 
     def __init__(self, inner: SQLAlchemyEpisodeStore) -> None:
         self._inner = inner
+        self.down = True
 
     def write(self, namespace: str, batch: Any) -> None:
-        if batch.completed:
+        if batch.completed and self.down:
             raise StorageError("database is down")
         self._inner.write(namespace, batch)
 
@@ -281,35 +284,61 @@ class _CompletionFailsStore:
         return getattr(self._inner, name)
 
 
-def test_store_failure_does_not_change_what_the_agent_returns(sqlite_url, kit):
-    def run(handler: MemoryCallbackHandler | None) -> list[tuple[str, str]]:
-        agent = create_agent(_three_step_model(kit), [kit.add, kit.crunch])
-        config = {"callbacks": [handler]} if handler else {}
-        out = agent.invoke(_messages("add 2 and 3"), config=config)
-        return [(m.type, str(m.content)) for m in out["messages"]]
+class _BadReward:
+    """A reward plugin that raises: completing an episode fails inside the run."""
 
-    baseline = run(None)
-    store = SQLAlchemyEpisodeStore(sqlite_url)
+    @hookimpl(wrapper=True)
+    def compute_reward(self, episode: Any, config: MemoryConfig) -> Any:
+        yield
+        raise ValueError("bad reward maths")
+
+
+def _run_three_steps(kit, handler: MemoryCallbackHandler | None) -> list[tuple[str, str]]:
+    agent = create_agent(_three_step_model(kit), [kit.add, kit.crunch])
+    config = {"callbacks": [handler]} if handler else {}
+    out = agent.invoke(_messages("add 2 and 3"), config=config)
+    return [(m.type, str(m.content)) for m in out["messages"]]
+
+
+def test_store_outage_does_not_change_what_the_agent_returns(sqlite_url, kit):
+    baseline = _run_three_steps(kit, None)
+    inner = SQLAlchemyEpisodeStore(sqlite_url)
+    store = _CompletionFailsStore(inner)
     config = MemoryConfig(database_url=sqlite_url, load_plugins=False)
-    with SyncSelfLearningMemory(config, store=_CompletionFailsStore(store)) as memory:  # type: ignore[arg-type]
+    with SyncSelfLearningMemory(config, store=store) as memory:  # type: ignore[arg-type]
         handler = MemoryCallbackHandler(memory)
-        assert run(handler) == baseline
+        assert _run_three_steps(kit, handler) == baseline
+        # the completion is queued like the steps: the run never waits on the database
+        assert handler.errors == 0
+        episode = handler.last_episode
+        assert episode is not None
+        assert episode.is_complete
+        with pytest.raises(StorageError):
+            memory.flush()
+        store.down = False  # the database is back: the queued completion is written
+    assert inner.get_episode("default", episode.episode_id).is_complete
+    inner.close()
+
+
+def test_recording_error_does_not_change_what_the_agent_returns(sqlite_url, kit):
+    baseline = _run_three_steps(kit, None)
+    config = MemoryConfig(database_url=sqlite_url, load_plugins=False)
+    with SyncSelfLearningMemory(config, plugins=[_BadReward()]) as memory:
+        handler = MemoryCallbackHandler(memory)
+        assert _run_three_steps(kit, handler) == baseline
         assert handler.errors == 1
-        assert isinstance(handler.last_error, StorageError)
+        assert isinstance(handler.last_error, PluginError)
         assert handler.last_episode is None
-    store.close()
 
 
 def test_strict_handler_raises_recording_errors(sqlite_url, kit):
-    store = SQLAlchemyEpisodeStore(sqlite_url)
     config = MemoryConfig(database_url=sqlite_url, load_plugins=False)
-    with SyncSelfLearningMemory(config, store=_CompletionFailsStore(store)) as memory:  # type: ignore[arg-type]
+    with SyncSelfLearningMemory(config, plugins=[_BadReward()]) as memory:
         handler = MemoryCallbackHandler(memory, strict=True)
         agent = create_agent(kit.scripted(kit.ai("fine")), [kit.add])
-        with pytest.raises(StorageError, match="database is down"):
+        with pytest.raises(PluginError, match="bad reward maths"):
             agent.invoke(_messages("do it"), config={"callbacks": [handler]})
         assert handler.errors == 1
-    store.close()
 
 
 def test_capture_records_runs_without_config(mem, kit):

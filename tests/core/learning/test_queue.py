@@ -382,3 +382,38 @@ def test_reject_through_the_facade_keeps_the_episode_in_progress(
         assert memory.complete_episode(ids[2], TaskOutcome.success("ok")).is_complete
         assert memory.wait_for_learning(timeout=60)
         assert memory.stats().learning.rejected == 1
+
+
+def test_completion_is_stored_at_once_while_learning_is_behind(
+    database_url: str, namespace: str, gate_factory: Callable[..., Any]
+) -> None:
+    gate = gate_factory(hold=True)
+
+    class GatePlugin:
+        @hookimpl
+        def register_pattern_extractors(self, register: Callable[[Any], None]) -> None:
+            register(gate)
+
+    config = MemoryConfig(
+        database_url=database_url,
+        load_plugins=False,
+        flush_interval_ms=60_000,  # only explicit flushes write
+        learning=LearningConfig(workers=1, queue_size=1),
+    )
+    with SyncSelfLearningMemory(config, namespace=namespace, plugins=[GatePlugin()]) as memory:
+        ids = [memory.start_episode(f"task {i}") for i in range(3)]
+        memory.complete_episode(ids[0], TaskOutcome.success("ok"))
+        memory.flush()
+        assert gate.entered.wait(30)  # the worker holds episode 0
+        memory.complete_episode(ids[1], TaskOutcome.success("ok"))  # room: queued in the buffer
+        assert memory.engine._buffer.completions_pending == 1
+        memory.flush()  # episode 1 now waits in the full learning queue
+        memory.complete_episode(ids[2], TaskOutcome.success("ok"))  # no room: stored, learned here
+        assert memory.engine._buffer.completions_pending == 0
+        assert memory.engine.learning.stats().inline == 1
+        store = memory.engine.store
+        assert store.get_episode(namespace, ids[2]).is_complete
+        assert ids[2] not in store.unlearned_episode_ids(namespace)
+        gate.release.set()
+        assert memory.wait_for_learning(timeout=60)
+        assert store.unlearned_episode_ids(namespace) == []

@@ -10,6 +10,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, TypeVar, get_args
 from uuid import UUID, uuid4
@@ -137,6 +138,7 @@ class MemoryEngine:
             self.namespace,
             interval=self.config.flush_interval_ms / 1000.0,
             max_pending=self.config.flush_max_pending,
+            on_durable=self._completions_durable,
         )
         self.learning = LearningService(
             self.config,
@@ -145,9 +147,65 @@ class MemoryEngine:
             plugins=self.plugins,
             on_learned=self._patterns_learned,
         )
-        self.retrieval = RetrievalEngine(self.config, self.store, self.namespace, embedder=embedder)
+        self.retrieval = RetrievalEngine(
+            self.config,
+            self.store,
+            self.namespace,
+            embedder=embedder,
+            pending=self._buffer.completing,
+            flush_pending=self._buffer.flush,
+        )
+        self._executor: ThreadPoolExecutor | None = None
         self._closed = False
         self.learning.resume()
+
+    @property
+    def executor(self) -> ThreadPoolExecutor:
+        """The memory's own worker thread for blocking calls made from async code.
+
+        One thread (started on first use): searches are serialised by the retrieval index
+        anyway, and one thread competing for the GIL delays the event loop least.
+
+        Raises:
+            InvalidInputError: The memory is closed.
+        """
+        with self._lock:
+            self._check_open()
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(
+                    max_workers=1, thread_name_prefix=f"memory-core-async[{self.namespace}]"
+                )
+            return self._executor
+
+    def _defer_completion(self) -> bool:
+        """Whether a completion may wait in the write buffer (see `complete_episode`).
+
+        Only with background learning under the ``inline`` policy ("block" and "reject"
+        must see every completion in the queue at once), and only while the learning queue
+        has room for it: when learning falls behind, completing stores at once and learns
+        in the caller, as the ``inline`` policy promises.
+        """
+        learning = self.config.learning
+        if learning.effective_mode == "inline" or learning.backpressure != "inline":
+            return False
+        waiting = self.learning.stats().queued + self._buffer.completions_pending
+        return waiting < learning.queue_size
+
+    def completes_in_memory(self, episode_id: UUID) -> bool:
+        """True when completing ``episode_id`` now needs no database access.
+
+        That is the default configuration (background learning, ``inline`` backpressure)
+        while learning keeps up, with the episode in flight in this process; the async
+        facade then completes it on the event loop instead of a worker thread.
+        """
+        return episode_id in self._active and not self._closed and self._defer_completion()
+
+    def _completions_durable(self, episodes: Sequence[Episode]) -> None:
+        """Queue completed episodes for learning once the buffer has stored them."""
+        for episode in episodes:
+            # A worker records pattern ids on its own (shallow) copy, so the episode the
+            # caller was given never changes under its feet.
+            self.learning.submit(episode.model_copy())
 
     def _patterns_learned(self, episode: Episode, patterns: Sequence[Pattern]) -> None:
         """Keep this process's caches and pattern ranking in step with learning."""
@@ -204,6 +262,8 @@ class MemoryEngine:
         episode = self._active.get(episode_id)
         if episode is not None:
             return episode
+        if self._buffer.completing(episode_id) is not None:
+            raise EpisodeAlreadyCompletedError(episode_id)
         stored = self.store.get_episode(self.namespace, episode_id)
         if stored is None:
             raise EpisodeNotFoundError(episode_id, self.namespace)
@@ -289,21 +349,27 @@ class MemoryEngine:
                     "metadata": {**episode.metadata, **(metadata or {})},
                 }
             )
-            size = len(final.model_dump_json().encode())
+            final = self.learning.assess(final)
+            as_json = final.model_dump_json()  # serialised once: size check and caches
+            size = len(as_json.encode())
             if size > self.config.limits.max_episode_bytes:
                 raise PayloadTooLargeError(
                     f"episode {episode_id} is {size} bytes as JSON, over the limit of "
                     f"{self.config.limits.max_episode_bytes}; it was not completed"
                 )
-            final = self.learning.assess(final)
-            self._buffer.flush(completed=final)
+            deferred = self._defer_completion()
+            if deferred:
+                # durable within flush_interval_ms, like steps; learning starts once it is
+                self._buffer.add_completed(final)
+            else:
+                self._buffer.flush(completed=final)
             del self._active[episode_id]
-
-        self._episode_cache.put(episode_id, final.model_dump_json())
-        self.retrieval.episode_completed(final)
+        self._episode_cache.put(episode_id, as_json)
+        self.retrieval.episode_completed(final, as_json)
         self.plugins.notify("episode_completed", episode=final, namespace=self.namespace)
-        # A background worker records pattern ids on its own (shallow) copy, so the episode
-        # returned here never changes under the caller's feet; inline learning returns them.
+        if deferred:
+            return final
+        # Queued now, or learned here (the caller then gets the pattern ids).
         learned = final.model_copy()
         return learned if self.learning.submit(learned) else final
 
@@ -318,6 +384,9 @@ class MemoryEngine:
         cached = self._episode_cache.get(episode_id)
         if cached is not None:
             return Episode.model_validate_json(cached)
+        completing = self._buffer.completing(episode_id)
+        if completing is not None:
+            return completing.model_copy(deep=True)
         token = self._episode_cache.token()
         episode = self.store.get_episode(self.namespace, episode_id)
         if episode is None:
@@ -526,7 +595,11 @@ class MemoryEngine:
         self._buffer.flush()
 
     def wait_for_learning(self, timeout: float | None = None) -> bool:
-        """Block until queued learning work is done; False if ``timeout`` ran out."""
+        """Block until queued learning work is done; False if ``timeout`` ran out.
+
+        Completions still waiting in the write buffer are stored (and queued) first.
+        """
+        self._buffer.flush()
         return self.learning.wait(timeout)
 
     def learn_pending(
@@ -597,6 +670,8 @@ class MemoryEngine:
             return
         self._closed = True
         try:
+            if self._executor is not None:
+                self._executor.shutdown(wait=True)
             self._buffer.close()
             self.learning.close()
             self.retrieval.close()

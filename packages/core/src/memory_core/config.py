@@ -226,8 +226,9 @@ class RetrievalConfig(BaseModel):
     """Count pattern retrievals in ``PatternEffectiveness.times_retrieved`` (batched)."""
     retrieval_flush_seconds: float = Field(default=2.0, gt=0)
     """Longest delay before counted pattern retrievals are written to the store."""
-    episode_cache_size: int = Field(default=512, ge=0)
-    """Full episodes kept in memory to answer searches without reading the store."""
+    episode_cache_size: int = Field(default=10_000, ge=0)
+    """Completed episodes kept in memory (as JSON, a few KB each) to answer searches
+    without reading the store."""
     refresh_interval_seconds: float = Field(default=1.0, ge=0)
     """Longest delay before episodes completed by other processes become retrievable."""
 

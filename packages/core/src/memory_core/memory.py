@@ -1,18 +1,22 @@
 """The public facades: `SelfLearningMemory` (async) and `SyncSelfLearningMemory` (blocking).
 
 Both expose the same methods over one `MemoryEngine`, as httpx's ``AsyncClient`` and
-``Client`` do. The async facade runs anything that may touch the database in a worker
-thread (``asyncio.to_thread``), so it never blocks the event loop; the cheap in-memory
-operations (``start_episode``, ``log_step``) run inline.
+``Client`` do. The async facade runs anything that may touch the database or take more than
+a fraction of a millisecond (searches, reads, listing) on the memory's own worker thread
+(`MemoryEngine.executor`), so it never blocks the event loop; the cheap in-memory
+operations run inline: ``start_episode``, ``log_step`` and, in the default configuration,
+``complete_episode`` (which then only queues the write; see `MemoryEngine.completes_in_memory`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping, Sequence
+import contextvars
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, ParamSpec, Self, TypeVar
 from uuid import UUID
 
 import pluggy
@@ -43,6 +47,8 @@ from memory_core.storage import EpisodeStore
 __all__ = ["SelfLearningMemory", "SyncSelfLearningMemory"]
 
 ContextLike = TaskContext | Mapping[str, Any] | None
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class _Facade:
@@ -420,8 +426,8 @@ class SyncSelfLearningMemory(_Facade):
 class SelfLearningMemory(_Facade):
     """A self-learning episodic memory with ``async`` methods (the seed API).
 
-    Same arguments and methods as `SyncSelfLearningMemory`; database work runs in a worker
-    thread so the event loop is never blocked.
+    Same arguments and methods as `SyncSelfLearningMemory`; database work and searches run
+    on the memory's own worker thread so the event loop is never blocked.
 
     Example:
         >>> async def main() -> None:
@@ -430,6 +436,12 @@ class SelfLearningMemory(_Facade):
         ...         await memory.log_step(eid, ExecutionStep(tool="grep", action="find it"))
         ...         await memory.complete_episode(eid, TaskOutcome.success("fixed"))
     """
+
+    async def _call(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run ``fn`` on the memory's worker thread (with this context, as ``to_thread``)."""
+        loop = asyncio.get_running_loop()
+        call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
+        return await loop.run_in_executor(self._engine.executor, call)
 
     async def start_episode(
         self,
@@ -456,8 +468,17 @@ class SelfLearningMemory(_Facade):
         token_usage: TokenUsage | None = None,
         metadata: Mapping[str, str] | None = None,
     ) -> Episode:
-        """Finish, score, store and queue an episode for learning (see the sync facade)."""
-        return await asyncio.to_thread(
+        """Finish, score, store and queue an episode for learning (see the sync facade).
+
+        In the default configuration this only scores the episode and queues its write
+        (a few hundred microseconds), so it runs on the event loop; otherwise it runs on
+        the memory's worker thread.
+        """
+        if self._engine.completes_in_memory(episode_id):
+            return self._engine.complete_episode(
+                episode_id, outcome, token_usage=token_usage, metadata=metadata
+            )
+        return await self._call(
             self._engine.complete_episode,
             episode_id,
             outcome,
@@ -467,7 +488,7 @@ class SelfLearningMemory(_Facade):
 
     async def get_episode(self, episode_id: UUID) -> Episode:
         """Return an episode with its steps (see the sync facade)."""
-        return await asyncio.to_thread(self._engine.get_episode, episode_id)
+        return await self._call(self._engine.get_episode, episode_id)
 
     async def list_episodes(
         self,
@@ -483,7 +504,7 @@ class SelfLearningMemory(_Facade):
         offset: int = 0,
     ) -> list[Episode]:
         """Return full episodes, newest first (see the sync facade)."""
-        return await asyncio.to_thread(
+        return await self._call(
             self._engine.list_episodes,
             domain=domain,
             task_type=task_type,
@@ -498,7 +519,7 @@ class SelfLearningMemory(_Facade):
 
     async def delete_episode(self, episode_id: UUID) -> None:
         """Delete an episode and its steps (see the sync facade)."""
-        await asyncio.to_thread(self._engine.delete_episode, episode_id)
+        await self._call(self._engine.delete_episode, episode_id)
 
     async def search_episodes(
         self,
@@ -508,7 +529,7 @@ class SelfLearningMemory(_Facade):
         **filters: Any,
     ) -> list[RetrievedEpisode]:
         """Rank past episodes for a task, with breakdowns (see the sync facade)."""
-        return await asyncio.to_thread(
+        return await self._call(
             self._engine.search_episodes, task_description, context, limit, **filters
         )
 
@@ -516,9 +537,7 @@ class SelfLearningMemory(_Facade):
         self, task_description: str, context: ContextLike = None, limit: int = 5
     ) -> list[Episode]:
         """Return the past episodes most likely to help with a task, best first."""
-        found = await asyncio.to_thread(
-            self._engine.search_episodes, task_description, context, limit
-        )
+        found = await self._call(self._engine.search_episodes, task_description, context, limit)
         return [r.episode for r in found]
 
     async def recommend_plan(
@@ -529,7 +548,7 @@ class SelfLearningMemory(_Facade):
         episode_id: UUID | None = None,
     ) -> RecommendedPlan | None:
         """The lesson for a task; see `SyncSelfLearningMemory.recommend_plan`."""
-        return await asyncio.to_thread(
+        return await self._call(
             self._engine.recommend_plan, task_description, context, episode_id=episode_id
         )
 
@@ -542,7 +561,7 @@ class SelfLearningMemory(_Facade):
         episode_id: UUID | None = None,
     ) -> list[RetrievedPattern]:
         """Rank patterns for a context, with breakdowns (see the sync facade)."""
-        return await asyncio.to_thread(
+        return await self._call(
             self._engine.search_patterns,
             context,
             limit,
@@ -554,32 +573,30 @@ class SelfLearningMemory(_Facade):
         self, context: ContextLike = None, limit: int = 10, *, episode_id: UUID | None = None
     ) -> list[Pattern]:
         """Return the patterns most relevant to a context, best first."""
-        found = await asyncio.to_thread(
+        found = await self._call(
             self._engine.search_patterns, context, limit, episode_id=episode_id
         )
         return [r.pattern for r in found]
 
     async def get_pattern(self, pattern_id: UUID) -> Pattern:
         """Return one pattern (see the sync facade)."""
-        return await asyncio.to_thread(self._engine.get_pattern, pattern_id)
+        return await self._call(self._engine.get_pattern, pattern_id)
 
     async def list_patterns(
         self, *, kind: PatternKind | None = None, domain: str | None = None, limit: int | None = 100
     ) -> list[Pattern]:
         """Return stored patterns, most recently updated first."""
-        return await asyncio.to_thread(
-            self._engine.list_patterns, kind=kind, domain=domain, limit=limit
-        )
+        return await self._call(self._engine.list_patterns, kind=kind, domain=domain, limit=limit)
 
     async def list_heuristics(self, *, limit: int | None = 100) -> list[Heuristic]:
         """Return learned heuristics, most recently updated first."""
-        return await asyncio.to_thread(self._engine.list_heuristics, limit=limit)
+        return await self._call(self._engine.list_heuristics, limit=limit)
 
     async def retrieve_heuristics(
         self, context: ContextLike = None, limit: int = 5
     ) -> list[Heuristic]:
         """Return learned condition -> action rules that fit a context, best first."""
-        return await asyncio.to_thread(self._engine.retrieve_heuristics, context, limit)
+        return await self._call(self._engine.retrieve_heuristics, context, limit)
 
     async def record_pattern_application(
         self,
@@ -589,20 +606,21 @@ class SelfLearningMemory(_Facade):
         reward_delta: float | None = None,
     ) -> Pattern:
         """Record that an agent applied a pattern and whether it helped."""
-        return await asyncio.to_thread(
+        return await self._call(
             self._engine.record_pattern_application, pattern_id, episode_id, helped, reward_delta
         )
 
     async def stats(self) -> MemoryStats:
         """Counts, cache counters and learning-queue counters."""
-        return await asyncio.to_thread(self._engine.stats)
+        return await self._call(self._engine.stats)
 
     async def flush(self) -> None:
         """Make every pending write durable now."""
-        await asyncio.to_thread(self._engine.flush)
+        await self._call(self._engine.flush)
 
     async def wait_for_learning(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109
         """Wait until all queued learning work is done; False if ``timeout`` ran out."""
+        # may wait long: not on the worker thread searches need
         return await asyncio.to_thread(self._engine.wait_for_learning, timeout)
 
     async def learn_pending(
@@ -629,7 +647,7 @@ class SelfLearningMemory(_Facade):
 
         The work runs in a worker thread; ``progress`` is called from that thread.
         """
-        return await asyncio.to_thread(
+        return await asyncio.to_thread(  # long: not on the worker thread searches need
             self._engine.relearn,
             episode_ids=episode_ids,
             pending_only=pending_only,
@@ -640,7 +658,7 @@ class SelfLearningMemory(_Facade):
 
     async def close(self) -> None:
         """Flush, finish learning work and release the database. Idempotent."""
-        await asyncio.to_thread(self._engine.close)
+        await asyncio.to_thread(self._engine.close)  # not on the executor it shuts down
 
     async def __aenter__(self) -> Self:
         return self

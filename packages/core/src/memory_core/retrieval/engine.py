@@ -4,6 +4,15 @@ One engine serves one namespace of one store. The index is built lazily on the f
 search (keyset-paged over the completed episodes), updated in place when this process
 completes or deletes an episode, and brought up to date with other processes' changes
 through the store's change feed at most every ``refresh_interval_seconds`` (no rescans).
+
+Searches are answered without reading the store: the episodes returned come from an
+in-process cache of completed episodes (their JSON, up to ``episode_cache_size`` of them,
+filled when episodes complete here and when the index is built or fed). Nothing on this
+path releases the GIL (no I/O, no compression): with learning threads busy, every release
+can cost the caller a whole thread switch interval (5 ms) before it runs again. A cached
+episode is its completed state; the links learning adds later (``pattern_ids``,
+``heuristic_ids``) are not re-read for it (``get_episode`` has them). Only episodes not in
+the cache are read from the store.
 """
 
 from __future__ import annotations
@@ -12,7 +21,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from uuid import UUID
 
@@ -47,6 +56,10 @@ class RetrievalEngine:
         namespace: The namespace searched.
         embedder: Optional embedder adding semantic similarity (vectors are stored with
             the episodes, per embedder ``name``).
+        pending: Returns a completed episode not yet written to the store (or None); asked
+            before the store for episodes missing from the cache.
+        flush_pending: Writes such episodes to the store; called before the index is
+            built from the store.
     """
 
     def __init__(
@@ -56,7 +69,11 @@ class RetrievalEngine:
         namespace: str,
         *,
         embedder: Embedder | None = None,
+        pending: Callable[[UUID], Episode | None] | None = None,
+        flush_pending: Callable[[], None] | None = None,
     ) -> None:
+        self._pending_episode = pending
+        self._flush_pending = flush_pending
         self._config = config.retrieval
         self._store = store
         self._namespace = namespace
@@ -97,6 +114,8 @@ class RetrievalEngine:
             self._apply_changes()
 
     def _build(self) -> None:
+        if self._flush_pending is not None:
+            self._flush_pending()
         index = EpisodeIndex(self._config)
         seq = self._store.last_change_seq(self._namespace)
         self._checked = time.monotonic()
@@ -146,8 +165,7 @@ class RetrievalEngine:
                         episodes.pop(change.entity_id, None)
                     elif self._index is not None and change.entity_id not in self._index:
                         episodes[change.entity_id] = None
-                    elif self._episodes is not None:
-                        self._episodes.pop(change.entity_id, None)  # e.g. learned pattern ids
+                    # else: an indexed episode changes only by learning links (module doc)
                 elif change.entity == "pattern":
                     if change.op == "delete":
                         patterns_deleted.add(change.entity_id)
@@ -173,8 +191,11 @@ class RetrievalEngine:
     def _add(self, index: EpisodeIndex, episodes: Sequence[Episode]) -> None:
         complete = [e for e in episodes if e.is_complete]
         vectors = self._vectors(complete) if self._embedder is not None else {}
+        cache = self._episodes
         for episode in complete:
             index.add(episode, vectors.get(episode.episode_id))
+            if cache is not None and len(cache) < cache.maxsize:  # never evict newer ones
+                cache[episode.episode_id] = episode.model_dump_json()
 
     def _vectors(self, episodes: Sequence[Episode]) -> dict[UUID, list[float]]:
         """Stored vectors for the episodes; missing ones are embedded and stored."""
@@ -245,16 +266,20 @@ class RetrievalEngine:
         ]
 
     def _load(self, ids: Sequence[UUID]) -> dict[UUID, Episode]:
-        """Fresh copies of the episodes (from the JSON cache, else one store read)."""
+        """Fresh copies of the episodes (from the cache, else one store read)."""
         cache = self._episodes
         found: dict[UUID, Episode] = {}
         missing: list[UUID] = []
         for episode_id in ids:
             cached = cache.get(episode_id) if cache is not None else None
-            if cached is None:
-                missing.append(episode_id)
-            else:
+            if cached is not None:
                 found[episode_id] = Episode.model_validate_json(cached)
+                continue
+            pending = self._pending_episode(episode_id) if self._pending_episode else None
+            if pending is not None:
+                found[episode_id] = pending.model_copy(deep=True)
+            else:
+                missing.append(episode_id)
         if missing:
             for episode in self._store.get_episodes(self._namespace, missing):
                 found[episode.episode_id] = episode
@@ -262,8 +287,11 @@ class RetrievalEngine:
                     cache[episode.episode_id] = episode.model_dump_json()
         return found
 
-    def episode_completed(self, episode: Episode) -> None:
-        """Make a newly completed episode retrievable at once (in this process)."""
+    def episode_completed(self, episode: Episode, as_json: str | None = None) -> None:
+        """Make a newly completed episode retrievable at once (in this process).
+
+        ``as_json`` is the episode's JSON when the caller has it already.
+        """
         vector = None
         if self._embedder is not None:
             try:
@@ -277,7 +305,7 @@ class RetrievalEngine:
             if self._index is not None:
                 self._index.add(episode, vector)
             if self._episodes is not None:
-                self._episodes[episode.episode_id] = episode.model_dump_json()
+                self._episodes[episode.episode_id] = as_json or episode.model_dump_json()
 
     def episode_deleted(self, episode_id: UUID) -> None:
         """Forget a deleted episode."""
