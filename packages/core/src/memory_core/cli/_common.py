@@ -24,6 +24,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from memory_core._ids import parse_id as _parse_id
 from memory_core.config import MemoryConfig
 from memory_core.errors import InvalidInputError
 from memory_core.memory import SyncSelfLearningMemory
@@ -101,13 +102,7 @@ def parse_id(value: str, what: str) -> UUID:
     Raises:
         InvalidInputError: If ``value`` is not a UUID.
     """
-    try:
-        return UUID(value.strip())
-    except ValueError:
-        raise InvalidInputError(
-            f"{value!r} is not a valid {what} id; ids look like "
-            "'3f2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e6f' (see the listings)"
-        ) from None
+    return _parse_id(value, what, source="see the listings")
 
 
 def parse_when(value: str | None, option: str) -> datetime | None:

@@ -18,6 +18,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field, TypeAdapter, WithJsonSchema
 from pydantic_core import to_json
 
+from memory_core._ids import parse_id as _parse_id
 from memory_core.errors import (
     EpisodeNotFoundError,
     InvalidInputError,
@@ -148,18 +149,12 @@ LimitArg = Annotated[int, Field(description="How many results to return at most.
 
 
 def parse_id(value: str, what: str) -> UUID:
-    """Parse an episode or pattern id.
+    """Parse an episode or pattern id given to a tool.
 
     Raises:
         InvalidInputError: If ``value`` is not a UUID.
     """
-    try:
-        return UUID(value.strip())
-    except ValueError:
-        raise InvalidInputError(
-            f"{value!r} is not a valid {what} id; ids are UUIDs such as "
-            f"'3f2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e6f', as returned by the memory's tools"
-        ) from None
+    return _parse_id(value, what, source="as returned by the memory's tools")
 
 
 def as_utc(value: datetime | None) -> datetime | None:
