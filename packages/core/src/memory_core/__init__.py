@@ -41,7 +41,7 @@ from memory_core.formatting import (
     pattern_metadata,
 )
 from memory_core.hookspecs import hookimpl
-from memory_core.learning import PatternExtractor
+from memory_core.learning import LearnReport, PatternExtractor
 from memory_core.memory import SelfLearningMemory, SyncSelfLearningMemory
 from memory_core.models import (
     ComplexityLevel,
@@ -101,6 +101,7 @@ __all__ = [
     "ExecutionStep",
     "Heuristic",
     "InvalidInputError",
+    "LearnReport",
     "LearningConfig",
     "LearningQueueError",
     "LearningQueueFullError",
