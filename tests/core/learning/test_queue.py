@@ -354,22 +354,30 @@ def test_reopened_memory_resumes_unlearned_episodes(
         assert pattern.occurrence_count == 4
 
 
+class ExtractorPlugin:
+    """Registers one extractor through the plugin hook, as an installed plugin would."""
+
+    def __init__(self, extractor: Any) -> None:
+        self.extractor = extractor
+
+    @hookimpl
+    def register_pattern_extractors(self, register: Callable[[Any], None]) -> None:
+        register(self.extractor)
+
+
 def test_reject_through_the_facade_keeps_the_episode_in_progress(
     database_url: str, namespace: str, gate_factory: Callable[..., Any]
 ) -> None:
     gate = gate_factory(hold=True)
-
-    class GatePlugin:
-        @hookimpl
-        def register_pattern_extractors(self, register: Callable[[Any], None]) -> None:
-            register(gate)
 
     config = MemoryConfig(
         database_url=database_url,
         load_plugins=False,
         learning=LearningConfig(workers=1, queue_size=1, backpressure="reject"),
     )
-    with SyncSelfLearningMemory(config, namespace=namespace, plugins=[GatePlugin()]) as memory:
+    with SyncSelfLearningMemory(
+        config, namespace=namespace, plugins=[ExtractorPlugin(gate)]
+    ) as memory:
         ids = [memory.start_episode(f"task {i}") for i in range(3)]
         memory.complete_episode(ids[0], TaskOutcome.success("ok"))
         assert gate.entered.wait(30)
@@ -389,18 +397,15 @@ def test_completion_is_stored_at_once_while_learning_is_behind(
 ) -> None:
     gate = gate_factory(hold=True)
 
-    class GatePlugin:
-        @hookimpl
-        def register_pattern_extractors(self, register: Callable[[Any], None]) -> None:
-            register(gate)
-
     config = MemoryConfig(
         database_url=database_url,
         load_plugins=False,
         flush_interval_ms=60_000,  # only explicit flushes write
         learning=LearningConfig(workers=1, queue_size=1),
     )
-    with SyncSelfLearningMemory(config, namespace=namespace, plugins=[GatePlugin()]) as memory:
+    with SyncSelfLearningMemory(
+        config, namespace=namespace, plugins=[ExtractorPlugin(gate)]
+    ) as memory:
         ids = [memory.start_episode(f"task {i}") for i in range(3)]
         memory.complete_episode(ids[0], TaskOutcome.success("ok"))
         memory.flush()
