@@ -10,14 +10,18 @@ from hypothesis import strategies as st
 
 from memory_core import (
     ComplexityLevel,
+    ContextPattern,
+    DecisionPoint,
     Episode,
     ExecutionResult,
     ExecutionStep,
     LearningConfig,
+    Pattern,
     SQLAlchemyEpisodeStore,
     TaskContext,
     TaskOutcome,
     TaskType,
+    ToolSequence,
 )
 from memory_core.learning import (
     Reflector,
@@ -25,6 +29,12 @@ from memory_core.learning import (
     default_extractors,
     extract_patterns,
     heuristic_candidates,
+)
+from memory_core.learning.similarity import (
+    pattern_shape,
+    pattern_similarity,
+    shape_bound,
+    similarity_key,
 )
 from memory_core.models import utcnow
 
@@ -211,3 +221,39 @@ def test_all_four_kinds_round_trip(store: SQLAlchemyEpisodeStore, namespace: str
     store.merge_patterns(namespace, episode.episode_id, patterns, lambda new, known: None)
     for pattern in patterns:
         assert store.get_pattern(namespace, pattern.pattern_id) == pattern
+
+
+_same_context = st.sampled_from(
+    [TaskContext(domain="web", language="python", tags=["ab", "cd"]), TaskContext(domain="web")]
+)
+_words = st.text(alphabet="abc ", min_size=1, max_size=12).filter(str.strip)
+tool_sequences = st.builds(
+    ToolSequence,
+    tools=st.lists(st.sampled_from(["a", "b", "c", "d"]), min_size=1, max_size=7),
+    success_rate=st.just(1.0),
+    context=_same_context,
+)
+decision_points = st.builds(DecisionPoint, condition=_words, action=_words, context=_same_context)
+context_patterns = st.builds(
+    ContextPattern,
+    context_features=st.lists(st.sampled_from(["f1", "f2", "f3", "f4"]), min_size=1),
+    recommended_approach=_words,
+    success_rate=st.just(1.0),
+    context=_same_context,
+)
+
+
+@settings(max_examples=300)
+@given(
+    st.one_of(
+        st.tuples(tool_sequences, tool_sequences),
+        st.tuples(decision_points, decision_points),
+        st.tuples(context_patterns, context_patterns),
+    )
+)
+def test_shape_bound_never_undercuts_the_similarity(pair: tuple[Pattern, Pattern]) -> None:
+    """Merging skips candidates by `shape_bound`: it must be an upper bound, always."""
+    a, b = pair
+    differ = similarity_key(a) != similarity_key(b)
+    bound = shape_bound(a.kind, pattern_shape(a), pattern_shape(b), keys_differ=differ)
+    assert bound >= pattern_similarity(a, b) - 1e-9

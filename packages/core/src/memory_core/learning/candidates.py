@@ -21,7 +21,12 @@ from uuid import UUID
 
 from memory_core.learning.heuristics import heuristic_key
 from memory_core.learning.merging import best_candidate
-from memory_core.learning.similarity import pattern_similarity, similarity_key
+from memory_core.learning.similarity import (
+    pattern_shape,
+    pattern_similarity,
+    shape_bound,
+    similarity_key,
+)
 from memory_core.models import ErrorRecovery, Heuristic, Pattern, PatternKind
 from memory_core.storage.base import LearningTransaction
 
@@ -58,14 +63,16 @@ class PatternGroup:
     Near-duplicate scores are remembered per (new pattern's signature, stored pattern id),
     checked against the stored pattern's `_variable_part`: a pattern that keeps merging into
     a near-duplicate (its own key is never stored) is not compared with the whole group
-    again and again.
+    again and again. Each stored pattern's `pattern_shape` is kept too, so that patterns
+    whose lengths alone rule out a merge are skipped without a comparison.
     """
 
-    __slots__ = ("_by_key", "_keys", "_scores", "patterns")
+    __slots__ = ("_by_key", "_keys", "_scores", "_shapes", "patterns")
 
     def __init__(self, patterns: Iterable[Pattern] = ()) -> None:
         self.patterns: dict[UUID, Pattern] = {}
         self._keys: dict[UUID, str] = {}
+        self._shapes: dict[UUID, tuple[int, ...]] = {}
         self._by_key: dict[str, set[UUID]] = {}
         self._scores: dict[tuple[tuple[object, ...], UUID], tuple[object, float]] = {}
         for pattern in patterns:
@@ -82,6 +89,7 @@ class PatternGroup:
             key = similarity_key(pattern)
         self.patterns[pattern_id] = pattern
         self._keys[pattern_id] = key
+        self._shapes[pattern_id] = pattern_shape(pattern)
         self._by_key.setdefault(key, set()).add(pattern_id)
 
     def remove(self, pattern_id: UUID) -> None:
@@ -89,6 +97,7 @@ class PatternGroup:
         if self.patterns.pop(pattern_id, None) is None:
             return
         key = self._keys.pop(pattern_id)
+        del self._shapes[pattern_id]
         same = self._by_key[key]
         same.discard(pattern_id)
         if not same:
@@ -102,7 +111,8 @@ class PatternGroup:
         """The stored pattern ``new`` merges into, as `memory_core.learning.merging.find_match`.
 
         An equal similarity key (``key``, computed when not given) is a dictionary lookup;
-        only a pattern without one is compared with the patterns of the group.
+        only a pattern without one is compared with the patterns of the group, and only
+        with those whose `shape_bound` can reach ``threshold``.
         """
         same = self._by_key.get(similarity_key(new) if key is None else key)
         if same:
@@ -110,17 +120,20 @@ class PatternGroup:
         if len(self._scores) > _MAX_SCORES:
             self._scores.clear()
         signature = _signature(new)
+        kind, shape, shapes = new.kind, pattern_shape(new), self._shapes
         scored: list[tuple[float, Pattern]] = []
-        for candidate in self.patterns.values():
-            if candidate.kind != new.kind:
+        for candidate_id, candidate in self.patterns.items():
+            if candidate.kind != kind:
+                continue
+            if shape_bound(kind, shape, shapes[candidate_id], keys_differ=True) < threshold:
                 continue
             version = _variable_part(candidate)
-            known = self._scores.get((signature, candidate.pattern_id))
+            known = self._scores.get((signature, candidate_id))
             if known is not None and known[0] == version:
                 score = known[1]
             else:
                 score = pattern_similarity(new, candidate, floor=threshold)
-                self._scores[(signature, candidate.pattern_id)] = (version, score)
+                self._scores[(signature, candidate_id)] = (version, score)
             if score >= threshold:
                 scored.append((score, candidate))
         if not scored:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Hashable, Sequence
+from functools import lru_cache
 
 from memory_core.learning.text import normalize_text
 from memory_core.models import (
@@ -28,8 +29,10 @@ __all__ = [
     "context_similarity",
     "jaccard",
     "levenshtein",
+    "pattern_shape",
     "pattern_similarity",
     "sequence_similarity",
+    "shape_bound",
     "similarity_key",
     "string_similarity",
 ]
@@ -82,8 +85,12 @@ def sequence_similarity(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:
     return 1.0 - levenshtein(a, b) / max(len(a), len(b))
 
 
+@lru_cache(maxsize=65_536)
 def string_similarity(a: str, b: str) -> float:
-    """Character-level `sequence_similarity` of two strings."""
+    """Character-level `sequence_similarity` of two strings.
+
+    Memoised: merging compares the same short conditions, actions and approaches many times.
+    """
     return sequence_similarity(a, b)
 
 
@@ -204,3 +211,62 @@ def pattern_similarity(a: Pattern, b: Pattern, *, floor: float = 0.0) -> float:
         )
         return features + 0.4 * approach
     return 0.0
+
+
+def pattern_shape(pattern: Pattern) -> tuple[int, ...]:
+    """The lengths `shape_bound` compares: cheap to keep per stored pattern.
+
+    Tool sequences: tool count; decision points: normalised condition and action lengths;
+    context patterns: distinct feature count and normalised approach length; error
+    recoveries: nothing (they are few, and compared exactly).
+    """
+    if isinstance(pattern, ToolSequence):
+        return (len(pattern.tools),)
+    if isinstance(pattern, DecisionPoint):
+        return (len(normalize_text(pattern.condition)), len(normalize_text(pattern.action)))
+    if isinstance(pattern, ContextPattern):
+        return (
+            len(set(pattern.context_features)),
+            len(normalize_text(pattern.recommended_approach)),
+        )
+    return ()
+
+
+def _length_bound(a: int, b: int, differ: bool = False) -> float:
+    """Upper bound of a sequence similarity from the two lengths alone.
+
+    The edit distance is at least the length difference, and at least 1 when the
+    sequences are known to differ.
+    """
+    longest, distance = (a, a - b) if a >= b else (b, b - a)
+    if not longest:
+        return 1.0
+    if differ and not distance:
+        distance = 1
+    return 1.0 - distance / longest
+
+
+def shape_bound(
+    kind: str, a: tuple[int, ...], b: tuple[int, ...], *, keys_differ: bool = False
+) -> float:
+    """An upper bound of `pattern_similarity` from two `pattern_shape` values.
+
+    ``keys_differ`` says the two patterns have different `similarity_key` values and the
+    same domain, so what the key holds (tools, condition or action) cannot be identical.
+    A pattern whose bound is below the merge threshold need not be compared at all.
+    """
+    if kind == "tool_sequence":
+        return 0.7 * _length_bound(a[0], b[0], keys_differ) + 0.3
+    if kind == "decision_point":
+        condition, action = _length_bound(a[0], b[0]), _length_bound(a[1], b[1])
+        if keys_differ:  # the condition or the action differs: the better case of the two
+            both = max(
+                _length_bound(a[0], b[0], True) + action,
+                condition + _length_bound(a[1], b[1], True),
+            )
+            return 0.4 * both + 0.2
+        return 0.4 * (condition + action) + 0.2
+    if kind == "context_pattern":
+        fewer, more = (a[0], b[0]) if a[0] <= b[0] else (b[0], a[0])
+        return 0.6 * (fewer / more if more else 1.0) + 0.4 * _length_bound(a[1], b[1])
+    return 1.0

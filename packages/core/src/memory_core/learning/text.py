@@ -34,8 +34,12 @@ _DECISION = re.compile(
 )
 
 
+@lru_cache(maxsize=16_384)
 def normalize_text(text: str) -> str:
-    """Lowercase, trim and collapse whitespace."""
+    """Lowercase, trim and collapse whitespace.
+
+    Memoised: learning sees the same tool names, conditions and actions again and again.
+    """
     return " ".join(text.lower().split())
 
 
