@@ -34,7 +34,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
@@ -98,10 +98,6 @@ _UPDATE_EPISODE = (
             )
         }
     )
-)
-_STEP_NUMBERS = select(_STEPS.c.step_number).where(
-    _STEPS.c.namespace == bindparam("v_namespace"),
-    _STEPS.c.episode_id == bindparam("v_episode_id"),
 )
 _INSERT_CHANGE = insert(cast(Table, ChangeRow.__table__))
 _PATTERNS_TABLE = cast(Table, PatternRow.__table__)
@@ -362,44 +358,88 @@ class SQLAlchemyEpisodeStore(BrowseQueries):
         """Apply a batch of episode and step writes atomically."""
         if not batch:
             return
+        completed = {e.episode_id: e for e in batch.completed}  # the last state wins
+        # An episode started and completed within the batch is inserted in its final state:
+        # no insert-then-update, no look-up of stored step numbers.
+        fresh = {e.episode_id for e in batch.new_episodes if e.episode_id in completed}
+        episode_rows = [
+            _episode_row(namespace, completed[e.episode_id] if e.episode_id in fresh else e)
+            for e in batch.new_episodes
+        ]
+        step_rows = [_step_row(namespace, eid, s) for eid, s in batch.steps]
+        step_rows += [
+            _step_row(namespace, e.episode_id, s) for e in batch.new_episodes for s in e.steps
+        ]
+        if fresh:
+            finished = [
+                completed[e.episode_id] for e in batch.new_episodes if e.episode_id in fresh
+            ]
+            step_rows += self._missing_steps(namespace, finished, step_rows, {})
+        updates = [e for e in completed.values() if e.episode_id not in fresh]
         with self._session(write=True) as session:
             # Plain Core executemany: the ORM bulk path costs twice as much per row.
             connection = session.connection()
-            if batch.new_episodes:
-                connection.execute(
-                    insert(_EPISODES), [_episode_row(namespace, e) for e in batch.new_episodes]
-                )
-            step_rows = [_step_row(namespace, eid, s) for eid, s in batch.steps]
-            step_rows += [
-                _step_row(namespace, e.episode_id, s) for e in batch.new_episodes for s in e.steps
-            ]
-            for episode in batch.completed:
-                row = _episode_row(namespace, episode)
-                result = connection.execute(_UPDATE_EPISODE, {f"v_{k}": v for k, v in row.items()})
-                if result.rowcount == 0:
-                    connection.execute(insert(_EPISODES), [row])
-                stored = set(
-                    connection.scalars(
-                        _STEP_NUMBERS, {"v_namespace": namespace, "v_episode_id": row["episode_id"]}
-                    )
-                )
-                pending = {
-                    r["step_number"] for r in step_rows if r["episode_id"] == row["episode_id"]
-                }
-                step_rows += [
-                    _step_row(namespace, episode.episode_id, s)
-                    for s in episode.steps
-                    if s.step_number not in stored and s.step_number not in pending
-                ]
+            if episode_rows:
+                connection.execute(insert(_EPISODES), episode_rows)
+            if updates:
+                step_rows += self._complete(connection, namespace, updates, step_rows)
             if step_rows:
                 connection.execute(insert(_STEPS), step_rows)
-            self._record(
-                session,
-                namespace,
-                "episode",
-                [str(e.episode_id) for e in batch.completed],
-                "upsert",
+            self._record(session, namespace, "episode", [str(i) for i in completed], "upsert")
+
+    def _complete(
+        self,
+        connection: Connection,
+        namespace: str,
+        episodes: Sequence[Episode],
+        step_rows: Sequence[dict[str, Any]],
+    ) -> list[dict[str, Any]]:
+        """Overwrite already-inserted episodes with their final state.
+
+        An episode that is missing (its start was never stored) is inserted. Returns the
+        rows of their steps that are neither stored nor in ``step_rows``.
+        """
+        ids = [str(e.episode_id) for e in episodes]
+        stored: dict[str, set[int]] = {}
+        for start in range(0, len(ids), 500):
+            found = connection.execute(
+                select(_STEPS.c.episode_id, _STEPS.c.step_number).where(
+                    _STEPS.c.namespace == namespace,
+                    _STEPS.c.episode_id.in_(ids[start : start + 500]),
+                )
             )
+            for episode_id, number in found:
+                stored.setdefault(episode_id, set()).add(number)
+        for episode in episodes:
+            row = _episode_row(namespace, episode)
+            result = connection.execute(_UPDATE_EPISODE, {f"v_{k}": v for k, v in row.items()})
+            if result.rowcount == 0:
+                connection.execute(insert(_EPISODES), [row])
+        return self._missing_steps(namespace, episodes, step_rows, stored)
+
+    @staticmethod
+    def _missing_steps(
+        namespace: str,
+        episodes: Sequence[Episode],
+        step_rows: Sequence[dict[str, Any]],
+        stored: dict[str, set[int]],
+    ) -> list[dict[str, Any]]:
+        """Rows of the episodes' steps that are neither in ``step_rows`` nor ``stored``."""
+        known: dict[str, set[int]] = {str(e.episode_id): set() for e in episodes}
+        for row in step_rows:
+            numbers = known.get(row["episode_id"])
+            if numbers is not None:
+                numbers.add(row["step_number"])
+        missing: list[dict[str, Any]] = []
+        for episode in episodes:
+            episode_id = str(episode.episode_id)
+            numbers = known[episode_id] | stored.get(episode_id, set())
+            missing += [
+                _step_row(namespace, episode.episode_id, s)
+                for s in episode.steps
+                if s.step_number not in numbers
+            ]
+        return missing
 
     def _load_steps(self, session: Session, namespace: str, ids: list[str]) -> dict[str, list[str]]:
         """The stored JSON of the listed episodes' steps, in step order."""
