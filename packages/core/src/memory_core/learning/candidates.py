@@ -27,7 +27,7 @@ from memory_core.learning.similarity import (
     shape_bound,
     similarity_key,
 )
-from memory_core.models import ErrorRecovery, Heuristic, Pattern, PatternKind
+from memory_core.models import Heuristic, Pattern, PatternKind
 from memory_core.storage.base import LearningTransaction
 
 __all__ = ["CandidateIndex", "HeuristicSet", "PatternGroup"]
@@ -35,46 +35,23 @@ __all__ = ["CandidateIndex", "HeuristicSet", "PatternGroup"]
 _MAX_CATCH_UP = 5_000
 """Changes by others beyond which the index is reloaded instead of patched."""
 
-_MAX_SCORES = 50_000
-"""Remembered near-duplicate scores per group before the memo starts over."""
-
 GroupKey = tuple[PatternKind, str | None]
-
-
-def _signature(pattern: Pattern) -> tuple[object, ...]:
-    """Everything `pattern_similarity` reads from the new pattern of a comparison."""
-    context = pattern.context
-    where = None if context is None else context.model_dump_json()
-    steps = tuple(pattern.recovery_steps) if isinstance(pattern, ErrorRecovery) else ()
-    return (similarity_key(pattern), where, steps)
-
-
-def _variable_part(pattern: Pattern) -> object:
-    """The fields `pattern_similarity` reads from a stored pattern that a merge can change.
-
-    Only an error recovery's steps: ids, texts, contexts and tools stay as they are.
-    """
-    return tuple(pattern.recovery_steps) if isinstance(pattern, ErrorRecovery) else None
 
 
 class PatternGroup:
     """The stored patterns of one kind and domain, by id and by similarity key.
 
-    Near-duplicate scores are remembered per (new pattern's signature, stored pattern id),
-    checked against the stored pattern's `_variable_part`: a pattern that keeps merging into
-    a near-duplicate (its own key is never stored) is not compared with the whole group
-    again and again. Each stored pattern's `pattern_shape` is kept too, so that patterns
-    whose lengths alone rule out a merge are skipped without a comparison.
+    Each stored pattern's `pattern_shape` is kept too, so that patterns whose lengths alone
+    rule out a merge are skipped without a comparison.
     """
 
-    __slots__ = ("_by_key", "_keys", "_scores", "_shapes", "patterns")
+    __slots__ = ("_by_key", "_keys", "_shapes", "patterns")
 
     def __init__(self, patterns: Iterable[Pattern] = ()) -> None:
         self.patterns: dict[UUID, Pattern] = {}
         self._keys: dict[UUID, str] = {}
         self._shapes: dict[UUID, tuple[int, ...]] = {}
         self._by_key: dict[str, set[UUID]] = {}
-        self._scores: dict[tuple[tuple[object, ...], UUID], tuple[object, float]] = {}
         for pattern in patterns:
             self.put(pattern)
 
@@ -117,9 +94,6 @@ class PatternGroup:
         same = self._by_key.get(similarity_key(new) if key is None else key)
         if same:
             return best_candidate([self.patterns[i] for i in same])
-        if len(self._scores) > _MAX_SCORES:
-            self._scores.clear()
-        signature = _signature(new)
         kind, shape, shapes = new.kind, pattern_shape(new), self._shapes
         scored: list[tuple[float, Pattern]] = []
         for candidate_id, candidate in self.patterns.items():
@@ -127,13 +101,7 @@ class PatternGroup:
                 continue
             if shape_bound(kind, shape, shapes[candidate_id], keys_differ=True) < threshold:
                 continue
-            version = _variable_part(candidate)
-            known = self._scores.get((signature, candidate_id))
-            if known is not None and known[0] == version:
-                score = known[1]
-            else:
-                score = pattern_similarity(new, candidate, floor=threshold)
-                self._scores[(signature, candidate_id)] = (version, score)
+            score = pattern_similarity(new, candidate, floor=threshold)
             if score >= threshold:
                 scored.append((score, candidate))
         if not scored:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Hashable, Sequence
-from functools import lru_cache
 
 from memory_core.learning.text import normalize_text
 from memory_core.models import (
@@ -85,13 +84,22 @@ def sequence_similarity(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:
     return 1.0 - levenshtein(a, b) / max(len(a), len(b))
 
 
-@lru_cache(maxsize=65_536)
+_MEMO_SIZE = 65_536
+_string_similarities: dict[tuple[str, str], float] = {}
+
+
 def string_similarity(a: str, b: str) -> float:
     """Character-level `sequence_similarity` of two strings.
 
     Memoised: merging compares the same short conditions, actions and approaches many times.
     """
-    return sequence_similarity(a, b)
+    key = (a, b)
+    found = _string_similarities.get(key)
+    if found is None:
+        if len(_string_similarities) >= _MEMO_SIZE:
+            _string_similarities.clear()
+        found = _string_similarities[key] = sequence_similarity(a, b)
+    return found
 
 
 def _string_upper_bound(a: str, b: str) -> float:

@@ -34,13 +34,21 @@ _DECISION = re.compile(
 )
 
 
-@lru_cache(maxsize=16_384)
+_MEMO_SIZE = 16_384
+_normalized: dict[str, str] = {}  # str -> str only: the garbage collector never scans it
+
+
 def normalize_text(text: str) -> str:
     """Lowercase, trim and collapse whitespace.
 
     Memoised: learning sees the same tool names, conditions and actions again and again.
     """
-    return " ".join(text.lower().split())
+    found = _normalized.get(text)
+    if found is None:
+        if len(_normalized) >= _MEMO_SIZE:
+            _normalized.clear()
+        found = _normalized[text] = " ".join(text.lower().split())
+    return found
 
 
 @lru_cache(maxsize=4096)
