@@ -248,7 +248,7 @@ class BatchLearner:
         for heuristic in candidates:
             merged = merger.resolve(heuristic, known.match(heuristic))
             if merged is not None and merged.heuristic_id in linked:
-                current = known.by_id.get(merged.heuristic_id)
+                current = known.get(merged.heuristic_id)
                 if current is not None:  # counted when the episode was first learned
                     out.append(current)
                     continue

@@ -19,9 +19,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from uuid import UUID
 
+from cachetools import LRUCache
+
 from memory_core.learning.heuristics import heuristic_key
 from memory_core.learning.merging import best_candidate
 from memory_core.learning.similarity import (
+    Shape,
     pattern_shape,
     pattern_similarity,
     shape_bound,
@@ -35,14 +38,17 @@ __all__ = ["CandidateIndex", "HeuristicSet", "PatternGroup"]
 _MAX_CATCH_UP = 5_000
 """Changes by others beyond which the index is reloaded instead of patched."""
 
+_PARSED_HEURISTICS = 512
+"""Heuristics of a namespace kept parsed (the most recently used)."""
+
 GroupKey = tuple[PatternKind, str | None]
 
 
 class PatternGroup:
     """The stored patterns of one kind and domain, by id and by similarity key.
 
-    Each stored pattern's `pattern_shape` is kept too, so that patterns whose lengths alone
-    rule out a merge are skipped without a comparison.
+    Each stored pattern's `pattern_shape` is kept too, so that a pattern is compared in
+    full only when its shape can reach the merge threshold.
     """
 
     __slots__ = ("_by_key", "_keys", "_shapes", "patterns")
@@ -50,7 +56,7 @@ class PatternGroup:
     def __init__(self, patterns: Iterable[Pattern] = ()) -> None:
         self.patterns: dict[UUID, Pattern] = {}
         self._keys: dict[UUID, str] = {}
-        self._shapes: dict[UUID, tuple[int, ...]] = {}
+        self._shapes: dict[UUID, Shape] = {}
         self._by_key: dict[str, set[UUID]] = {}
         for pattern in patterns:
             self.put(pattern)
@@ -94,12 +100,14 @@ class PatternGroup:
         same = self._by_key.get(similarity_key(new) if key is None else key)
         if same:
             return best_candidate([self.patterns[i] for i in same])
-        kind, shape, shapes = new.kind, pattern_shape(new), self._shapes
+        kind, shape = new.kind, pattern_shape(new)
         scored: list[tuple[float, Pattern]] = []
-        for candidate_id, candidate in self.patterns.items():
-            if candidate.kind != kind:
+        for candidate_id, candidate_shape in self._shapes.items():
+            bound = shape_bound(kind, shape, candidate_shape, keys_differ=True, floor=threshold)
+            if bound < threshold:
                 continue
-            if shape_bound(kind, shape, shapes[candidate_id], keys_differ=True) < threshold:
+            candidate = self.patterns[candidate_id]
+            if candidate.kind != kind:
                 continue
             score = pattern_similarity(new, candidate, floor=threshold)
             if score >= threshold:
@@ -111,16 +119,32 @@ class PatternGroup:
 
 
 class HeuristicSet:
-    """The stored heuristics of a namespace, by id and by merge key."""
+    """The stored heuristics of a namespace, by id and by merge key.
 
-    __slots__ = ("_by_key", "_keys", "by_id")
+    Held as JSON, the most recently used ones parsed: a namespace's heuristics as objects
+    would be many small objects the garbage collector walks through on every full
+    collection, pausing every thread of the process.
+    """
+
+    __slots__ = ("_by_key", "_data", "_keys", "_parsed")
 
     def __init__(self, heuristics: Iterable[Heuristic] = ()) -> None:
-        self.by_id: dict[UUID, Heuristic] = {}
+        self._data: dict[UUID, bytes] = {}
+        self._parsed: LRUCache[UUID, Heuristic] = LRUCache(_PARSED_HEURISTICS)
         self._keys: dict[UUID, str] = {}
         self._by_key: dict[str, dict[UUID, None]] = {}  # insertion order: the first one wins
         for heuristic in heuristics:
             self.put(heuristic)
+
+    def get(self, heuristic_id: UUID) -> Heuristic | None:
+        """A stored heuristic by id, or None."""
+        found = self._parsed.get(heuristic_id)
+        if found is None:
+            data = self._data.get(heuristic_id)
+            if data is None:
+                return None
+            found = self._parsed[heuristic_id] = Heuristic.model_validate_json(data)
+        return found
 
     def put(self, heuristic: Heuristic) -> None:
         """Add a heuristic or replace the stored version of it."""
@@ -130,12 +154,14 @@ class HeuristicSet:
             self.remove(heuristic_id)
             self._keys[heuristic_id] = key
             self._by_key.setdefault(key, {})[heuristic_id] = None
-        self.by_id[heuristic_id] = heuristic
+        self._data[heuristic_id] = heuristic.model_dump_json().encode()
+        self._parsed[heuristic_id] = heuristic
 
     def remove(self, heuristic_id: UUID) -> None:
         """Forget a heuristic (no-op when absent)."""
-        if self.by_id.pop(heuristic_id, None) is None:
+        if self._data.pop(heuristic_id, None) is None:
             return
+        self._parsed.pop(heuristic_id, None)
         key = self._keys.pop(heuristic_id)
         same = self._by_key[key]
         del same[heuristic_id]
@@ -145,7 +171,7 @@ class HeuristicSet:
     def match(self, new: Heuristic) -> Heuristic | None:
         """The stored heuristic with ``new``'s merge key, or None."""
         same = self._by_key.get(heuristic_key(new))
-        return None if not same else self.by_id[next(iter(same))]
+        return None if not same else self.get(next(iter(same)))
 
 
 class CandidateIndex:

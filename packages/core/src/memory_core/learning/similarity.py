@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Hashable, Sequence
+from typing import cast
 
 from memory_core.learning.text import normalize_text
 from memory_core.models import (
@@ -31,6 +32,7 @@ __all__ = [
     "pattern_shape",
     "pattern_similarity",
     "sequence_similarity",
+    "Shape",
     "shape_bound",
     "similarity_key",
     "string_similarity",
@@ -221,21 +223,26 @@ def pattern_similarity(a: Pattern, b: Pattern, *, floor: float = 0.0) -> float:
     return 0.0
 
 
-def pattern_shape(pattern: Pattern) -> tuple[int, ...]:
-    """The lengths `shape_bound` compares: cheap to keep per stored pattern.
+Shape = tuple[object, ...]
+"""What `shape_bound` compares of a pattern (see `pattern_shape`)."""
 
-    Tool sequences: tool count; decision points: normalised condition and action lengths;
-    context patterns: distinct feature count and normalised approach length; error
-    recoveries: nothing (they are few, and compared exactly).
+
+def pattern_shape(pattern: Pattern) -> Shape:
+    """The parts of a pattern `shape_bound` compares.
+
+    Strings and tuples of strings only: cheap to keep per stored pattern, and nothing the
+    garbage collector has to track. Tool sequences: normalised tools; decision points:
+    normalised condition and action; context patterns: sorted distinct features and
+    normalised approach; error recoveries: nothing (they are few, and compared in full).
     """
     if isinstance(pattern, ToolSequence):
-        return (len(pattern.tools),)
+        return (tuple(normalize_text(t) for t in pattern.tools),)
     if isinstance(pattern, DecisionPoint):
-        return (len(normalize_text(pattern.condition)), len(normalize_text(pattern.action)))
+        return (normalize_text(pattern.condition), normalize_text(pattern.action))
     if isinstance(pattern, ContextPattern):
         return (
-            len(set(pattern.context_features)),
-            len(normalize_text(pattern.recommended_approach)),
+            tuple(sorted(set(pattern.context_features))),
+            normalize_text(pattern.recommended_approach),
         )
     return ()
 
@@ -255,26 +262,47 @@ def _length_bound(a: int, b: int, differ: bool = False) -> float:
 
 
 def shape_bound(
-    kind: str, a: tuple[int, ...], b: tuple[int, ...], *, keys_differ: bool = False
+    kind: str, a: Shape, b: Shape, *, keys_differ: bool = False, floor: float = 0.0
 ) -> float:
     """An upper bound of `pattern_similarity` from two `pattern_shape` values.
 
+    Exact but for the context part, which is taken as a full match. When lengths alone
+    show the bound is below ``floor``, that cheaper bound is returned instead.
     ``keys_differ`` says the two patterns have different `similarity_key` values and the
-    same domain, so what the key holds (tools, condition or action) cannot be identical.
-    A pattern whose bound is below the merge threshold need not be compared at all.
+    same domain, so what the key holds (tools, condition or action) cannot be identical. A
+    pattern whose bound is below the merge threshold need not be compared (or parsed).
     """
     if kind == "tool_sequence":
-        return 0.7 * _length_bound(a[0], b[0], keys_differ) + 0.3
+        tools_a, tools_b = cast(tuple[str, ...], a[0]), cast(tuple[str, ...], b[0])
+        quick = 0.7 * _length_bound(len(tools_a), len(tools_b), keys_differ) + 0.3
+        return quick if quick < floor else 0.7 * sequence_similarity(tools_a, tools_b) + 0.3
     if kind == "decision_point":
-        condition, action = _length_bound(a[0], b[0]), _length_bound(a[1], b[1])
+        cond_a, action_a = cast(tuple[str, str], a)
+        cond_b, action_b = cast(tuple[str, str], b)
+        condition = _length_bound(len(cond_a), len(cond_b))
+        action = _length_bound(len(action_a), len(action_b))
+        both = condition + action
         if keys_differ:  # the condition or the action differs: the better case of the two
             both = max(
-                _length_bound(a[0], b[0], True) + action,
-                condition + _length_bound(a[1], b[1], True),
+                _length_bound(len(cond_a), len(cond_b), True) + action,
+                condition + _length_bound(len(action_a), len(action_b), True),
             )
-            return 0.4 * both + 0.2
-        return 0.4 * (condition + action) + 0.2
+        quick = 0.4 * both + 0.2
+        if quick < floor:
+            return quick
+        return (
+            0.4 * (string_similarity(cond_a, cond_b) + string_similarity(action_a, action_b)) + 0.2
+        )
     if kind == "context_pattern":
-        fewer, more = (a[0], b[0]) if a[0] <= b[0] else (b[0], a[0])
-        return 0.6 * (fewer / more if more else 1.0) + 0.4 * _length_bound(a[1], b[1])
+        features_a, approach_a = cast(tuple[tuple[str, ...], str], a)
+        features_b, approach_b = cast(tuple[tuple[str, ...], str], b)
+        fewer, more = sorted((len(features_a), len(features_b)))
+        quick = 0.6 * (fewer / more if more else 1.0) + 0.4 * _length_bound(
+            len(approach_a), len(approach_b)
+        )
+        if quick < floor:
+            return quick
+        return 0.6 * jaccard(features_a, features_b) + 0.4 * string_similarity(
+            approach_a, approach_b
+        )
     return 1.0
