@@ -64,8 +64,39 @@ def test_abstains_on_a_task_unlike_anything_stored(memory):
     assert memory.recommend_plan("Renew the TLS certificate of the load balancer", other) is None
 
 
-def test_failed_episodes_never_give_their_tools(memory):
-    record(memory, "Fix the failing login test", ["pytest", "editor"], ok=False)
+def test_a_failed_episode_gives_the_steps_it_got_right_as_a_partial_plan(memory):
+    record(
+        memory,
+        "Fix the failing login test",
+        ["curl", "pytest", "editor"],
+        ok=False,
+        errors={"curl"},
+    )
+    plan = memory.recommend_plan("Fix the failing login test", CTX)
+    assert plan is not None
+    assert plan.tools == ["pytest", "editor"]
+    assert plan.success_rate == 0.0  # nothing solved a task like this yet
+    assert plan.support == 1
+
+
+def test_a_failed_episode_supports_the_plan_that_goes_on_from_its_steps(memory):
+    record(memory, "Fix the failing login test", ["pytest", "grep"], ok=False)
+    record(memory, "Fix the failing login test", ["pytest", "grep", "editor", "pytest"])
+    plan = memory.recommend_plan("Fix the failing login test", CTX)
+    assert plan is not None
+    assert plan.tools == ["pytest", "grep", "editor", "pytest"]
+    assert plan.support == 2
+    assert plan.success_rate == 1.0
+
+
+def test_failed_episodes_without_a_successful_step_give_no_plan(memory):
+    record(
+        memory,
+        "Fix the failing login test",
+        ["pytest", "editor"],
+        ok=False,
+        errors={"pytest", "editor"},
+    )
     assert memory.recommend_plan("Fix the failing login test", CTX) is None
 
 
@@ -76,11 +107,25 @@ def test_a_plan_that_failed_for_this_kind_of_task_ranks_lower(memory):
     assert plan is not None
     assert plan.tools == ["pytest", "grep", "editor"]
     # the plan is followed and fails, again and again: feedback against it
-    given = [record(memory, "Fix the failing login test", ["pytest"], ok=False) for _ in range(3)]
+    given = [
+        record(memory, "Fix the failing login test", ["pytest"], ok=False, errors={"pytest"})
+        for _ in range(3)
+    ]
     assert given[0] is not None
     assert given[0].tools == plan.tools
     assert given[-1] is None
     assert memory.recommend_plan("Fix the failing login test", CTX) is None
+
+
+def test_a_partial_plan_that_was_carried_out_is_not_held_against_it(memory):
+    record(memory, "Fix the failing login test", ["pytest", "grep"], ok=False)
+    given = record(memory, "Fix the failing login test", ["pytest", "grep", "editor"], ok=False)
+    assert given is not None
+    assert given.tools == ["pytest", "grep"]
+    # the partial plan was right as far as it went: the next attempt starts further on
+    plan = memory.recommend_plan("Fix the failing login test", CTX)
+    assert plan is not None
+    assert plan.tools == ["pytest", "grep", "editor"]
 
 
 def test_the_plan_is_recorded_on_the_episode_it_was_asked_for(memory):

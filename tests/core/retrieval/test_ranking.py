@@ -69,9 +69,11 @@ def test_unknown_families_find_nothing_above_the_floor(corpus) -> None:
     assert empty / len(unknown) >= 0.9, f"{empty}/{len(unknown)}"
     # without a context there is less evidence either way: the default floor is calibrated
     # with the learning-effect benchmark, whose real requests come without context and where
-    # a floor as high as for stated contexts costs more recall than it buys precision
+    # a floor as high as for stated contexts costs more recall than it buys precision (at
+    # 0.12 memory-core's recall is at least bm25's on every seed, its precision 6 points
+    # above; at 0.15 it was 0.009 below on one)
     bare = sum(not search(index, q.description) for q in unknown)
-    assert bare / len(unknown) >= 0.65, f"{bare}/{len(unknown)}"
+    assert bare / len(unknown) >= 0.45, f"{bare}/{len(unknown)}"
     # ... while held-out paraphrases of stored families still rank right, above the floor
     known = held_out_queries()
     right = 0
