@@ -14,6 +14,8 @@ from memory_core import (
     TaskContext,
     TaskOutcome,
 )
+from memory_core.evaluation import MemoryCoreAdvisor, ScriptedAgent, TaskWorld
+from memory_core.retrieval import EpisodeFilters, plans
 
 CTX = TaskContext(domain="web-api", language="python", tags=["auth"])
 
@@ -160,3 +162,36 @@ async def test_the_async_facade_answers_the_same(tmp_path):
         plan = await memory.recommend_plan("Fix the failing logout test", CTX)
         assert plan is not None
         assert plan.tools == ["pytest", "editor"]
+
+
+def test_one_ranking_pass_gives_the_plans_of_one_ranking_per_outcome(tmp_path):
+    # recommend_plan ranks once and keeps the best of each outcome; it must answer exactly
+    # as with one filtered ranking for the successes and one for the failures
+    seed = 3
+    tasks = TaskWorld(seed).tasks(80)
+    agent = ScriptedAgent(seed)
+    config = MemoryConfig(database_url=f"sqlite:///{tmp_path / 'same.db'}", load_plugins=False)
+    with SyncSelfLearningMemory(config, namespace="same") as memory:
+        advisor = MemoryCoreAdvisor(memory)
+        retrieval = memory._engine.retrieval
+        compared = partial = 0
+        for task in tasks:
+            found = [
+                hit
+                for kind in ("success", "failure")
+                for hit in retrieval.search_episodes(
+                    task.description,
+                    task.context,
+                    memory.config.retrieval.plan_candidates,
+                    EpisodeFilters(outcome_kind=kind),
+                    diversify=False,
+                )
+            ]
+            expected = plans.recommend_plan(found)
+            assert memory.recommend_plan(task.description, task.context) == expected
+            compared += expected is not None
+            partial += expected is not None and expected.success_rate == 0
+            advisor.advise(task)
+            advisor.record(task, agent.run(task, None if task.index % 3 else task.sequence[:2]))
+        assert compared > 40
+        assert partial > 0

@@ -308,3 +308,32 @@ def test_hybrid_semantic_similarity_helps_paraphrases() -> None:
     assert hybrid[0].breakdown["semantic"] > 0
     assert math.isclose(sum(hybrid[0].breakdown.values()), hybrid[0].score, abs_tol=1e-9)
     assert hybrid[0].relevance > (lexical_only[0].relevance if lexical_only else 0.0)
+
+
+@pytest.mark.parametrize("with_context", [True, False])
+def test_one_pass_by_outcome_equals_one_filtered_search_per_outcome(corpus, with_context) -> None:
+    index, _ = corpus
+    kinds = ("success", "failure", "partial_success")
+    queries = [*held_out_queries(), *unknown_queries()]
+    failures = 0
+    for query in queries:
+        context = query.context if with_context else TaskContext()
+        for limit in (1, 10):
+            one_pass = index.search_by_outcome(query.description, context, limit, kinds, now=NOW_TS)
+            per_kind = [
+                hit
+                for kind in kinds
+                for hit in index.search(
+                    query.description,
+                    context,
+                    limit,
+                    EpisodeFilters(outcome_kind=kind),
+                    now=NOW_TS,
+                    diversify=False,
+                )
+            ]
+            assert one_pass == per_kind
+            failures += len(one_pass) - len(
+                index.search_by_outcome(query.description, context, limit, ("success",), now=NOW_TS)
+            )
+    assert failures > 0
