@@ -13,6 +13,7 @@ from memory_core import (
     SyncSelfLearningMemory,
     TaskContext,
     TaskOutcome,
+    format_plan,
 )
 from memory_core.evaluation import MemoryCoreAdvisor, ScriptedAgent, TaskWorld
 from memory_core.retrieval import EpisodeFilters, plans
@@ -79,6 +80,7 @@ def test_a_failed_episode_gives_the_steps_it_got_right_as_a_partial_plan(memory)
     assert plan.tools == ["pytest", "editor"]
     assert plan.success_rate == 0.0  # nothing solved a task like this yet
     assert plan.support == 1
+    assert format_plan(plan).startswith("Partial plan: pytest -> editor, then explore")
 
 
 def test_a_failed_episode_supports_the_plan_that_goes_on_from_its_steps(memory):
