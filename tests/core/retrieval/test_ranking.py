@@ -69,9 +69,11 @@ def test_unknown_families_find_nothing_above_the_floor(corpus) -> None:
     assert empty / len(unknown) >= 0.9, f"{empty}/{len(unknown)}"
     # without a context there is less evidence either way: the default floor is calibrated
     # with the learning-effect benchmark, whose real requests come without context and where
-    # a floor as high as for stated contexts costs more recall than it buys precision
+    # a floor as high as for stated contexts costs more recall than it buys precision (at
+    # 0.12 memory-core's recall is at least bm25's on every seed, its precision 6 points
+    # above; at 0.15 it was 0.009 below on one)
     bare = sum(not search(index, q.description) for q in unknown)
-    assert bare / len(unknown) >= 0.65, f"{bare}/{len(unknown)}"
+    assert bare / len(unknown) >= 0.45, f"{bare}/{len(unknown)}"
     # ... while held-out paraphrases of stored families still rank right, above the floor
     known = held_out_queries()
     right = 0
@@ -306,3 +308,32 @@ def test_hybrid_semantic_similarity_helps_paraphrases() -> None:
     assert hybrid[0].breakdown["semantic"] > 0
     assert math.isclose(sum(hybrid[0].breakdown.values()), hybrid[0].score, abs_tol=1e-9)
     assert hybrid[0].relevance > (lexical_only[0].relevance if lexical_only else 0.0)
+
+
+@pytest.mark.parametrize("with_context", [True, False])
+def test_one_pass_by_outcome_equals_one_filtered_search_per_outcome(corpus, with_context) -> None:
+    index, _ = corpus
+    kinds = ("success", "failure", "partial_success")
+    queries = [*held_out_queries(), *unknown_queries()]
+    failures = 0
+    for query in queries:
+        context = query.context if with_context else TaskContext()
+        for limit in (1, 10):
+            one_pass = index.search_by_outcome(query.description, context, limit, kinds, now=NOW_TS)
+            per_kind = [
+                hit
+                for kind in kinds
+                for hit in index.search(
+                    query.description,
+                    context,
+                    limit,
+                    EpisodeFilters(outcome_kind=kind),
+                    now=NOW_TS,
+                    diversify=False,
+                )
+            ]
+            assert one_pass == per_kind
+            failures += len(one_pass) - len(
+                index.search_by_outcome(query.description, context, limit, ("success",), now=NOW_TS)
+            )
+    assert failures > 0

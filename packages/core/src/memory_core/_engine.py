@@ -512,19 +512,12 @@ class MemoryEngine:
         if not isinstance(description, str) or not description.strip():
             raise InvalidInputError("task_description must be a non-empty string")
         ctx = TaskContext() if context is None else _coerce(TaskContext, context, "context")
-        config = self.config.retrieval
-        found: list[RetrievedEpisode] = []
-        # Successes vote for their tools; failures that followed a plan vote against it. Two
-        # rankings, so that a run of failures cannot crowd the successes out (or back).
-        for kind in ("success", "failure"):
-            ranked = self.retrieval.search_episodes(
-                task_description,
-                ctx,
-                config.plan_candidates,
-                EpisodeFilters(outcome_kind=kind),
-                diversify=False,
-            )
-            found.extend(ranked)
+        # Successes vote for their tools, failures for the steps they got right and against
+        # a plan they followed: the best of each kind, so that a run of failures cannot crowd
+        # the successes out (or back).
+        found = self.retrieval.search_by_outcome(
+            task_description, ctx, self.config.retrieval.plan_candidates, ("success", "failure")
+        )
         plan = recommend_plan(found)
         if plan is not None and episode_id is not None:
             with self._lock:

@@ -172,7 +172,7 @@ class RetrievalConfig(BaseModel):
     """Age at which the recency component halves."""
     reward_scale: float = Field(default=2.0, gt=0)
     """Reward total that counts as a full reward component (1.0)."""
-    min_relevance: float = Field(default=0.15, ge=0, le=1)
+    min_relevance: float = Field(default=0.12, ge=0, le=1)
     """Relevance floor: episodes whose task relevance is lower are not returned (unless
     ``include_below_floor``), and do not vote on ``recommend_plan``. Calibrated with the
     learning-effect benchmark (``benchmarks/learning_effect.py``)."""

@@ -173,6 +173,12 @@ def pattern_metadata(result: RetrievedPattern | Pattern) -> dict[str, Any]:
 def format_plan(plan: RecommendedPlan) -> str:
     """Render a recommended plan as the line an LLM should act on first."""
     runs = "run" if plan.support == 1 else "runs"
+    if plan.success_rate == 0:  # only failed attempts so far: the steps that worked in them
+        return (
+            f"Partial plan: {' -> '.join(plan.tools)}, then explore (the steps that worked "
+            f"in {plan.support} similar failed {runs}, none solved yet; e.g. "
+            f"'{_clip(plan.task_description, 120)}')"
+        )
     return (
         f"Recommended plan: {' -> '.join(plan.tools)} (worked in {plan.support} similar "
         f"{runs}, {plan.success_rate:.0%} success, confidence {plan.confidence:.2f}; "

@@ -259,9 +259,11 @@ class SyncSelfLearningMemory(_Facade):
 
         The relevant past episodes (above the relevance floor) vote for the tool sequences
         of their successful steps, weighted by relevance; a plan that similar episodes
-        followed and failed with, or had to correct, loses votes. Returns the winning plan
-        with its evidence episodes, success rate and confidence, or None when memory holds
-        no relevant successful episode (a wrong lesson is worse than none).
+        followed and failed with, or had to correct, loses votes. While only failed attempts
+        are relevant, their successful steps make a partial plan (``success_rate`` 0: follow
+        it, then explore). Returns the winning plan with its evidence episodes, success rate
+        and confidence, or None when memory holds no relevant episode with a successful step
+        (a wrong lesson is worse than none).
 
         Args:
             task_description: The new task.

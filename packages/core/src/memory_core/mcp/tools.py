@@ -111,8 +111,9 @@ Only rules backed by several episodes with enough confidence are returned."""
 
 _PLAN = """The plan memory recommends for a task: the tools that solved tasks like it, in
 order, with what each was used for (steps), the evidence episodes, support, success_rate and
-confidence (0-1). Answers null when memory holds no relevant successful episode: then
-work it out yourself.
+confidence (0-1). success_rate 0 marks a partial plan: the steps that worked in failed
+attempts at similar tasks (follow them, then explore). Answers null when memory holds
+nothing relevant: then work it out yourself.
 
 Pass the episode_id of the episode in progress to record that this run follows the plan;
 if the run fails, the plan ranks lower next time."""

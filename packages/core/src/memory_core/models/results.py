@@ -62,10 +62,12 @@ class RecommendedPlan(BaseModel):
 
     ``tools`` is the tool sequence of the successful steps of the best evidence episode;
     ``steps`` adds what each tool was used for. ``evidence`` lists the episodes that solved a
-    similar task this way (best first), ``support`` counts them, ``success_rate`` is the share
-    of similar episodes that followed these tools and succeeded, and ``confidence`` (0-1) says
-    how clearly the evidence favours this plan over the alternatives. ``relevance`` is the
-    task relevance of the best evidence episode.
+    similar task this way (best first), then failed ones whose successful steps it starts
+    with; ``support`` counts them. ``success_rate`` is the share of similar episodes that
+    followed these tools and succeeded: 0 for a partial plan, the steps that worked in failed
+    attempts at tasks like this one when none has succeeded yet (follow it, then explore).
+    ``confidence`` (0-1) says how clearly the evidence favours this plan over the
+    alternatives. ``relevance`` is the task relevance of the best evidence episode.
     """
 
     model_config = ConfigDict(extra="forbid")

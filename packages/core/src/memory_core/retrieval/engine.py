@@ -30,9 +30,16 @@ from cachetools import LRUCache
 from memory_core.config import MemoryConfig
 from memory_core.embeddings import Embedder
 from memory_core.errors import MemoryCoreError
-from memory_core.models import Episode, Pattern, RetrievedEpisode, RetrievedPattern, TaskContext
+from memory_core.models import (
+    Episode,
+    OutcomeKind,
+    Pattern,
+    RetrievedEpisode,
+    RetrievedPattern,
+    TaskContext,
+)
 from memory_core.retrieval.filters import EpisodeFilters
-from memory_core.retrieval.index import EpisodeIndex, episode_text
+from memory_core.retrieval.index import EpisodeHit, EpisodeIndex, episode_text
 from memory_core.retrieval.patterns import PatternRanker
 from memory_core.storage import EpisodeQuery, EpisodeStore
 
@@ -45,6 +52,21 @@ _FEED_PAGE = 10_000
 _GAP_SECONDS = 10.0
 """How long a skipped change-feed sequence number is re-checked (late commits)."""
 _MAX_GAPS = 1_000
+
+
+def _retrieved(hits: Sequence[EpisodeHit], found: dict[UUID, Episode]) -> list[RetrievedEpisode]:
+    """The hits with their episodes (hits whose episode is gone are left out)."""
+    return [
+        RetrievedEpisode(
+            episode=found[h.episode_id],
+            score=h.score,
+            breakdown=h.breakdown,
+            relevance=h.relevance,
+            below_floor=h.below_floor,
+        )
+        for h in hits
+        if h.episode_id in found
+    ]
 
 
 class RetrievalEngine:
@@ -237,9 +259,7 @@ class RetrievalEngine:
 
         ``diversify=False`` skips the diversity re-ranking (used to gather plan evidence).
         """
-        query_vector = None
-        if self._embedder is not None and task_description.strip():
-            query_vector = self._embedder.embed([task_description])[0]
+        query_vector = self._query_vector(task_description)
         with self._lock:
             index = self._ensure_fresh()
             hits = index.search(
@@ -253,17 +273,37 @@ class RetrievalEngine:
                 diversify=diversify,
             )
             found = self._load([h.episode_id for h in hits])
-        return [
-            RetrievedEpisode(
-                episode=found[h.episode_id],
-                score=h.score,
-                breakdown=h.breakdown,
-                relevance=h.relevance,
-                below_floor=h.below_floor,
+        return _retrieved(hits, found)
+
+    def search_by_outcome(
+        self,
+        task_description: str,
+        context: TaskContext,
+        limit: int,
+        outcomes: Sequence[OutcomeKind],
+    ) -> list[RetrievedEpisode]:
+        """The best ``limit`` relevant episodes of each outcome kind, kind after kind.
+
+        One ranking pass, undiversified: the evidence ``recommend_plan`` weighs.
+        """
+        query_vector = self._query_vector(task_description)
+        with self._lock:
+            index = self._ensure_fresh()
+            hits = index.search_by_outcome(
+                task_description,
+                context,
+                limit,
+                outcomes,
+                query_vector=query_vector,
+                semantic_enabled=self._embedder is not None,
             )
-            for h in hits
-            if h.episode_id in found
-        ]
+            found = self._load([h.episode_id for h in hits])
+        return _retrieved(hits, found)
+
+    def _query_vector(self, task_description: str) -> list[float] | None:
+        if self._embedder is None or not task_description.strip():
+            return None
+        return self._embedder.embed([task_description])[0]
 
     def _load(self, ids: Sequence[UUID]) -> dict[UUID, Episode]:
         """Fresh copies of the episodes (from the cache, else one store read)."""

@@ -190,6 +190,25 @@ class _ContextGroups:
         return sum(c.nbytes for c in columns) + postings
 
 
+@dataclass(frozen=True, slots=True)
+class _Scored:
+    """Candidate slots with their scores, relevance and score parts (aligned arrays)."""
+
+    idx: np.ndarray[Any, Any]
+    score: np.ndarray[Any, Any]
+    relevance: np.ndarray[Any, Any]
+    parts: dict[str, np.ndarray[Any, Any]]
+
+    def subset(self, keep: np.ndarray[Any, Any]) -> _Scored:
+        """Only the candidates where ``keep`` is true."""
+        return _Scored(
+            self.idx[keep],
+            self.score[keep],
+            self.relevance[keep],
+            {k: v[keep] for k, v in self.parts.items()},
+        )
+
+
 @dataclass(slots=True)
 class EpisodeHit:
     """One ranked episode (by slot/id) with its score breakdown."""
@@ -336,10 +355,72 @@ class EpisodeIndex:
 
         ``diversify=False`` skips the MMR re-ranking (near-copies stay, e.g. to count votes).
         """
+        scored = self._score(
+            task_description,
+            context,
+            self._filter_mask(filters),
+            include_below_floor=include_below_floor,
+            query_vector=query_vector,
+            semantic_enabled=semantic_enabled,
+            now=now,
+        )
+        if scored is None:
+            return []
+        return self._pick(scored, limit, diversify=diversify)
+
+    def search_by_outcome(
+        self,
+        task_description: str,
+        context: TaskContext,
+        limit: int,
+        outcomes: Sequence[OutcomeKind],
+        *,
+        query_vector: Sequence[float] | None = None,
+        semantic_enabled: bool = False,
+        now: float | None = None,
+    ) -> list[EpisodeHit]:
+        """The best ``limit`` relevant episodes of each outcome kind, kind after kind.
+
+        One scoring pass; the same hits as one undiversified `search` per kind (filtered by
+        ``outcome_kind``), concatenated in the order of ``outcomes``.
+        """
+        mask = self._filter_mask(EpisodeFilters())
+        codes = [_OUTCOMES.get(kind, -2) for kind in outcomes]
+        mask &= np.isin(self._outcome.values, codes)
+        scored = self._score(
+            task_description,
+            context,
+            mask,
+            query_vector=query_vector,
+            semantic_enabled=semantic_enabled,
+            now=now,
+        )
+        if scored is None:
+            return []
+        hits: list[EpisodeHit] = []
+        outcome = self._outcome.values[scored.idx]
+        for code in codes:
+            keep = outcome == code
+            if keep.any():
+                hits.extend(self._pick(scored.subset(keep), limit, diversify=False))
+        return hits
+
+    def _score(
+        self,
+        task_description: str,
+        context: TaskContext,
+        mask: np.ndarray[Any, np.dtype[np.bool_]],
+        *,
+        include_below_floor: bool = False,
+        query_vector: Sequence[float] | None = None,
+        semantic_enabled: bool = False,
+        now: float | None = None,
+    ) -> _Scored | None:
+        """Score the episodes of ``mask`` (and above the floor unless asked); None if none."""
         cfg = self.config
         n = self._lexical.size
         if n == 0 or self._lexical.live_count == 0:
-            return []
+            return None
         terms = tokenize(task_description)
         qvec = None
         if query_vector is not None and self._vectors is not None:
@@ -380,7 +461,6 @@ class EpisodeIndex:
             else:
                 text = (w_lex * lexical_all + w_sem * semantic) / (w_lex + w_sem)
 
-        mask = self._filter_mask(filters)
         if not include_below_floor:
             if text is not None:
                 mask &= text >= max(floor, 1e-6)
@@ -388,7 +468,7 @@ class EpisodeIndex:
                 mask &= (ctx_table >= floor)[self._group.values]
         idx = np.flatnonzero(mask)
         if len(idx) == 0:
-            return []
+            return None
 
         zeros = np.zeros(len(idx), np.float32)
         ctx = ctx_table[self._group.values[idx]]
@@ -415,14 +495,20 @@ class EpisodeIndex:
             del parts["semantic"]
         score = sum(parts.values())
         assert isinstance(score, np.ndarray)
+        scored = _Scored(idx, score, relevance, parts)
         if not include_below_floor:
             keep = relevance >= floor
             if not keep.all():
-                idx, score, relevance = idx[keep], score[keep], relevance[keep]
-                parts = {k: v[keep] for k, v in parts.items()}
-            if len(idx) == 0:
-                return []
+                scored = scored.subset(keep)
+            if len(scored.idx) == 0:
+                return None
+        return scored
 
+    def _pick(self, scored: _Scored, limit: int, *, diversify: bool) -> list[EpisodeHit]:
+        """The best ``limit`` of the scored episodes (diversified if asked), as hits."""
+        cfg = self.config
+        floor = cfg.min_relevance
+        idx, score, relevance, parts = scored.idx, scored.score, scored.relevance, scored.parts
         pool_size = min(len(idx), max(cfg.mmr_pool, 3 * limit))
         if pool_size < len(idx):
             top = np.argpartition(-score, pool_size - 1)[:pool_size]
