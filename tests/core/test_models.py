@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 from hypothesis import given
@@ -331,3 +331,27 @@ def test_execution_step_json_round_trip_property(
         latency_ms=latency,
     )
     assert_round_trip(step)
+
+
+def test_new_ids_are_unique_version_4_uuids_also_after_fork() -> None:
+    import multiprocessing
+    import uuid as uuid_module
+
+    from memory_core.models import new_id
+
+    ids = [new_id() for _ in range(50_000)]
+    assert len(set(ids)) == len(ids)
+    assert {i.version for i in ids} == {4}
+    assert {i.variant for i in ids} == {uuid_module.RFC_4122}
+    context = multiprocessing.get_context("fork")
+    with context.Pool(2) as pool:  # forked children must not repeat the parent's sequence
+        children = pool.map(_ids_in_child, range(2))
+    mine = [new_id() for _ in range(100)]
+    assert not set(children[0]) & set(children[1])
+    assert not set(mine) & (set(children[0]) | set(children[1]))
+
+
+def _ids_in_child(_: int) -> list[UUID]:
+    from memory_core.models import new_id
+
+    return [new_id() for _ in range(100)]

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, TypeVar, get_args
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import pluggy
 from pydantic import BaseModel, ValidationError
@@ -46,6 +46,7 @@ from memory_core.models import (
     TaskOutcome,
     TaskType,
     TokenUsage,
+    new_id,
     utcnow,
 )
 from memory_core.plugins import PluginHost, make_plugin_manager
@@ -241,7 +242,7 @@ class MemoryEngine:
         kind = _task_type(task_type)
         try:
             episode = Episode(
-                episode_id=episode_id or uuid4(),
+                episode_id=episode_id or new_id(),
                 task_type=kind,
                 task_description=task_description,
                 context=ctx,

@@ -9,6 +9,7 @@ from memory_core.models.episode import (
     ResultKind,
     TaskOutcome,
     TokenUsage,
+    new_id,
     utcnow,
 )
 from memory_core.models.patterns import (
@@ -65,5 +66,6 @@ __all__ = [
     "TokenUsage",
     "ToolSequence",
     "normalize_tags",
+    "new_id",
     "utcnow",
 ]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 from typing import Any, Literal, Self
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -29,6 +30,18 @@ OutcomeKind = Literal["success", "partial_success", "failure", "abstained"]
 def utcnow() -> datetime:
     """Return the current time as a timezone-aware UTC datetime."""
     return datetime.now(UTC)
+
+
+def new_id() -> UUID:
+    """A random version-4 UUID, drawn without a system call.
+
+    `uuid.uuid4` reads the operating system's random source, which releases the GIL: the
+    thread starting an episode then waits for background threads (learning, flushing) to
+    hand the interpreter back, for up to the switch interval (5 ms). Ids must be unique,
+    not secret: Python's generator is seeded from the system source at start-up and again
+    in a forked child, and 122 random bits do not collide in practice.
+    """
+    return UUID(int=random.getrandbits(128), version=4)
 
 
 def _aware(value: datetime) -> datetime:
@@ -215,7 +228,7 @@ class Episode(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    episode_id: UUID = Field(default_factory=uuid4)
+    episode_id: UUID = Field(default_factory=new_id)
     task_type: TaskType = TaskType.OTHER
     task_description: str
     context: TaskContext = Field(default_factory=TaskContext)

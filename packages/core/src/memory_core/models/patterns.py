@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 from datetime import datetime
 from typing import Annotated, Literal
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from memory_core.models.context import TaskContext
-from memory_core.models.episode import utcnow
+from memory_core.models.episode import new_id, utcnow
 
 __all__ = [
     "ContextPattern",
@@ -92,7 +92,7 @@ class OutcomeStats(BaseModel):
 class _PatternBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    pattern_id: UUID = Field(default_factory=uuid4)
+    pattern_id: UUID = Field(default_factory=new_id)
     context: TaskContext | None = None
     evidence: list[UUID] = Field(default_factory=list)
     occurrence_count: int = Field(default=1, ge=1)
@@ -181,7 +181,7 @@ class Heuristic(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    heuristic_id: UUID = Field(default_factory=uuid4)
+    heuristic_id: UUID = Field(default_factory=new_id)
     condition: str = Field(min_length=1)
     action: str = Field(min_length=1)
     context: TaskContext | None = None
