@@ -5,9 +5,15 @@ search (keyset-paged over the completed episodes), updated in place when this pr
 completes or deletes an episode, and brought up to date with other processes' changes
 through the store's change feed at most every ``refresh_interval_seconds`` (no rescans).
 
-Searches are answered without reading the store: the episodes returned come from an
-in-process cache of completed episodes (their JSON, up to ``episode_cache_size`` of them,
-filled when episodes complete here and when the index is built or fed). Nothing on this
+With ``retrieval.backend = "database"`` (or ``auto`` on a large PostgreSQL namespace) there
+is no index here: the database search index picks candidates and `DatabaseRanker` ranks
+them the same way (see `memory_core.retrieval.database`); episodes others complete are
+searchable as soon as they commit.
+
+On the in-memory backend, searches are answered without reading the store: the episodes
+returned come from an in-process cache of completed episodes (their JSON, up to
+``episode_cache_size`` of them, filled when episodes complete here and when the index is
+built or fed). Nothing on this
 path releases the GIL (no I/O, no compression): with learning threads busy, every release
 can cost the caller a whole thread switch interval (5 ms) before it runs again. A cached
 episode is its completed state; the links learning adds later (``pattern_ids``,
@@ -29,12 +35,14 @@ from cachetools import LRUCache
 
 from memory_core.config import MemoryConfig
 from memory_core.embeddings import Embedder
-from memory_core.errors import MemoryCoreError
+from memory_core.errors import ConfigurationError, MemoryCoreError
 from memory_core.models import Episode, Pattern, RetrievedEpisode, RetrievedPattern, TaskContext
+from memory_core.retrieval.database import DatabaseRanker
 from memory_core.retrieval.filters import EpisodeFilters
-from memory_core.retrieval.index import EpisodeIndex, episode_text
+from memory_core.retrieval.index import EpisodeHit, EpisodeIndex, episode_text
 from memory_core.retrieval.patterns import PatternRanker
 from memory_core.storage import EpisodeQuery, EpisodeStore
+from memory_core.storage.search_index import SearchIndex
 
 __all__ = ["EpisodeFilters", "RetrievalEngine"]
 
@@ -59,7 +67,13 @@ class RetrievalEngine:
         pending: Returns a completed episode not yet written to the store (or None); asked
             before the store for episodes missing from the cache.
         flush_pending: Writes such episodes to the store; called before the index is
-            built from the store.
+            built from the store, and before a database search when some are waiting.
+        completions_pending: How many completed episodes wait to be written (the database
+            backend flushes them first, so they are searchable at once).
+
+    Raises:
+        ConfigurationError: ``retrieval.backend = "database"`` on a store without a
+            database search index (not PostgreSQL), or with an embedder.
     """
 
     def __init__(
@@ -71,10 +85,26 @@ class RetrievalEngine:
         embedder: Embedder | None = None,
         pending: Callable[[UUID], Episode | None] | None = None,
         flush_pending: Callable[[], None] | None = None,
+        completions_pending: Callable[[], int] | None = None,
     ) -> None:
         self._pending_episode = pending
         self._flush_pending = flush_pending
+        self._completions_pending = completions_pending
         self._config = config.retrieval
+        self._search_index = getattr(store, "search_index", None)
+        if config.retrieval.backend == "database":
+            if self._search_index is None:
+                raise ConfigurationError(
+                    'retrieval.backend = "database" needs a PostgreSQL store (the database '
+                    'search index); use "memory" or "auto" with this database'
+                )
+            if embedder is not None:
+                raise ConfigurationError(
+                    'retrieval.backend = "database" ranks without embeddings; use "memory" '
+                    'or "auto" (which keeps the in-memory index) with an embedder'
+                )
+        self._database: DatabaseRanker | None = None
+        self._decided = False
         self._store = store
         self._namespace = namespace
         self._embedder = embedder
@@ -237,6 +267,22 @@ class RetrievalEngine:
 
         ``diversify=False`` skips the diversity re-ranking (used to gather plan evidence).
         """
+        database = self._database_ranker()
+        if database is not None:
+            waiting = self._completions_pending() if self._completions_pending else 0
+            if waiting and self._flush_pending is not None:
+                self._flush_pending()
+            hits = database.search(
+                task_description,
+                context,
+                limit,
+                filters,
+                include_below_floor=include_below_floor,
+                diversify=diversify,
+            )
+            with self._lock:
+                found = self._load([h.episode_id for h in hits])
+            return self._retrieved(hits, found)
         query_vector = None
         if self._embedder is not None and task_description.strip():
             query_vector = self._embedder.embed([task_description])[0]
@@ -253,6 +299,12 @@ class RetrievalEngine:
                 diversify=diversify,
             )
             found = self._load([h.episode_id for h in hits])
+        return self._retrieved(hits, found)
+
+    @staticmethod
+    def _retrieved(
+        hits: Sequence[EpisodeHit], found: dict[UUID, Episode]
+    ) -> list[RetrievedEpisode]:
         return [
             RetrievedEpisode(
                 episode=found[h.episode_id],
@@ -264,6 +316,44 @@ class RetrievalEngine:
             for h in hits
             if h.episode_id in found
         ]
+
+    def _database_ranker(self) -> DatabaseRanker | None:
+        """The database ranker when the database backend serves this namespace, else None.
+
+        Decided on the first search (``auto`` looks at the namespace's size then); episodes
+        stored before the search index existed are indexed first.
+        """
+        if not self._decided:
+            with self._lock:
+                if not self._decided:
+                    self._database = self._choose_database()
+                    if self._database is not None:
+                        self._episodes = None  # episodes are read from the store instead
+                    self._decided = True
+        return self._database
+
+    def _choose_database(self) -> DatabaseRanker | None:
+        backend = self._config.backend
+        index = self._search_index
+        if backend == "memory" or index is None or (backend == "auto" and self._embedder):
+            return None
+        self._catch_up(index)
+        ranker = DatabaseRanker(self._config, index, self._namespace)
+        totals = ranker.totals()
+        size = totals.doc_count if totals else 0
+        if backend == "database" or size >= self._config.database_min_episodes:
+            return ranker
+        return None
+
+    def _catch_up(self, index: SearchIndex) -> None:
+        """Index the namespace's completed episodes stored before the search index was."""
+        with index.reading() as connection:
+            missing = index.unindexed(connection, self._namespace)
+        for start in range(0, len(missing), _PAGE):
+            chunk = [UUID(i) for i in missing[start : start + _PAGE]]
+            index.index(self._namespace, self._store.get_episodes(self._namespace, chunk))
+        if missing:
+            logger.info("indexed %d episodes of %r for search", len(missing), self._namespace)
 
     def _load(self, ids: Sequence[UUID]) -> dict[UUID, Episode]:
         """Fresh copies of the episodes (from the cache, else one store read)."""
@@ -290,8 +380,11 @@ class RetrievalEngine:
     def episode_completed(self, episode: Episode, as_json: str | None = None) -> None:
         """Make a newly completed episode retrievable at once (in this process).
 
-        ``as_json`` is the episode's JSON when the caller has it already.
+        ``as_json`` is the episode's JSON when the caller has it already. The database
+        backend needs nothing: the store indexes episodes as it writes them.
         """
+        if self._database is not None:
+            return
         vector = None
         if self._embedder is not None:
             try:
