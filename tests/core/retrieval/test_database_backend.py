@@ -18,6 +18,14 @@ from uuid import uuid4
 
 import pytest
 from sqlalchemy import text
+from tests.conftest import postgres_url
+from tests.support.corpus import (
+    FAMILIES,
+    NOW,
+    generate_corpus,
+    held_out_queries,
+    unknown_queries,
+)
 
 from memory_core import (
     ExecutionStep,
@@ -29,19 +37,11 @@ from memory_core import (
 )
 from memory_core.errors import ConfigurationError
 from memory_core.retrieval import EpisodeFilters, EpisodeIndex, RetrievalEngine
-from memory_core.retrieval.database import DatabaseRanker
+from memory_core.retrieval.database import DatabaseRanker, _narrowed
 from memory_core.retrieval.index import episode_fields, episode_terms
 from memory_core.retrieval.lexical import FIELD_MARK
 from memory_core.storage import WriteBatch
 from memory_core.storage.search_index import _FIELD_MARK, namespace_key
-from tests.conftest import postgres_url
-from tests.support.corpus import (
-    FAMILIES,
-    NOW,
-    generate_corpus,
-    held_out_queries,
-    unknown_queries,
-)
 
 pytestmark = pytest.mark.postgres
 
@@ -74,7 +74,10 @@ def seeded(pg_store: SQLAlchemyEpisodeStore) -> tuple[str, EpisodeIndex, list]:
 def _queries() -> list[tuple[str, TaskContext]]:
     found = [(q.description, TaskContext()) for q in held_out_queries(seed=3, per_family=1)]
     found += [(q.description, q.context) for q in unknown_queries()[:10]]
-    found += [(q.description, f.context()) for q, f in zip(held_out_queries(seed=4), FAMILIES)]
+    found += [
+        (q.description, f.context())
+        for q, f in zip(held_out_queries(seed=4), FAMILIES, strict=False)
+    ]
     found += [("", f.context()) for f in FAMILIES[:5]]
     return found
 
@@ -192,7 +195,8 @@ def test_every_candidate_query_stays_in_its_namespace(
         )
         totals = pg_store.search_index.totals(connection, other)
     assert keys == [namespace_key(other)]
-    assert totals is not None and totals.doc_count == 100
+    assert totals is not None
+    assert totals.doc_count == 100
 
 
 def test_deletes_and_rewrites_keep_the_statistics_exact(
@@ -212,7 +216,8 @@ def test_deletes_and_rewrites_keep_the_statistics_exact(
     with index.reading() as connection:
         totals = index.totals(connection, namespace)
         frequencies = index.frequencies(connection, namespace, ["pars", "token", "jwt"])
-    assert totals is not None and totals.doc_count == 39
+    assert totals is not None
+    assert totals.doc_count == 39
     for term, df in frequencies.items():
         assert df == sum(term in episode_terms(e, 2.0, 2.0) for e in episodes[1:]), term
 
@@ -282,7 +287,8 @@ def test_episodes_stored_before_the_index_are_indexed_on_first_search(
     assert pg_store.search_index is not None
     with pg_store.search_index.reading() as connection:
         totals = pg_store.search_index.totals(connection, namespace)
-    assert totals is not None and totals.doc_count == 25
+    assert totals is not None
+    assert totals.doc_count == 25
     retrieval.close()
 
 
@@ -326,3 +332,34 @@ def test_an_episode_completed_in_another_process_is_searchable_at_once() -> None
         episode_id = json.loads(done.stdout)["episode_id"]
         found = memory.search_episodes("replay the stripe webhook", {"domain": "payments"})
         assert [str(r.episode.episode_id) for r in found][:1] == [episode_id]
+
+
+def test_common_words_narrow_the_candidates_to_episodes_sharing_several(
+    pg_store: SQLAlchemyEpisodeStore, seeded: tuple[str, EpisodeIndex, list]
+) -> None:
+    namespace, index, _ = seeded
+    assert pg_store.search_index is not None
+    config = MemoryConfig(retrieval={"database_scan_limit": 100}).retrieval  # type: ignore[arg-type]
+    ranker = DatabaseRanker(config, pg_store.search_index, namespace)
+    now = NOW.timestamp()
+    agree = total = 0
+    for description, context in _queries()[:40]:
+        memory = index.search(description, context, 5, EpisodeFilters(), now=now)
+        found = ranker.search(description, context, 5, EpisodeFilters(), now=now)
+        assert len({h.episode_id for h in found}) == len(found)
+        # what it returns is ranked exactly as the memory index ranks it
+        for hit in found:
+            assert hit.relevance >= config.min_relevance
+        agree += len({h.episode_id for h in memory} & {h.episode_id for h in found})
+        total += len(memory)
+    assert total
+    assert agree / total > 0.5
+
+
+def test_narrowing_asks_for_as_few_shared_terms_as_the_limit_allows() -> None:
+    df = {"a": 500, "b": 400, "c": 300, "d": 50}
+    assert _narrowed(["a", "b"], df, 1_000, 10_000) == (["a", "b"], 1)
+    terms, at_least = _narrowed(["a", "b", "c", "d"], df, 1_000, 100)
+    assert terms == ["d", "c", "b", "a"]
+    assert at_least == 3  # expected matches: 800 of one, 372 of two, 75 of three
+    assert _narrowed(["a", "b", "c"], df, 1_000, 1)[1] == 3

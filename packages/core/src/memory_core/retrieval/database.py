@@ -10,13 +10,20 @@ in-memory index uses, with the idf and average length a full in-memory index wou
 Which terms select candidates: the rarest query terms, until the BM25 share the remaining
 (common) terms could add is below the relevance floor even for a document holding each of
 them infinitely often. An episode holding none of the selected terms would then fall below
-the floor anyway, so leaving it out changes no result. Only the order in which candidates
-are cut (at ``database_candidates``) is cheaper than the full score: it leaves out context
-similarity, which weighs at most ``context_weight``.
+the floor anyway, so leaving it out changes no result. Up to there the candidates are
+exact; two things make them approximate, both to bound the work of one search:
+
+- The order in which candidates are cut (at ``database_candidates``) leaves out context
+  similarity, which weighs at most ``context_weight``.
+- When the selected terms are common (their episodes would number more than
+  ``database_scan_limit``), candidates must hold several of them (the fewest that brings
+  the expected number of matches under the limit, with the eight rarest terms), and at most
+  ``database_scan_limit`` matching episodes are scored.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Sequence
 from functools import lru_cache
@@ -133,6 +140,7 @@ class DatabaseRanker:
                 return []  # no episode can reach the floor
             if not match and not include_below_floor:
                 return []  # neither words nor context terms to go by
+            match, at_least = _narrowed(match, corpus.df, totals.doc_count, cfg.database_scan_limit)
             k_len = cfg.bm25_k1 * cfg.bm25_b / lexical.average_length
             pool = max(cfg.mmr_pool, 3 * limit)
             candidates = index.candidates(
@@ -140,6 +148,8 @@ class DatabaseRanker:
                 namespace,
                 CandidateQuery(
                     match=match,
+                    at_least=at_least,
+                    scan_limit=cfg.database_scan_limit,
                     scored=scored,
                     k_base=cfg.bm25_k1 * (1.0 - cfg.bm25_b),
                     k_description=k_len * cfg.description_boost,
@@ -214,3 +224,29 @@ def _selected(scored: Sequence[QueryTerm], df: dict[str, int], floor: float) -> 
         chosen.append(term.term)
         remaining -= term.coefficient
     return chosen
+
+
+_MAX_NARROWING_TERMS = 8
+
+
+def _narrowed(
+    match: list[str], df: dict[str, int], doc_count: int, limit: int
+) -> tuple[list[str], int]:
+    """The terms and how many of them a candidate must hold to expect at most ``limit``.
+
+    Expected matches assume the terms occur independently (a Poisson-binomial tail).
+    """
+    if sum(df[t] for t in match) <= limit or len(match) < 2:
+        return match, 1
+    terms = sorted(match, key=lambda t: (df[t], t))[:_MAX_NARROWING_TERMS]
+    probabilities = [min(df[t] / max(doc_count, 1), 1.0) for t in terms]
+    exactly = [1.0] + [0.0] * len(terms)  # P(exactly j of the terms so far)
+    for p in probabilities:
+        for j in range(len(terms), 0, -1):
+            exactly[j] = exactly[j] * (1 - p) + exactly[j - 1] * p
+        exactly[0] *= 1 - p
+    tail = list(itertools.accumulate(reversed(exactly)))[::-1]  # P(at least j)
+    for at_least in range(1, len(terms) + 1):
+        if tail[at_least] * doc_count <= limit:
+            return terms, at_least
+    return terms, len(terms)

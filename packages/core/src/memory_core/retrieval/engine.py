@@ -37,6 +37,7 @@ from memory_core.config import MemoryConfig
 from memory_core.embeddings import Embedder
 from memory_core.errors import ConfigurationError, MemoryCoreError
 from memory_core.models import Episode, Pattern, RetrievedEpisode, RetrievedPattern, TaskContext
+from memory_core.retrieval.budget import index_budget
 from memory_core.retrieval.database import DatabaseRanker
 from memory_core.retrieval.filters import EpisodeFilters
 from memory_core.retrieval.index import EpisodeHit, EpisodeIndex, episode_text
@@ -105,6 +106,7 @@ class RetrievalEngine:
                 )
         self._database: DatabaseRanker | None = None
         self._decided = False
+        self._bytes_per_episode = 0.0
         self._store = store
         self._namespace = namespace
         self._embedder = embedder
@@ -161,6 +163,7 @@ class RetrievalEngine:
             # keyset paging (robust to concurrent deletes); ties are re-read and skipped
             until = min(e.start_time for e in page) + timedelta(microseconds=1)
         self._index = index
+        self._bytes_per_episode = index.nbytes / max(len(index), 1)
         self._seq = seq
         self._following = True
         self._gaps = {}
@@ -299,7 +302,25 @@ class RetrievalEngine:
                 diversify=diversify,
             )
             found = self._load([h.episode_id for h in hits])
+            size = int(len(index) * self._bytes_per_episode)
+        budget = int(self._config.memory_budget_mb * 2**20)
+        index_budget.charge(self, size, budget)
         return self._retrieved(hits, found)
+
+    def drop_index(self) -> bool:
+        """Release the in-memory index (rebuilt on the next search) unless a search runs.
+
+        Called by the process-wide index budget (`memory_core.retrieval.budget`).
+        """
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
+            self._index = None  # the change feed is still followed, for the patterns
+            if self._episodes is not None:
+                self._episodes.clear()
+            return True
+        finally:
+            self._lock.release()
 
     @staticmethod
     def _retrieved(
@@ -487,6 +508,7 @@ class RetrievalEngine:
         if timer is not None:
             timer.cancel()
         self.flush_retrievals()
+        index_budget.release(self)
         with self._lock:
             self._index = None
             self._following = False

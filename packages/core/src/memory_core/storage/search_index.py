@@ -14,6 +14,7 @@ Terms longer than `MAX_TERM_LENGTH` characters are not indexed.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -88,7 +89,9 @@ class CandidateQuery:
     """A candidate search of one namespace.
 
     Attributes:
-        match: Terms a candidate must hold at least one of (none: any episode).
+        match: Terms a candidate must hold (none: any episode).
+        at_least: How many of the ``match`` terms it must hold (1: any of them).
+        scan_limit: Most matching episodes read and scored (in no particular order).
         scored: Terms of the BM25 score.
         k_base: ``k1 · (1 - b)``.
         k_description: ``k1 · b / avgdl`` times the description boost.
@@ -111,6 +114,8 @@ class CandidateQuery:
     """
 
     match: Sequence[str]
+    at_least: int
+    scan_limit: int
     scored: Sequence[QueryTerm]
     k_base: float
     k_description: float
@@ -160,20 +165,55 @@ def _fields(episode: Episode) -> tuple[dict[str, float], dict[str, float]]:
     return words, other
 
 
-def _tsquery(terms: Iterable[str]) -> str:
-    """A tsquery matching any of the (already prefixed) lexemes, quoted as they are."""
-    quoted = ("'" + t.replace("\\", "\\\\").replace("'", "''") + "'" for t in terms)
-    return " | ".join(quoted)
+def _tsquery(terms: Sequence[str], at_least: int) -> str:
+    """A tsquery matching ``at_least`` of the (already prefixed) lexemes, quoted as they are."""
+    quoted = [_quote(t) for t in terms]
+    if at_least <= 1:
+        return " | ".join(quoted)
+    return " | ".join(
+        "(" + " & ".join(group) + ")" for group in itertools.combinations(quoted, at_least)
+    )
 
 
-_INSERT_DOC = text(
-    "INSERT INTO mc_search_docs (namespace, episode_id, words, other, description_length, "
-    "context_length, other_length, context, domain, task_type, outcome_kind, start_us, "
-    "end_us, reward_total, lexemes) VALUES (:namespace, :episode_id, CAST(:words AS jsonb), "
-    "CAST(:other AS jsonb), :description_length, :context_length, :other_length, :context, "
-    ":domain, :task_type, :outcome_kind, :start_us, :end_us, :reward_total, "
-    "array_to_tsvector(CAST(:lexemes AS text[])))"
+_DOC_COLUMNS = (
+    "namespace",
+    "episode_id",
+    "words",
+    "other",
+    "description_length",
+    "context_length",
+    "other_length",
+    "context",
+    "domain",
+    "task_type",
+    "outcome_kind",
+    "start_us",
+    "end_us",
+    "reward_total",
+    "lexemes",
 )
+_COPY_DOCS = f"COPY mc_search_docs ({', '.join(_DOC_COLUMNS)}) FROM STDIN"
+
+
+def _copy_docs(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert document rows with one ``COPY`` (a bulk import writes thousands at once)."""
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cursor, cursor.copy(_COPY_DOCS) as copy:
+        for row in rows:
+            copy.write_row(tuple(row[c] for c in _DOC_COLUMNS))
+
+
+def _quote(lexeme: str) -> str:
+    """A lexeme quoted for tsvector/tsquery input (taken as-is, no parser involved)."""
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _tsvector(lexemes: Iterable[str]) -> str:
+    """The input text of a tsvector of the lexemes."""
+    return " ".join(_quote(t) for t in sorted(lexemes))
+
+
 _DELETE_DOCS = text(
     "DELETE FROM mc_search_docs WHERE namespace = :namespace AND episode_id = ANY(:ids) "
     "RETURNING words, other, description_length, context_length, other_length"
@@ -296,11 +336,10 @@ class SearchIndex:
                     "start_us": micros(episode.start_time),
                     "end_us": micros(episode.end_time),
                     "reward_total": episode.reward.total if episode.reward else None,
-                    "lexemes": sorted(key + t for t in terms),
+                    "lexemes": _tsvector(key + t for t in terms),
                 }
             )
-        for start in range(0, len(rows), _CHUNK):
-            connection.execute(_INSERT_DOC, rows[start : start + _CHUNK])
+        _copy_docs(connection, rows)
         self._count(connection, namespace, df, totals)
 
     def episodes_deleted(self, connection: Connection, namespace: str, ids: Sequence[str]) -> None:
@@ -426,6 +465,7 @@ _FIELD_MARK = "\x1f"  # memory_core.retrieval.lexical.FIELD_MARK (retrieval impo
 def _candidate_sql(namespace: str, query: CandidateQuery) -> tuple[str, Mapping[str, Any]]:
     params: dict[str, Any] = {
         "namespace": namespace,
+        "scan_limit": query.scan_limit,
         "k_base": query.k_base,
         "k_description": query.k_description,
         "k_context": query.k_context,
@@ -441,7 +481,7 @@ def _candidate_sql(namespace: str, query: CandidateQuery) -> tuple[str, Mapping[
     where = ["d.namespace = :namespace"]
     if query.match:
         key = namespace_key(namespace)
-        params["match"] = _tsquery(key + t for t in query.match)
+        params["match"] = _tsquery([key + t for t in query.match], query.at_least)
         where.append("d.lexemes @@ CAST(:match AS tsquery)")
     for column, value in (
         ("domain", query.domain),
@@ -466,29 +506,34 @@ def _candidate_sql(namespace: str, query: CandidateQuery) -> tuple[str, Mapping[
         tf = f"coalesce(CAST(d.words ->> :t{i} AS float8), 0) * :w{i}"
         if not term.field:
             tf += f" + coalesce(CAST(d.other ->> :t{i} AS float8), 0)"
-        tfs.append(f"{tf} AS tf{i}")
-        parts.append(f":c{i} * f.tf{i} / (f.tf{i} + n.norm)")
-    lexical = " + ".join(parts) if parts else "0"
-    recency = "power(2.0, -CAST(greatest(:now_us - d.end_us, 0) AS float8) / :half_life_us)"
-    reward = "least(greatest(coalesce(d.reward_total, 0) / :reward_scale, 0), 1)"
+        tfs.append(f", {tf} AS tf{i}")
+        parts.append(f":c{i} * f.tf{i} / (f.tf{i} + f.norm)")
     floor = ""
     if query.min_lexical > 0:
         params["min_lexical"] = query.min_lexical
-        floor = "WHERE s.lexical >= :min_lexical"
+        floor = "WHERE r.lexical >= :min_lexical"
+    # OFFSET 0 keeps each level from being inlined: every term frequency is read once
     sql = f"""
-SELECT c.episode_id, c.words, c.other, c.context, c.task_type, c.outcome_kind,
-       c.start_us, c.end_us, c.reward_total
+SELECT r.episode_id, r.words, r.other, r.context, r.task_type, r.outcome_kind,
+       r.start_us, r.end_us, r.reward_total
 FROM (
-  SELECT d.*, s.lexical FROM mc_search_docs d
-  CROSS JOIN LATERAL (SELECT :k_base + :k_description * d.description_length
-      + :k_context * d.context_length + :k_other * d.other_length AS norm) n
-  CROSS JOIN LATERAL (SELECT {", ".join(tfs) if tfs else "0 AS tf"}) f
-  CROSS JOIN LATERAL (SELECT least({lexical}, 1) AS lexical) s
-  WHERE {" AND ".join(where)}
-) c
-{floor.replace("s.lexical", "c.lexical")}
-ORDER BY :w_lexical * c.lexical + :w_reward * {reward.replace("d.", "c.")}
-  + :w_recency * {recency.replace("d.", "c.")} DESC, c.episode_id
+  SELECT f.*, least({" + ".join(parts) if parts else "0"}, 1) AS lexical
+  FROM (
+    SELECT d.episode_id, d.words, d.other, d.context, d.task_type, d.outcome_kind,
+           d.start_us, d.end_us, d.reward_total,
+           :k_base + :k_description * d.description_length + :k_context * d.context_length
+             + :k_other * d.other_length AS norm{"".join(tfs)}
+    FROM mc_search_docs d
+    WHERE {" AND ".join(where)}
+    LIMIT :scan_limit
+  ) f
+  OFFSET 0
+) r
+{floor}
+ORDER BY :w_lexical * r.lexical
+  + :w_reward * least(greatest(coalesce(r.reward_total, 0) / :reward_scale, 0), 1)
+  + :w_recency * power(2.0, -CAST(greatest(:now_us - r.end_us, 0) AS float8) / :half_life_us)
+  DESC, r.episode_id
 LIMIT :limit
 """
     return sql, params
