@@ -13,6 +13,9 @@ episodes (as ``benchmarks/retrieval.py`` does): reading a million episodes back 
 store would only add to its cold start. bm25s indexes the same texts (description, tools
 and actions). Latencies are wall-clock on a shared machine: noisy.
 
+The learning-effect stream (``benchmarks/learning_effect.py``, synthetic task world) also
+runs on PostgreSQL with each backend: success, recall and precision must agree.
+
 ``--quick`` runs 2,000 episodes and 20 tenants x 20 (seconds; what CI runs). The database
 is ``--url`` or ``$MEMORY_CORE_TEST_POSTGRES_URL``; ingested namespaces are reused when
 they already hold the wanted number of episodes.
@@ -43,7 +46,14 @@ from tests.support.corpus import (  # noqa: E402
     make_episode,
 )
 
-from memory_core import Episode, MemoryConfig, SQLAlchemyEpisodeStore, TaskContext  # noqa: E402
+from memory_core import (  # noqa: E402
+    Episode,
+    MemoryConfig,
+    SQLAlchemyEpisodeStore,
+    SyncSelfLearningMemory,
+    TaskContext,
+)
+from memory_core.evaluation import MemoryCoreAdvisor, ScriptedAgent, TaskWorld, run_stream  # noqa: E402
 
 QUERIES = 300
 BATCH = 2_000
@@ -140,6 +150,26 @@ def ingest_tenants(url: str, prefix: str, tenants: int, per_tenant: int) -> Row 
         count / total,
         "one import per tenant",
     )
+
+
+def learning_effect(url: str, tasks: int, seeds: tuple[int, ...]) -> list[str]:
+    """The learning-effect stream with each backend on PostgreSQL: Markdown table rows."""
+    lines = []
+    for seed in seeds:
+        stream = TaskWorld(seed).tasks(tasks)
+        for backend in ("memory", "database"):
+            config = MemoryConfig(
+                database_url=url, retrieval={"backend": backend}, load_plugins=False
+            )
+            namespace = f"learning-effect-{backend}-{seed}-{time.time_ns()}"
+            with SyncSelfLearningMemory(config, namespace=namespace) as memory:
+                report = run_stream(stream, MemoryCoreAdvisor(memory), ScriptedAgent(seed).run)
+            lines.append(
+                f"| {seed} | {backend} | {report.success:.3f} | {report.recall:.3f} "
+                f"| {report.precision:.3f} | {report.advice_p50_ms:.2f} "
+                f"| {report.advice_p95_ms:.2f} |"
+            )
+    return lines
 
 
 # ------------------------------------------------------------------ workers
@@ -302,7 +332,7 @@ def main() -> None:
     parser.add_argument("--tenants", type=int, default=10_000)
     parser.add_argument("--per-tenant", type=int, default=100)
     parser.add_argument("--queries", type=int, default=QUERIES)
-    parser.add_argument("--skip", default="", help="comma-separated: memory,bm25s,tenants")
+    parser.add_argument("--skip", default="", help="comma-separated: memory,bm25s,tenants,learning")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--namespace", help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=1, help=argparse.SUPPRESS)
@@ -340,6 +370,14 @@ def main() -> None:
         "RSS independent of corpus size)",
         rows,
     )
+    if "learning" not in skip:
+        lines = learning_effect(
+            args.url, 60 if args.quick else 300, (1,) if args.quick else (1, 2, 3)
+        )
+        print("\n### Learning effect by backend (PostgreSQL; must agree within 0.01)\n")
+        print("| seed | backend | success | recall | precision | advice p50 ms | advice p95 ms |")
+        print("|---|---|---:|---:|---:|---:|---:|")
+        print("\n".join(lines))
 
 
 if __name__ == "__main__":

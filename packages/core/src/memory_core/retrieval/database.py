@@ -109,15 +109,15 @@ class DatabaseRanker:
             query = dict.fromkeys(context_terms(context), cfg.context_term_weight)
         now_s = time.time() if now is None else now
         with index.reading() as connection:
-            totals = index.totals(connection, namespace)
+            totals, df = index.statistics(connection, namespace, list(query))
             if totals is None or totals.doc_count <= 0:
                 return []
             corpus = CorpusStats(
                 doc_count=totals.doc_count,
                 total_length=self.total_length(totals),
+                df={t: df.get(t, 0) for t in query},
                 fetch=lambda terms: index.frequencies(connection, namespace, terms),
             )
-            corpus.frequencies(list(query))
             lexical = LexicalIndex(cfg.bm25_k1, cfg.bm25_b, cfg.bm25_min_corpus, corpus=corpus)
             idf = {t: lexical.idf(t) for t in query}
             reference = sum(idf[t] * lexical.saturation(w) for t, w in query.items())

@@ -240,6 +240,12 @@ _TOTALS = text(
 _FREQUENCIES = text(
     "SELECT term, df FROM mc_search_terms WHERE namespace = :namespace AND term = ANY(:terms)"
 )
+_STATISTICS = text(
+    "SELECT NULL, doc_count, description_length, context_length, other_length "
+    "FROM mc_search_stats WHERE namespace = :namespace UNION ALL "
+    "SELECT term, df, 0, 0, 0 FROM mc_search_terms WHERE namespace = :namespace "
+    "AND term = ANY(:terms)"
+)
 _UNINDEXED = text(
     "SELECT e.episode_id FROM mc_episodes e WHERE e.namespace = :namespace "
     "AND e.end_us IS NOT NULL AND NOT EXISTS (SELECT 1 FROM mc_search_docs d "
@@ -417,6 +423,24 @@ class SearchIndex:
         if row is None:
             return None
         return NamespaceTotals(int(row[0]), float(row[1]), float(row[2]), float(row[3]))
+
+    @staticmethod
+    def statistics(
+        connection: Connection, namespace: str, terms: Sequence[str]
+    ) -> tuple[NamespaceTotals | None, dict[str, int]]:
+        """The namespace's totals and the document frequencies of ``terms`` (one query)."""
+        wanted = [t for t in dict.fromkeys(terms) if len(t) <= MAX_TERM_LENGTH][:_CHUNK]
+        totals, found = None, {}
+        for term, count, description, context, other in connection.execute(
+            _STATISTICS, {"namespace": namespace, "terms": wanted}
+        ):
+            if term is None:
+                totals = NamespaceTotals(
+                    int(count), float(description), float(context), float(other)
+                )
+            else:
+                found[str(term)] = int(count)
+        return totals, found
 
     @staticmethod
     def frequencies(connection: Connection, namespace: str, terms: Sequence[str]) -> dict[str, int]:
