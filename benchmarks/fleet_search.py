@@ -33,6 +33,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from uuid import UUID
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -41,7 +42,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _bench import Row, print_table, summarize  # noqa: E402
 from tests.support.corpus import (  # noqa: E402
     FAMILIES,
-    NOW,
     held_out_queries,
     make_episode,
 )
@@ -69,13 +69,15 @@ def rss_bytes() -> int:
 
 
 def episodes(size: int, seed: int) -> Iterator[list[Episode]]:
-    """The corpus of ``generate_corpus(size, seed)``, in batches (never all in memory)."""
+    """The corpus of ``generate_corpus(size, seed)`` in batches, with reproducible ids."""
     rng = random.Random(seed)
     for start in range(0, size, BATCH):
-        yield [
-            make_episode(FAMILIES[i % len(FAMILIES)], rng)
-            for i in range(start, min(size, start + BATCH))
-        ]
+        batch = []
+        for i in range(start, min(size, start + BATCH)):
+            episode = make_episode(FAMILIES[i % len(FAMILIES)], rng)
+            episode.episode_id = UUID(int=(seed << 64) | i)
+            batch.append(episode)
+        yield batch
 
 
 def queries(count: int, seed: int = 7) -> list[tuple[str, TaskContext]]:
@@ -93,18 +95,23 @@ def queries(count: int, seed: int = 7) -> list[tuple[str, TaskContext]]:
 # ------------------------------------------------------------------ ingest
 
 
-def ingest(url: str, namespace: str, size: int, seed: int) -> Row | None:
-    """Import ``size`` episodes into ``namespace`` (None when it already holds them)."""
+def ingest(
+    url: str, namespace: str, size: int, seed: int, part: int = 0, parts: int = 1
+) -> Row | None:
+    """Import ``size`` episodes into ``namespace`` (None when it already holds them).
+
+    With ``parts`` > 1, only every ``parts``-th batch from ``part`` on (to ingest from
+    several processes); imports are idempotent, so an interrupted ingest can resume.
+    """
     store = SQLAlchemyEpisodeStore(url)
     try:
-        have = store.count_episodes(namespace)
-        if have == size:
+        if store.count_episodes(namespace) == size:
             return None
-        if have:
-            raise SystemExit(f"namespace {namespace!r} holds {have} episodes, not {size}")
         t0 = time.perf_counter()
         timings = []
-        for batch in episodes(size, seed):
+        for number, batch in enumerate(episodes(size, seed)):
+            if number % parts != part:
+                continue
             t = time.perf_counter()
             store.import_records(namespace, [(e, True) for e in batch])
             timings.append((time.perf_counter() - t) / len(batch))
@@ -180,9 +187,9 @@ def _worker(args: argparse.Namespace) -> None:
     from memory_core.retrieval import EpisodeFilters, EpisodeIndex, RetrievalEngine
 
     started = time.perf_counter()
-    now = NOW.timestamp()
     asked = queries(args.queries)
     timings: list[float] = []
+    top: list[list[str]] = []  # top-5 ids per query, to compare the searchers
     out: dict[str, object] = {}
     if args.worker in ("database", "memory-store"):
         backend = "database" if args.worker == "database" else "memory"
@@ -198,11 +205,12 @@ def _worker(args: argparse.Namespace) -> None:
         engines: dict[str, RetrievalEngine] = {}
         rng = random.Random(3)
 
-        def search(namespace: str, description: str, context: TaskContext) -> None:
+        def search(namespace: str, description: str, context: TaskContext) -> list[str]:
             engine = engines.get(namespace)
             if engine is None:
                 engine = engines[namespace] = RetrievalEngine(config, store, namespace)
-            engine.search_episodes(description, context, 5, EpisodeFilters())
+            found = engine.search_episodes(description, context, 5, EpisodeFilters())
+            return [str(r.episode.episode_id) for r in found]
 
         t = time.perf_counter()
         search(namespaces[0], *asked[0])
@@ -222,7 +230,7 @@ def _worker(args: argparse.Namespace) -> None:
         else:
             for description, context in asked:
                 t = time.perf_counter()
-                search(namespaces[0], description, context)
+                top.append(search(namespaces[0], description, context))
                 timings.append(time.perf_counter() - t)
     elif args.worker == "memory":
         index = EpisodeIndex(MemoryConfig().retrieval)
@@ -232,13 +240,14 @@ def _worker(args: argparse.Namespace) -> None:
             del batch
         gc.collect()
         t = time.perf_counter()
-        index.search(*asked[0], 5, EpisodeFilters(), now=now)
+        index.search(*asked[0], 5, EpisodeFilters())
         out["cold_start_s"] = time.perf_counter() - started
         out["first_query_s"] = time.perf_counter() - t
         for description, context in asked:
             t = time.perf_counter()
-            index.search(description, context, 5, EpisodeFilters(), now=now)
+            hits = index.search(description, context, 5, EpisodeFilters())
             timings.append(time.perf_counter() - t)
+            top.append([str(h.episode_id) for h in hits])
     elif args.worker == "bm25s":
         import bm25s
 
@@ -255,9 +264,10 @@ def _worker(args: argparse.Namespace) -> None:
         del texts
         gc.collect()
 
-        def bm25(description: str) -> None:
+        def bm25(description: str) -> list[str]:
             tokens = bm25s.tokenize([description], stopwords="en", show_progress=False)
-            retriever.retrieve(tokens, k=5, show_progress=False)
+            found, _ = retriever.retrieve(tokens, k=5, show_progress=False)
+            return [str(UUID(int=(args.seed << 64) | int(i))) for i in found[0]]
 
         t = time.perf_counter()
         bm25(asked[0][0])
@@ -265,9 +275,10 @@ def _worker(args: argparse.Namespace) -> None:
         out["first_query_s"] = time.perf_counter() - t
         for description, _ in asked:
             t = time.perf_counter()
-            bm25(description)
+            top.append(bm25(description))
             timings.append(time.perf_counter() - t)
     out["timings"] = timings
+    out["top"] = top
     out["rss"] = rss_bytes()
     print(json.dumps(out))
 
@@ -293,7 +304,21 @@ def run_worker(worker: str, args: argparse.Namespace, **extra: object) -> dict[s
     return result
 
 
-def rows_of(name: str, size: str, found: dict[str, object]) -> list[Row]:
+def overlap(found: dict[str, object], reference: dict[str, object] | None) -> str:
+    """Share of the reference searcher's top-5 that ``found`` also returned."""
+    if reference is None:
+        return ""
+    mine, theirs = found["top"], reference["top"]
+    assert isinstance(mine, list)
+    assert isinstance(theirs, list)
+    shared = sum(len(set(a) & set(b)) for a, b in zip(mine, theirs, strict=True))
+    total = sum(len(b) for b in theirs)
+    return f"; top-5 overlap with the in-memory index {shared / max(total, 1):.0%}"
+
+
+def rows_of(
+    name: str, size: str, found: dict[str, object], reference: dict[str, object] | None = None
+) -> list[Row]:
     """Table rows of one worker's measurements."""
     timings = found["timings"]
     assert isinstance(timings, list)
@@ -313,7 +338,7 @@ def rows_of(name: str, size: str, found: dict[str, object]) -> list[Row]:
             size,
             timings,
             sum(timings),
-            f"RSS of the process {rss / 2**20:,.0f} MB",
+            f"RSS of the process {rss / 2**20:,.0f} MB{overlap(found, reference)}",
         ),
     ]
     per_tenant = found.get("first_per_tenant")
@@ -345,19 +370,21 @@ def main() -> None:
     if args.quick:
         args.size, args.tenants, args.per_tenant, args.queries = 2_000, 20, 20, 30
     skip = set(args.skip.split(","))
-    big = f"fleet-{args.size}"
+    big = f"fleet-big-{args.size}"
     prefix = f"fleet-{args.tenants}x{args.per_tenant}-"
     rows: list[Row] = []
     size = f"{args.size:,}"
     ingested = ingest(args.url, big, args.size, args.seed)
     rows += [ingested] if ingested else []
-    rows += rows_of("database", size, run_worker("database", args, namespace=big, tenants=0))
+    database = run_worker("database", args, namespace=big, tenants=0)
+    memory = None
     if "memory" not in skip:
-        rows += rows_of(
-            "in-memory index", size, run_worker("memory", args, size=args.size, seed=args.seed)
-        )
+        memory = run_worker("memory", args, size=args.size, seed=args.seed)
+        rows += rows_of("in-memory index", size, memory)
+    rows += rows_of("database", size, database, memory)
     if "bm25s" not in skip:
-        rows += rows_of("bm25s", size, run_worker("bm25s", args, size=args.size, seed=args.seed))
+        bm25 = run_worker("bm25s", args, size=args.size, seed=args.seed)
+        rows += rows_of("bm25s", size, bm25, memory)
     if "tenants" not in skip:
         tenants = f"{args.tenants:,} x {args.per_tenant}"
         ingested = ingest_tenants(args.url, prefix, args.tenants, args.per_tenant)
