@@ -358,6 +358,8 @@ def main() -> None:
     parser.add_argument("--per-tenant", type=int, default=100)
     parser.add_argument("--queries", type=int, default=QUERIES)
     parser.add_argument("--skip", default="", help="comma-separated: memory,bm25s,tenants,learning")
+    parser.add_argument("--big-namespace", help="namespace of the large corpus")
+    parser.add_argument("--tenant-prefix", help="namespace prefix of the tenants")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--namespace", help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=1, help=argparse.SUPPRESS)
@@ -370,8 +372,8 @@ def main() -> None:
     if args.quick:
         args.size, args.tenants, args.per_tenant, args.queries = 2_000, 20, 20, 30
     skip = set(args.skip.split(","))
-    big = f"fleet-big-{args.size}"
-    prefix = f"fleet-{args.tenants}x{args.per_tenant}-"
+    big = args.big_namespace or f"fleet-big-{args.size}"
+    prefix = args.tenant_prefix or f"fleet-{args.tenants}x{args.per_tenant}-"
     rows: list[Row] = []
     size = f"{args.size:,}"
     ingested = ingest(args.url, big, args.size, args.seed)

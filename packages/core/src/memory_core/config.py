@@ -239,11 +239,11 @@ class RetrievalConfig(BaseModel):
     ``auto``: ``database`` on PostgreSQL for namespaces of at least
     ``database_min_episodes`` episodes (checked on the first search), else ``memory``; always
     ``memory`` with an embedder."""
-    database_min_episodes: int = Field(default=20_000, ge=0)
+    database_min_episodes: int = Field(default=100_000, ge=0)
     """Namespace size from which ``auto`` searches in the database."""
     database_candidates: int = Field(default=100, ge=1, le=10_000)
     """Candidates the database returns to be ranked in-process (at least ``mmr_pool``)."""
-    database_scan_limit: int = Field(default=3_000, ge=100)
+    database_scan_limit: int = Field(default=2_000, ge=100)
     """Most matching episodes one database search scores; queries of common words only
     then ask candidates to share several of them (see `memory_core.retrieval.database`)."""
     memory_budget_mb: float = Field(default=1_024.0, ge=0)

@@ -17,7 +17,7 @@ exact; two things make them approximate, both to bound the work of one search:
   similarity, which weighs at most ``context_weight``.
 - When the selected terms are common (their episodes would number more than
   ``database_scan_limit``), candidates must hold several of them (the fewest that brings
-  the expected number of matches under the limit, with the eight rarest terms), and at most
+  the expected number of matches under the limit, of the four rarest terms), and at most
   ``database_scan_limit`` matching episodes are scored.
 """
 
@@ -226,7 +226,7 @@ def _selected(scored: Sequence[QueryTerm], df: dict[str, int], floor: float) -> 
     return chosen
 
 
-_MAX_NARROWING_TERMS = 8
+_MAX_NARROWING_TERMS = 4
 
 
 def _narrowed(

@@ -107,6 +107,6 @@ def create_postgresql_objects(connection: Connection) -> None:
     connection.execute(
         text(
             "CREATE INDEX IF NOT EXISTS ix_mc_search_docs_lexemes ON mc_search_docs "
-            "USING gin (lexemes) WITH (fastupdate = on)"
+            "USING gin (lexemes) WITH (fastupdate = on, gin_pending_list_limit = 256)"
         )
     )
