@@ -155,6 +155,7 @@ class MemoryEngine:
             embedder=embedder,
             pending=self._buffer.completing,
             flush_pending=self._buffer.flush,
+            completions_pending=lambda: self._buffer.completions_pending,
         )
         self._executor: ThreadPoolExecutor | None = None
         self._closed = False

@@ -231,6 +231,25 @@ class RetrievalConfig(BaseModel):
     without reading the store."""
     refresh_interval_seconds: float = Field(default=1.0, ge=0)
     """Longest delay before episodes completed by other processes become retrievable."""
+    backend: Literal["memory", "database", "auto"] = "auto"
+    """Where episode search runs. ``memory``: an in-memory index of the namespace in every
+    process, built on its first search and fed by the change feed. ``database``: candidates
+    from the database search index (PostgreSQL only), ranked in-process the same way; no
+    per-namespace index, and other processes' episodes are searchable once committed.
+    ``auto``: ``database`` on PostgreSQL for namespaces of at least
+    ``database_min_episodes`` episodes (checked on the first search), else ``memory``; always
+    ``memory`` with an embedder."""
+    database_min_episodes: int = Field(default=100_000, ge=0)
+    """Namespace size from which ``auto`` searches in the database."""
+    database_candidates: int = Field(default=100, ge=1, le=10_000)
+    """Candidates the database returns to be ranked in-process (at least ``mmr_pool``)."""
+    database_scan_limit: int = Field(default=2_000, ge=100)
+    """Most matching episodes one database search scores; queries of common words only
+    then ask candidates to share several of them (see `memory_core.retrieval.database`)."""
+    memory_budget_mb: float = Field(default=1_024.0, ge=0)
+    """Bytes of in-memory episode indexes one process keeps across all its memories
+    (namespaces); past it, the least recently searched indexes are dropped (rebuilt when
+    searched again). 0: no limit."""
 
 
 class MemoryConfig(BaseModel):

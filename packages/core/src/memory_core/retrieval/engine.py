@@ -5,9 +5,15 @@ search (keyset-paged over the completed episodes), updated in place when this pr
 completes or deletes an episode, and brought up to date with other processes' changes
 through the store's change feed at most every ``refresh_interval_seconds`` (no rescans).
 
-Searches are answered without reading the store: the episodes returned come from an
-in-process cache of completed episodes (their JSON, up to ``episode_cache_size`` of them,
-filled when episodes complete here and when the index is built or fed). Nothing on this
+With ``retrieval.backend = "database"`` (or ``auto`` on a large PostgreSQL namespace) there
+is no index here: the database search index picks candidates and `DatabaseRanker` ranks
+them the same way (see `memory_core.retrieval.database`); episodes others complete are
+searchable as soon as they commit.
+
+On the in-memory backend, searches are answered without reading the store: the episodes
+returned come from an in-process cache of completed episodes (their JSON, up to
+``episode_cache_size`` of them, filled when episodes complete here and when the index is
+built or fed). Nothing on this
 path releases the GIL (no I/O, no compression): with learning threads busy, every release
 can cost the caller a whole thread switch interval (5 ms) before it runs again. A cached
 episode is its completed state; the links learning adds later (``pattern_ids``,
@@ -29,7 +35,7 @@ from cachetools import LRUCache
 
 from memory_core.config import MemoryConfig
 from memory_core.embeddings import Embedder
-from memory_core.errors import MemoryCoreError
+from memory_core.errors import ConfigurationError, MemoryCoreError
 from memory_core.models import (
     Episode,
     OutcomeKind,
@@ -38,10 +44,13 @@ from memory_core.models import (
     RetrievedPattern,
     TaskContext,
 )
+from memory_core.retrieval.budget import index_budget
+from memory_core.retrieval.database import DatabaseRanker
 from memory_core.retrieval.filters import EpisodeFilters
 from memory_core.retrieval.index import EpisodeHit, EpisodeIndex, episode_text
 from memory_core.retrieval.patterns import PatternRanker
 from memory_core.storage import EpisodeQuery, EpisodeStore
+from memory_core.storage.search_index import SearchIndex
 
 __all__ = ["EpisodeFilters", "RetrievalEngine"]
 
@@ -52,21 +61,6 @@ _FEED_PAGE = 10_000
 _GAP_SECONDS = 10.0
 """How long a skipped change-feed sequence number is re-checked (late commits)."""
 _MAX_GAPS = 1_000
-
-
-def _retrieved(hits: Sequence[EpisodeHit], found: dict[UUID, Episode]) -> list[RetrievedEpisode]:
-    """The hits with their episodes (hits whose episode is gone are left out)."""
-    return [
-        RetrievedEpisode(
-            episode=found[h.episode_id],
-            score=h.score,
-            breakdown=h.breakdown,
-            relevance=h.relevance,
-            below_floor=h.below_floor,
-        )
-        for h in hits
-        if h.episode_id in found
-    ]
 
 
 class RetrievalEngine:
@@ -81,7 +75,13 @@ class RetrievalEngine:
         pending: Returns a completed episode not yet written to the store (or None); asked
             before the store for episodes missing from the cache.
         flush_pending: Writes such episodes to the store; called before the index is
-            built from the store.
+            built from the store, and before a database search when some are waiting.
+        completions_pending: How many completed episodes wait to be written (the database
+            backend flushes them first, so they are searchable at once).
+
+    Raises:
+        ConfigurationError: ``retrieval.backend = "database"`` on a store without a
+            database search index (not PostgreSQL), or with an embedder.
     """
 
     def __init__(
@@ -93,10 +93,27 @@ class RetrievalEngine:
         embedder: Embedder | None = None,
         pending: Callable[[UUID], Episode | None] | None = None,
         flush_pending: Callable[[], None] | None = None,
+        completions_pending: Callable[[], int] | None = None,
     ) -> None:
         self._pending_episode = pending
         self._flush_pending = flush_pending
+        self._completions_pending = completions_pending
         self._config = config.retrieval
+        self._search_index = getattr(store, "search_index", None)
+        if config.retrieval.backend == "database":
+            if self._search_index is None:
+                raise ConfigurationError(
+                    'retrieval.backend = "database" needs a PostgreSQL store (the database '
+                    'search index); use "memory" or "auto" with this database'
+                )
+            if embedder is not None:
+                raise ConfigurationError(
+                    'retrieval.backend = "database" ranks without embeddings; use "memory" '
+                    'or "auto" (which keeps the in-memory index) with an embedder'
+                )
+        self._database: DatabaseRanker | None = None
+        self._decided = False
+        self._bytes_per_episode = 0.0
         self._store = store
         self._namespace = namespace
         self._embedder = embedder
@@ -153,6 +170,7 @@ class RetrievalEngine:
             # keyset paging (robust to concurrent deletes); ties are re-read and skipped
             until = min(e.start_time for e in page) + timedelta(microseconds=1)
         self._index = index
+        self._bytes_per_episode = index.nbytes / max(len(index), 1)
         self._seq = seq
         self._following = True
         self._gaps = {}
@@ -259,21 +277,33 @@ class RetrievalEngine:
 
         ``diversify=False`` skips the diversity re-ranking (used to gather plan evidence).
         """
-        query_vector = self._query_vector(task_description)
-        with self._lock:
-            index = self._ensure_fresh()
-            hits = index.search(
-                task_description,
-                context,
-                limit,
-                filters,
-                include_below_floor=include_below_floor,
-                query_vector=query_vector,
-                semantic_enabled=self._embedder is not None,
-                diversify=diversify,
+        database = self._database_ranker()
+        if database is not None:
+            hits = self._from_database(
+                lambda: database.search(
+                    task_description,
+                    context,
+                    limit,
+                    filters,
+                    include_below_floor=include_below_floor,
+                    diversify=diversify,
+                )
             )
-            found = self._load([h.episode_id for h in hits])
-        return _retrieved(hits, found)
+        else:
+            query_vector = self._query_vector(task_description)
+            hits = self._from_memory(
+                lambda index: index.search(
+                    task_description,
+                    context,
+                    limit,
+                    filters,
+                    include_below_floor=include_below_floor,
+                    query_vector=query_vector,
+                    semantic_enabled=self._embedder is not None,
+                    diversify=diversify,
+                )
+            )
+        return self._with_episodes(hits)
 
     def search_by_outcome(
         self,
@@ -284,26 +314,127 @@ class RetrievalEngine:
     ) -> list[RetrievedEpisode]:
         """The best ``limit`` relevant episodes of each outcome kind, kind after kind.
 
-        One ranking pass, undiversified: the evidence ``recommend_plan`` weighs.
+        One ranking pass, undiversified: the evidence ``recommend_plan`` weighs. (From the
+        database: one search per kind, which gives the same hits.)
         """
-        query_vector = self._query_vector(task_description)
+        database = self._database_ranker()
+        if database is not None:
+            hits = self._from_database(
+                lambda: [
+                    hit
+                    for kind in outcomes
+                    for hit in database.search(
+                        task_description,
+                        context,
+                        limit,
+                        EpisodeFilters(outcome_kind=kind),
+                        diversify=False,
+                    )
+                ]
+            )
+        else:
+            query_vector = self._query_vector(task_description)
+            hits = self._from_memory(
+                lambda index: index.search_by_outcome(
+                    task_description,
+                    context,
+                    limit,
+                    outcomes,
+                    query_vector=query_vector,
+                    semantic_enabled=self._embedder is not None,
+                )
+            )
+        return self._with_episodes(hits)
+
+    def _from_database(self, rank: Callable[[], list[EpisodeHit]]) -> list[EpisodeHit]:
+        """Hits from the database ranker, once this process's completions are stored."""
+        waiting = self._completions_pending() if self._completions_pending else 0
+        if waiting and self._flush_pending is not None:
+            self._flush_pending()
+        return rank()
+
+    def _from_memory(self, rank: Callable[[EpisodeIndex], list[EpisodeHit]]) -> list[EpisodeHit]:
+        """Hits from the in-memory index (built or refreshed first), within its budget."""
         with self._lock:
             index = self._ensure_fresh()
-            hits = index.search_by_outcome(
-                task_description,
-                context,
-                limit,
-                outcomes,
-                query_vector=query_vector,
-                semantic_enabled=self._embedder is not None,
-            )
+            hits = rank(index)
+            size = int(len(index) * self._bytes_per_episode)
+        index_budget.charge(self, size, int(self._config.memory_budget_mb * 2**20))
+        return hits
+
+    def _with_episodes(self, hits: Sequence[EpisodeHit]) -> list[RetrievedEpisode]:
+        """The hits with their episodes (hits whose episode is gone are left out)."""
+        with self._lock:
             found = self._load([h.episode_id for h in hits])
-        return _retrieved(hits, found)
+        return [
+            RetrievedEpisode(
+                episode=found[h.episode_id],
+                score=h.score,
+                breakdown=h.breakdown,
+                relevance=h.relevance,
+                below_floor=h.below_floor,
+            )
+            for h in hits
+            if h.episode_id in found
+        ]
 
     def _query_vector(self, task_description: str) -> list[float] | None:
         if self._embedder is None or not task_description.strip():
             return None
         return self._embedder.embed([task_description])[0]
+
+    def drop_index(self) -> bool:
+        """Release the in-memory index (rebuilt on the next search) unless a search runs.
+
+        Called by the process-wide index budget (`memory_core.retrieval.budget`).
+        """
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
+            self._index = None  # the change feed is still followed, for the patterns
+            if self._episodes is not None:
+                self._episodes.clear()
+            return True
+        finally:
+            self._lock.release()
+
+    def _database_ranker(self) -> DatabaseRanker | None:
+        """The database ranker when the database backend serves this namespace, else None.
+
+        Decided on the first search (``auto`` looks at the namespace's size then); episodes
+        stored before the search index existed are indexed first.
+        """
+        if not self._decided:
+            with self._lock:
+                if not self._decided:
+                    self._database = self._choose_database()
+                    if self._database is not None:
+                        self._episodes = None  # episodes are read from the store instead
+                    self._decided = True
+        return self._database
+
+    def _choose_database(self) -> DatabaseRanker | None:
+        backend = self._config.backend
+        index = self._search_index
+        if backend == "memory" or index is None or (backend == "auto" and self._embedder):
+            return None
+        self._catch_up(index)
+        ranker = DatabaseRanker(self._config, index, self._namespace)
+        totals = ranker.totals()
+        size = totals.doc_count if totals else 0
+        if backend == "database" or size >= self._config.database_min_episodes:
+            return ranker
+        return None
+
+    def _catch_up(self, index: SearchIndex) -> None:
+        """Index the namespace's completed episodes stored before the search index was."""
+        with index.reading() as connection:
+            missing = index.unindexed(connection, self._namespace)
+        for start in range(0, len(missing), _PAGE):
+            chunk = [UUID(i) for i in missing[start : start + _PAGE]]
+            index.index(self._namespace, self._store.get_episodes(self._namespace, chunk))
+        if missing:
+            logger.info("indexed %d episodes of %r for search", len(missing), self._namespace)
 
     def _load(self, ids: Sequence[UUID]) -> dict[UUID, Episode]:
         """Fresh copies of the episodes (from the cache, else one store read)."""
@@ -330,8 +461,11 @@ class RetrievalEngine:
     def episode_completed(self, episode: Episode, as_json: str | None = None) -> None:
         """Make a newly completed episode retrievable at once (in this process).
 
-        ``as_json`` is the episode's JSON when the caller has it already.
+        ``as_json`` is the episode's JSON when the caller has it already. The database
+        backend needs nothing: the store indexes episodes as it writes them.
         """
+        if self._database is not None:
+            return
         vector = None
         if self._embedder is not None:
             try:
@@ -434,6 +568,7 @@ class RetrievalEngine:
         if timer is not None:
             timer.cancel()
         self.flush_retrievals()
+        index_budget.release(self)
         with self._lock:
             self._index = None
             self._following = False

@@ -30,10 +30,18 @@ from memory_core.retrieval.context import (
     domain_similarity,
 )
 from memory_core.retrieval.filters import EpisodeFilters
-from memory_core.retrieval.lexical import FloatArray, LexicalIndex
+from memory_core.retrieval.lexical import CorpusStats, FloatArray, LexicalIndex
 from memory_core.retrieval.tokenize import term_counts, tokenize
 
-__all__ = ["EpisodeHit", "EpisodeIndex", "episode_terms", "episode_text"]
+__all__ = [
+    "EpisodeFields",
+    "EpisodeHit",
+    "EpisodeIndex",
+    "episode_fields",
+    "episode_terms",
+    "episode_text",
+    "query_weights",
+]
 
 _TASK_TYPES = {t: i for i, t in enumerate(TaskType)}
 _OUTCOMES = {k: i for i, k in enumerate(get_args(OutcomeKind))}
@@ -53,6 +61,43 @@ def episode_text(episode: Episode) -> str:
     return f"{episode.task_description}\n{tools}".strip()
 
 
+@dataclass(slots=True)
+class EpisodeFields:
+    """An episode's terms by field, before the configurable weights apply.
+
+    Attributes:
+        description: Occurrences of each description word.
+        context: Occurrences of each context term (see `context_terms`).
+        other: Tool, action (1 each), reflection and outcome (0.5 each) term counts.
+    """
+
+    description: dict[str, float]
+    context: dict[str, float]
+    other: dict[str, float]
+
+    def weighted(self, description_boost: float, context_weight: float) -> dict[str, float]:
+        """The weighted term counts `episode_terms` gives for these fields."""
+        counts = {t: n * description_boost for t, n in self.description.items()}
+        if context_weight > 0:
+            for term, n in self.context.items():
+                counts[term] = counts.get(term, 0.0) + n * context_weight
+        for term, n in self.other.items():
+            counts[term] = counts.get(term, 0.0) + n
+        return counts
+
+
+def episode_fields(episode: Episode) -> EpisodeFields:
+    """The terms of an episode by field (the weights are applied by `EpisodeFields.weighted`)."""
+    context: dict[str, float] = {}
+    for term in context_terms(episode.context):
+        context[term] = context.get(term, 0.0) + 1.0
+    return EpisodeFields(
+        description=term_counts(episode.task_description),
+        context=context,
+        other=_other_terms(episode),
+    )
+
+
 def episode_terms(
     episode: Episode, description_boost: float, context_weight: float = 1.0
 ) -> dict[str, float]:
@@ -65,6 +110,12 @@ def episode_terms(
     if context_weight > 0:
         for term in context_terms(episode.context):
             counts[term] = counts.get(term, 0.0) + context_weight
+    return _other_terms(episode, counts)
+
+
+def _other_terms(episode: Episode, counts: dict[str, float] | None = None) -> dict[str, float]:
+    """Tool and action terms (1 each), reflection and outcome terms (0.5 each)."""
+    counts = {} if counts is None else counts
     for step in episode.steps:
         term_counts(step.tool, 1.0, counts)
         term_counts(step.action, 1.0, counts)
@@ -81,6 +132,17 @@ def episode_terms(
             if text:
                 term_counts(text, 0.5, counts)
     return counts
+
+
+def query_weights(
+    terms: Sequence[str], context: TaskContext, config: RetrievalConfig
+) -> dict[str, float]:
+    """The weighted query of a search: its words, then its context terms (if weighted)."""
+    query = dict.fromkeys(terms, config.description_boost)
+    if config.context_term_weight > 0:
+        for term in context_terms(context):
+            query.setdefault(term, config.context_term_weight)
+    return query
 
 
 class _Vocab:
@@ -224,11 +286,19 @@ class EpisodeIndex:
     """Incremental index of the completed episodes of one namespace.
 
     Not thread-safe: the owner serialises calls.
+
+    Args:
+        config: Ranking knobs.
+        corpus: Statistics of the whole namespace when this index holds only some of its
+            episodes (candidates of a database search): they are then ranked as a full
+            index would rank them.
     """
 
-    def __init__(self, config: RetrievalConfig) -> None:
+    def __init__(self, config: RetrievalConfig, corpus: CorpusStats | None = None) -> None:
         self.config = config
-        self._lexical = LexicalIndex(config.bm25_k1, config.bm25_b, config.bm25_min_corpus)
+        self._lexical = LexicalIndex(
+            config.bm25_k1, config.bm25_b, config.bm25_min_corpus, corpus=corpus
+        )
         self._slots: dict[UUID, int] = {}
         self._ids: list[UUID | None] = []
         self._start_us = Column(np.int64)
@@ -257,23 +327,58 @@ class EpisodeIndex:
         """Index a completed episode (replacing an older version); False if incomplete."""
         if not episode.is_complete or episode.end_time is None:
             return False
-        self.remove(episode.episode_id)
         cfg = self.config
-        slot = self._lexical.add(
-            episode_terms(episode, cfg.description_boost, cfg.context_term_weight)
+        self.add_entry(
+            episode.episode_id,
+            episode_terms(episode, cfg.description_boost, cfg.context_term_weight),
+            start_us=int(_seconds(episode.start_time) * 1_000_000),
+            end_s=_seconds(episode.end_time),
+            reward=None if episode.reward is None else episode.reward.total,
+            context=episode.context,
+            task_type=episode.task_type,
+            outcome_kind=episode.outcome.kind if episode.outcome else None,
+            vector=vector,
         )
-        self._slots[episode.episode_id] = slot
-        self._ids.append(episode.episode_id)
-        ctx = episode.context
-        self._start_us.append(int(_seconds(episode.start_time) * 1_000_000))
-        self._end_s.append(_seconds(episode.end_time))
-        self._reward.append(np.nan if episode.reward is None else episode.reward.total)
-        self._group.append(self._groups.id(ctx))
-        self._task_type.append(_TASK_TYPES[episode.task_type])
-        self._outcome.append(_OUTCOMES[episode.outcome.kind] if episode.outcome else -1)
+        return True
+
+    def add_entry(
+        self,
+        episode_id: UUID,
+        terms: dict[str, float],
+        *,
+        start_us: int,
+        end_s: float,
+        reward: float | None,
+        context: TaskContext,
+        task_type: TaskType | str,
+        outcome_kind: str | None,
+        vector: Sequence[float] | None = None,
+    ) -> None:
+        """Index what ranking needs of a completed episode (replacing an older version).
+
+        Args:
+            episode_id: The episode.
+            terms: Its weighted term counts (`episode_terms`).
+            start_us: Start time, microseconds since the epoch (UTC).
+            end_s: End time, seconds since the epoch (UTC).
+            reward: Its reward total, if scored.
+            context: Its task context.
+            task_type: Its task type.
+            outcome_kind: How it ended.
+            vector: Its embedding, if any.
+        """
+        self.remove(episode_id)
+        slot = self._lexical.add(terms)
+        self._slots[episode_id] = slot
+        self._ids.append(episode_id)
+        self._start_us.append(start_us)
+        self._end_s.append(end_s)
+        self._reward.append(np.nan if reward is None else reward)
+        self._group.append(self._groups.id(context))
+        self._task_type.append(_TASK_TYPES[TaskType(task_type)])
+        self._outcome.append(_OUTCOMES.get(outcome_kind, -1) if outcome_kind else -1)
         if vector is not None:
             self._put_vector(slot, vector)
-        return True
 
     def _put_vector(self, slot: int, vector: Sequence[float]) -> None:
         row = np.asarray(vector, dtype=np.float32)
@@ -438,11 +543,7 @@ class EpisodeIndex:
         ctx_table = self._groups.similarity(ctx_query)
         lexical = None
         if terms:
-            query = dict.fromkeys(terms, cfg.description_boost)
-            if cfg.context_term_weight > 0:
-                for term in context_terms(context):
-                    query.setdefault(term, cfg.context_term_weight)
-            lexical = self._lexical.scores(query)[0]
+            lexical = self._lexical.scores(query_weights(terms, context, cfg))[0]
         semantic = None
         if qvec is not None and self._vectors is not None:
             vectors = self._vectors.values

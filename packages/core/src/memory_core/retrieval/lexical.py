@@ -10,20 +10,51 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from memory_core.retrieval.columns import Column
 
-__all__ = ["FIELD_MARK", "LexicalIndex"]
+__all__ = ["FIELD_MARK", "CorpusStats", "LexicalIndex"]
 
 FIELD_MARK = "\x1f"
 """First character of field terms (e.g. context terms): they score like any term but are
 left out of the diversity similarity, which compares what the documents say."""
 
 FloatArray = np.ndarray[Any, np.dtype[np.float32]]
+
+
+@dataclass(slots=True)
+class CorpusStats:
+    """Statistics of a whole corpus, for an index that holds only some of its documents.
+
+    A `LexicalIndex` given these ranks its documents exactly as an index of the whole corpus
+    would: idf, average length and the diversity similarity use the corpus's figures, not
+    the figures of the documents it holds.
+
+    Attributes:
+        doc_count: Documents in the corpus.
+        total_length: Sum of their lengths (weighted term counts).
+        df: Document frequency per term (terms missing here are looked up with ``fetch``).
+        fetch: Returns the document frequencies of terms not in ``df`` (0 for unknown terms).
+    """
+
+    doc_count: int
+    total_length: float
+    df: dict[str, int] = field(default_factory=dict)
+    fetch: Callable[[Sequence[str]], Mapping[str, int]] | None = None
+
+    def frequencies(self, terms: Sequence[str]) -> list[int]:
+        """Document frequencies of ``terms`` (fetching the missing ones in one call)."""
+        missing = [t for t in terms if t not in self.df]
+        if missing:
+            found = self.fetch(missing) if self.fetch is not None else {}
+            for term in missing:
+                self.df[term] = int(found.get(term, 0))
+        return [self.df[t] for t in terms]
 
 
 class LexicalIndex:
@@ -39,11 +70,20 @@ class LexicalIndex:
             once they are larger.
     """
 
-    def __init__(self, k1: float = 1.2, b: float = 0.75, min_corpus: int = 0) -> None:
+    def __init__(
+        self,
+        k1: float = 1.2,
+        b: float = 0.75,
+        min_corpus: int = 0,
+        corpus: CorpusStats | None = None,
+    ) -> None:
         self.k1 = k1
         self.b = b
         self.min_corpus = min_corpus
+        self.corpus = corpus
+        """Statistics of the whole corpus when this index holds only some of its documents."""
         self._vocab: dict[str, int] = {}
+        self._names: list[str] = []
         self._docs: list[array[int]] = []
         self._tfs: list[array[float]] = []
         self._df: array[int] = array("i")
@@ -72,6 +112,7 @@ class LexicalIndex:
             if term_id is None:
                 term_id = len(self._df)
                 self._vocab[term] = term_id
+                self._names.append(term)
                 self._docs.append(array("i"))
                 self._tfs.append(array("f"))
                 self._df.append(0)
@@ -113,14 +154,26 @@ class LexicalIndex:
         Field terms (`FIELD_MARK`) count the real corpus size, not ``min_corpus``: a tag
         that every episode of a young memory carries is no evidence at all.
         """
-        term_id = self._vocab.get(term)
-        df = 0 if term_id is None else self._df[term_id]
-        n = (
-            self.live_count
-            if term.startswith(FIELD_MARK)
-            else max(self.live_count, self.min_corpus)
-        )
+        corpus = self.corpus
+        if corpus is None:
+            term_id = self._vocab.get(term)
+            df = 0 if term_id is None else self._df[term_id]
+            count = self.live_count
+        else:
+            df, count = corpus.frequencies([term])[0], corpus.doc_count
+        n = count if term.startswith(FIELD_MARK) else max(count, self.min_corpus)
         return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
+    @property
+    def average_length(self) -> float:
+        """Average document length (of the corpus, when the index holds only part of it)."""
+        corpus = self.corpus
+        total, count = (
+            (self._total_length, self.live_count)
+            if corpus is None
+            else (corpus.total_length, corpus.doc_count)
+        )
+        return total / count if total > 0 and count > 0 else 1.0
 
     def saturation(self, tf: float) -> float:
         """BM25's term-frequency factor for a document of average length."""
@@ -145,7 +198,7 @@ class LexicalIndex:
         out = np.zeros(self.size, np.float32)
         if not unique or self.live_count == 0:
             return out, 0.0
-        avg = self._total_length / self.live_count if self._total_length > 0 else 1.0
+        avg = self.average_length
         lengths = self._length.values
         reference = 0.0
         k_base = self.k1 * (1.0 - self.b)
@@ -181,8 +234,14 @@ class LexicalIndex:
         tfs = np.frombuffer(self._fwd_tfs, dtype=np.float32)[positions]
         tfs = tfs * np.frombuffer(self._in_similarity, dtype=np.int8)[terms]
         vocab, cols = np.unique(terms, return_inverse=True)
-        n = max(self.live_count, 1)
-        df = np.maximum(np.frombuffer(self._df, dtype=np.int32)[vocab], 1).astype(np.float32)
+        if self.corpus is None:
+            n = max(self.live_count, 1)
+            counts = np.frombuffer(self._df, dtype=np.int32)[vocab]
+        else:
+            n = max(self.corpus.doc_count, 1)
+            names = [self._names[i] for i in vocab.tolist()]
+            counts = np.asarray(self.corpus.frequencies(names), np.int32)
+        df = np.maximum(counts, 1).astype(np.float32)
         idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
         dense = np.zeros((k, len(vocab)), np.float32)
         dense[rows, cols] = np.log1p(tfs) * idf[cols]

@@ -54,6 +54,7 @@ from memory_core.storage._schema import (
     SchemaVersionRow,
     StepRow,
 )
+from memory_core.storage._search_schema import create_postgresql_objects
 from memory_core.storage.base import (
     Change,
     EpisodeQuery,
@@ -66,6 +67,7 @@ from memory_core.storage.base import (
 )
 from memory_core.storage.browse import BrowseQueries, filter_episodes
 from memory_core.storage.browse import micros as _us
+from memory_core.storage.search_index import SearchIndex
 
 __all__ = ["SQLAlchemyEpisodeStore", "normalize_database_url"]
 
@@ -253,6 +255,9 @@ class SQLAlchemyEpisodeStore(BrowseQueries):
         self.change_listeners: list[ChangeListener] = []
         """Called after each committed write that changed episodes, patterns or heuristics,
         with (namespace, entity, entity ids, op); in-process caches use it to invalidate."""
+        self.search_index = SearchIndex(self._engine) if self.dialect == "postgresql" else None
+        """The database search index (PostgreSQL only), kept up to date by every episode
+        write and delete."""
         self._migrate()
 
     # ------------------------------------------------------------------ setup
@@ -280,6 +285,8 @@ class SQLAlchemyEpisodeStore(BrowseQueries):
         with self._session(write=True) as session:
             self._lock_namespace(session, "__schema__")
             Base.metadata.create_all(session.connection())
+            if self.dialect == "postgresql":
+                create_postgresql_objects(session.connection())
             for index in _EPISODES.indexes:  # indexes added to an existing table
                 index.create(session.connection(), checkfirst=True)
             current = session.scalar(
@@ -385,6 +392,10 @@ class SQLAlchemyEpisodeStore(BrowseQueries):
                 step_rows += self._complete(connection, namespace, updates, step_rows)
             if step_rows:
                 connection.execute(insert(_STEPS), step_rows)
+            if self.search_index is not None:
+                self.search_index.episodes_stored(
+                    connection, namespace, [*batch.new_episodes, *batch.completed]
+                )
             self._record(session, namespace, "episode", [str(i) for i in completed], "upsert")
 
     def _complete(
@@ -552,6 +563,8 @@ class SQLAlchemyEpisodeStore(BrowseQueries):
                     HeuristicEpisodeRow.episode_id == key,
                 )
             )
+            if self.search_index is not None:
+                self.search_index.episodes_deleted(session.connection(), namespace, [key])
             result = session.execute(
                 delete(EpisodeRow).where(
                     EpisodeRow.namespace == namespace, EpisodeRow.episode_id == key
@@ -1173,6 +1186,13 @@ class SQLAlchemyEpisodeStore(BrowseQueries):
                 self._bulk_insert(session, EpisodeRow, episode_rows)
             if step_rows:
                 self._bulk_insert(session, StepRow, step_rows)
+            if self.search_index is not None and episode_rows:
+                inserted = {r["episode_id"] for r in episode_rows}
+                self.search_index.episodes_stored(
+                    session.connection(),
+                    namespace,
+                    [e for e, _ in episodes if str(e.episode_id) in inserted],
+                )
 
             missing = self._missing_ids(
                 session, PatternRow.pattern_id, namespace, [str(p.pattern_id) for p, _ in patterns]

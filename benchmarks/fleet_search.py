@@ -1,0 +1,413 @@
+"""Search at fleet scale on PostgreSQL: the database backend beside the in-memory index and bm25s.
+
+Two corpora of generated episodes (``tests/support/corpus.py``), inserted through the
+store's import path in batches (the search index is maintained in the same transactions):
+
+- one namespace of ``--size`` episodes (1,000,000 by default);
+- ``--tenants`` namespaces of ``--per-tenant`` episodes each (10,000 x 100 by default).
+
+Every searcher runs in a fresh process, so "cold start" is the first query after the
+process starts (opening the store, building an index if the backend needs one) and RSS is
+that process's. The in-memory index of the large namespace is built from generated
+episodes (as ``benchmarks/retrieval.py`` does): reading a million episodes back from the
+store would only add to its cold start. bm25s indexes the same texts (description, tools
+and actions). Latencies are wall-clock on a shared machine: noisy.
+
+The learning-effect stream (``benchmarks/learning_effect.py``, synthetic task world) also
+runs on PostgreSQL with each backend: success, recall and precision must agree.
+
+``--quick`` runs 2,000 episodes and 20 tenants x 20 (seconds; what CI runs). The database
+is ``--url`` or ``$MEMORY_CORE_TEST_POSTGRES_URL``; ingested namespaces are reused when
+they already hold the wanted number of episodes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import UUID
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _bench import Row, print_table, summarize  # noqa: E402
+from tests.support.corpus import (  # noqa: E402
+    FAMILIES,
+    held_out_queries,
+    make_episode,
+)
+
+from memory_core import (  # noqa: E402
+    Episode,
+    MemoryConfig,
+    SQLAlchemyEpisodeStore,
+    SyncSelfLearningMemory,
+    TaskContext,
+)
+from memory_core.evaluation import MemoryCoreAdvisor, ScriptedAgent, TaskWorld, run_stream  # noqa: E402
+
+QUERIES = 300
+BATCH = 2_000
+
+
+def rss_bytes() -> int:
+    """Current resident set size (Linux /proc; 0 elsewhere)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except OSError:
+        return 0
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def episodes(size: int, seed: int) -> Iterator[list[Episode]]:
+    """The corpus of ``generate_corpus(size, seed)`` in batches, with reproducible ids."""
+    rng = random.Random(seed)
+    for start in range(0, size, BATCH):
+        batch = []
+        for i in range(start, min(size, start + BATCH)):
+            episode = make_episode(FAMILIES[i % len(FAMILIES)], rng)
+            episode.episode_id = UUID(int=(seed << 64) | i)
+            batch.append(episode)
+        yield batch
+
+
+def queries(count: int, seed: int = 7) -> list[tuple[str, TaskContext]]:
+    """Held-out paraphrases, half with their family's context (as ``retrieval.py``)."""
+    rng = random.Random(seed)
+    held = held_out_queries(seed=seed, per_family=5)
+    out = []
+    for _ in range(count):
+        query = rng.choice(held)
+        context = next(f for f in FAMILIES if f.key == query.family).context()
+        out.append((query.description, context if rng.random() < 0.5 else TaskContext()))
+    return out
+
+
+# ------------------------------------------------------------------ ingest
+
+
+def ingest(
+    url: str, namespace: str, size: int, seed: int, part: int = 0, parts: int = 1
+) -> Row | None:
+    """Import ``size`` episodes into ``namespace`` (None when it already holds them).
+
+    With ``parts`` > 1, only every ``parts``-th batch from ``part`` on (to ingest from
+    several processes); imports are idempotent, so an interrupted ingest can resume.
+    """
+    store = SQLAlchemyEpisodeStore(url)
+    try:
+        if store.count_episodes(namespace) == size:
+            return None
+        t0 = time.perf_counter()
+        timings = []
+        for number, batch in enumerate(episodes(size, seed)):
+            if number % parts != part:
+                continue
+            t = time.perf_counter()
+            store.import_records(namespace, [(e, True) for e in batch])
+            timings.append((time.perf_counter() - t) / len(batch))
+        total = time.perf_counter() - t0
+    finally:
+        store.close()
+    return Row(
+        "ingest (import, index maintained)",
+        f"{size:,}",
+        sorted(timings)[len(timings) // 2] * 1e6,
+        sorted(timings)[int(0.95 * (len(timings) - 1))] * 1e6,
+        size / total,
+        "per episode, batches of 2,000; generating episodes included",
+    )
+
+
+def ingest_tenants(url: str, prefix: str, tenants: int, per_tenant: int) -> Row | None:
+    """Import ``per_tenant`` episodes into each of ``tenants`` namespaces."""
+    store = SQLAlchemyEpisodeStore(url)
+    try:
+        if store.count_episodes(f"{prefix}{tenants - 1}") == per_tenant:
+            return None
+        t0 = time.perf_counter()
+        rng = random.Random(5)
+        for tenant in range(tenants):
+            namespace = f"{prefix}{tenant}"
+            if store.count_episodes(namespace) == per_tenant:
+                continue
+            offset = rng.randrange(len(FAMILIES))
+            batch = [
+                make_episode(FAMILIES[(offset + i) % len(FAMILIES)], rng) for i in range(per_tenant)
+            ]
+            store.import_records(namespace, [(e, True) for e in batch])
+        total = time.perf_counter() - t0
+    finally:
+        store.close()
+    count = tenants * per_tenant
+    return Row(
+        "ingest (import, index maintained)",
+        f"{tenants:,} x {per_tenant}",
+        total / count * 1e6,
+        total / count * 1e6,
+        count / total,
+        "one import per tenant",
+    )
+
+
+def learning_effect(url: str, tasks: int, seeds: tuple[int, ...]) -> list[str]:
+    """The learning-effect stream with each backend on PostgreSQL: Markdown table rows."""
+    lines = []
+    for seed in seeds:
+        stream = TaskWorld(seed).tasks(tasks)
+        for backend in ("memory", "database"):
+            config = MemoryConfig(
+                database_url=url, retrieval={"backend": backend}, load_plugins=False
+            )
+            namespace = f"learning-effect-{backend}-{seed}-{time.time_ns()}"
+            with SyncSelfLearningMemory(config, namespace=namespace) as memory:
+                report = run_stream(stream, MemoryCoreAdvisor(memory), ScriptedAgent(seed).run)
+            lines.append(
+                f"| {seed} | {backend} | {report.success:.3f} | {report.recall:.3f} "
+                f"| {report.precision:.3f} | {report.advice_p50_ms:.2f} "
+                f"| {report.advice_p95_ms:.2f} |"
+            )
+    return lines
+
+
+# ------------------------------------------------------------------ workers
+
+
+def _worker(args: argparse.Namespace) -> None:
+    """Run in a fresh process: cold start, then timed queries; print one JSON line."""
+    from memory_core.retrieval import EpisodeFilters, EpisodeIndex, RetrievalEngine
+
+    started = time.perf_counter()
+    asked = queries(args.queries)
+    timings: list[float] = []
+    top: list[list[str]] = []  # top-5 ids per query, to compare the searchers
+    out: dict[str, object] = {}
+    if args.worker in ("database", "memory-store"):
+        backend = "database" if args.worker == "database" else "memory"
+        config = MemoryConfig(
+            database_url=args.url, retrieval={"backend": backend}, load_plugins=False
+        )
+        store = SQLAlchemyEpisodeStore(args.url)
+        namespaces = (
+            [args.namespace]
+            if args.tenants == 0
+            else [f"{args.namespace}{i}" for i in range(args.tenants)]
+        )
+        engines: dict[str, RetrievalEngine] = {}
+        rng = random.Random(3)
+
+        def search(namespace: str, description: str, context: TaskContext) -> list[str]:
+            engine = engines.get(namespace)
+            if engine is None:
+                engine = engines[namespace] = RetrievalEngine(config, store, namespace)
+            found = engine.search_episodes(description, context, 5, EpisodeFilters())
+            return [str(r.episode.episode_id) for r in found]
+
+        t = time.perf_counter()
+        search(namespaces[0], *asked[0])
+        out["cold_start_s"] = time.perf_counter() - started
+        out["first_query_s"] = time.perf_counter() - t
+        if args.tenants:
+            for namespace in namespaces:  # every tenant searched once (cold per tenant)
+                t = time.perf_counter()
+                search(namespace, *asked[rng.randrange(len(asked))])
+                timings.append(time.perf_counter() - t)
+            out["first_per_tenant"] = timings
+            timings = []
+            for description, context in asked:
+                t = time.perf_counter()
+                search(namespaces[rng.randrange(len(namespaces))], description, context)
+                timings.append(time.perf_counter() - t)
+        else:
+            for description, context in asked:
+                t = time.perf_counter()
+                top.append(search(namespaces[0], description, context))
+                timings.append(time.perf_counter() - t)
+    elif args.worker == "memory":
+        index = EpisodeIndex(MemoryConfig().retrieval)
+        for batch in episodes(args.size, args.seed):
+            for episode in batch:
+                index.add(episode)
+            del batch
+        gc.collect()
+        t = time.perf_counter()
+        index.search(*asked[0], 5, EpisodeFilters())
+        out["cold_start_s"] = time.perf_counter() - started
+        out["first_query_s"] = time.perf_counter() - t
+        for description, context in asked:
+            t = time.perf_counter()
+            hits = index.search(description, context, 5, EpisodeFilters())
+            timings.append(time.perf_counter() - t)
+            top.append([str(h.episode_id) for h in hits])
+    elif args.worker == "bm25s":
+        import bm25s
+
+        texts: list[str] = []
+        for batch in episodes(args.size, args.seed):
+            texts += [
+                f"{e.task_description} " + " ".join(f"{s.tool} {s.action}" for s in e.steps)
+                for e in batch
+            ]
+        retriever = bm25s.BM25()
+        retriever.index(
+            bm25s.tokenize(texts, stopwords="en", show_progress=False), show_progress=False
+        )
+        del texts
+        gc.collect()
+
+        def bm25(description: str) -> list[str]:
+            tokens = bm25s.tokenize([description], stopwords="en", show_progress=False)
+            found, _ = retriever.retrieve(tokens, k=5, show_progress=False)
+            return [str(UUID(int=(args.seed << 64) | int(i))) for i in found[0]]
+
+        t = time.perf_counter()
+        bm25(asked[0][0])
+        out["cold_start_s"] = time.perf_counter() - started
+        out["first_query_s"] = time.perf_counter() - t
+        for description, _ in asked:
+            t = time.perf_counter()
+            top.append(bm25(description))
+            timings.append(time.perf_counter() - t)
+    out["timings"] = timings
+    out["top"] = top
+    out["rss"] = rss_bytes()
+    print(json.dumps(out))
+
+
+def run_worker(worker: str, args: argparse.Namespace, **extra: object) -> dict[str, object]:
+    """Run one searcher in a fresh process and return what it measured."""
+    command = [
+        sys.executable,
+        __file__,
+        "--worker",
+        worker,
+        "--url",
+        args.url,
+        "--queries",
+        str(args.queries),
+    ]
+    for key, value in extra.items():
+        command += [f"--{key.replace('_', '-')}", str(value)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{worker} worker failed:\n{done.stderr}")
+    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def overlap(found: dict[str, object], reference: dict[str, object] | None) -> str:
+    """Share of the reference searcher's top-5 that ``found`` also returned."""
+    if reference is None:
+        return ""
+    mine, theirs = found["top"], reference["top"]
+    assert isinstance(mine, list)
+    assert isinstance(theirs, list)
+    shared = sum(len(set(a) & set(b)) for a, b in zip(mine, theirs, strict=True))
+    total = sum(len(b) for b in theirs)
+    return f"; top-5 overlap with the in-memory index {shared / max(total, 1):.0%}"
+
+
+def rows_of(
+    name: str, size: str, found: dict[str, object], reference: dict[str, object] | None = None
+) -> list[Row]:
+    """Table rows of one worker's measurements."""
+    timings = found["timings"]
+    assert isinstance(timings, list)
+    rss = float(found["rss"])  # type: ignore[arg-type]
+    cold = float(found["cold_start_s"])  # type: ignore[arg-type]
+    first = float(found["first_query_s"])  # type: ignore[arg-type]
+    rows = [
+        summarize(
+            f"{name}: cold start",
+            size,
+            [cold],
+            cold,
+            f"process start to first result; first query {first * 1e3:,.0f} ms",
+        ),
+        summarize(
+            f"{name}: top-5",
+            size,
+            timings,
+            sum(timings),
+            f"RSS of the process {rss / 2**20:,.0f} MB{overlap(found, reference)}",
+        ),
+    ]
+    per_tenant = found.get("first_per_tenant")
+    if isinstance(per_tenant, list) and per_tenant:
+        rows.insert(
+            1, summarize(f"{name}: first search of each tenant", size, per_tenant, sum(per_tenant))
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, just check it runs")
+    parser.add_argument("--url", default=os.environ.get("MEMORY_CORE_TEST_POSTGRES_URL"))
+    parser.add_argument("--size", type=int, default=1_000_000)
+    parser.add_argument("--tenants", type=int, default=10_000)
+    parser.add_argument("--per-tenant", type=int, default=100)
+    parser.add_argument("--queries", type=int, default=QUERIES)
+    parser.add_argument("--skip", default="", help="comma-separated: memory,bm25s,tenants,learning")
+    parser.add_argument("--big-namespace", help="namespace of the large corpus")
+    parser.add_argument("--tenant-prefix", help="namespace prefix of the tenants")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--namespace", help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, default=1, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if not args.url:
+        raise SystemExit("set --url or MEMORY_CORE_TEST_POSTGRES_URL to a PostgreSQL database")
+    if args.worker:
+        _worker(args)
+        return
+    if args.quick:
+        args.size, args.tenants, args.per_tenant, args.queries = 2_000, 20, 20, 30
+    skip = set(args.skip.split(","))
+    big = args.big_namespace or f"fleet-big-{args.size}"
+    prefix = args.tenant_prefix or f"fleet-{args.tenants}x{args.per_tenant}-"
+    rows: list[Row] = []
+    size = f"{args.size:,}"
+    ingested = ingest(args.url, big, args.size, args.seed)
+    rows += [ingested] if ingested else []
+    database = run_worker("database", args, namespace=big, tenants=0)
+    memory = None
+    if "memory" not in skip:
+        memory = run_worker("memory", args, size=args.size, seed=args.seed)
+        rows += rows_of("in-memory index", size, memory)
+    rows += rows_of("database", size, database, memory)
+    if "bm25s" not in skip:
+        bm25 = run_worker("bm25s", args, size=args.size, seed=args.seed)
+        rows += rows_of("bm25s", size, bm25, memory)
+    if "tenants" not in skip:
+        tenants = f"{args.tenants:,} x {args.per_tenant}"
+        ingested = ingest_tenants(args.url, prefix, args.tenants, args.per_tenant)
+        rows += [ingested] if ingested else []
+        for name, worker in (("database", "database"), ("in-memory index", "memory-store")):
+            found = run_worker(worker, args, namespace=prefix, tenants=args.tenants)
+            rows += rows_of(f"{name}, all tenants", tenants, found)
+    print_table(
+        "Search at fleet scale (targets at 1M: cold start <= 1 s, top-5 p95 <= 30 ms, "
+        "RSS independent of corpus size)",
+        rows,
+    )
+    if "learning" not in skip:
+        lines = learning_effect(
+            args.url, 60 if args.quick else 300, (1,) if args.quick else (1, 2, 3)
+        )
+        print("\n### Learning effect by backend (PostgreSQL; must agree within 0.01)\n")
+        print("| seed | backend | success | recall | precision | advice p50 ms | advice p95 ms |")
+        print("|---|---|---:|---:|---:|---:|---:|")
+        print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

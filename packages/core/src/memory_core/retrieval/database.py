@@ -1,0 +1,252 @@
+"""Episode search served by the database search index (PostgreSQL).
+
+The database picks the candidates: the episodes of the namespace that hold at least one of
+the query's selected terms, ordered by BM25 (with the namespace's own document frequencies
+and lengths) plus reward and recency, best ``database_candidates`` first. Those are ranked
+in-process by `EpisodeIndex` given the namespace's statistics (`CorpusStats`), so scores,
+breakdowns, the relevance floor and diversity are computed by the one implementation the
+in-memory index uses, with the idf and average length a full in-memory index would use.
+
+Which terms select candidates: the rarest query terms, until the BM25 share the remaining
+(common) terms could add is below the relevance floor even for a document holding each of
+them infinitely often. An episode holding none of the selected terms would then fall below
+the floor anyway, so leaving it out changes no result. Up to there the candidates are
+exact; two things make them approximate, both to bound the work of one search:
+
+- The order in which candidates are cut (at ``database_candidates``) leaves out context
+  similarity, which weighs at most ``context_weight``.
+- When the selected terms are common (their episodes would number more than
+  ``database_scan_limit``), candidates must hold several of them (the fewest that brings
+  the expected number of matches under the limit, of the four rarest terms), and at most
+  ``database_scan_limit`` matching episodes are scored.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Sequence
+from functools import lru_cache
+from uuid import UUID
+
+from memory_core.config import RetrievalConfig
+from memory_core.models import TaskContext
+from memory_core.retrieval.context import context_terms
+from memory_core.retrieval.filters import EpisodeFilters
+from memory_core.retrieval.index import (
+    EpisodeFields,
+    EpisodeHit,
+    EpisodeIndex,
+    query_weights,
+)
+from memory_core.retrieval.lexical import FIELD_MARK, CorpusStats, LexicalIndex
+from memory_core.retrieval.tokenize import tokenize
+from memory_core.storage.browse import micros
+from memory_core.storage.search_index import (
+    Candidate,
+    CandidateQuery,
+    NamespaceTotals,
+    QueryTerm,
+    SearchIndex,
+)
+
+__all__ = ["DatabaseRanker"]
+
+_SECONDS_PER_DAY = 86_400.0
+
+
+@lru_cache(maxsize=4_096)
+def _context(data: str) -> TaskContext:
+    # contexts repeat across episodes; the index only reads them
+    return TaskContext.model_validate_json(data)
+
+
+class DatabaseRanker:
+    """Ranks the completed episodes of one namespace from the database search index.
+
+    Thread-safe: every search runs in its own read transaction.
+
+    Args:
+        config: Ranking knobs.
+        index: The store's search index.
+        namespace: The namespace searched.
+    """
+
+    def __init__(self, config: RetrievalConfig, index: SearchIndex, namespace: str) -> None:
+        self.config = config
+        self._index = index
+        self._namespace = namespace
+
+    def totals(self) -> NamespaceTotals | None:
+        """What the index holds for the namespace (None: nothing yet)."""
+        with self._index.reading() as connection:
+            return self._index.totals(connection, self._namespace)
+
+    def total_length(self, totals: NamespaceTotals) -> float:
+        """Sum of the weighted lengths of the namespace's episodes."""
+        cfg = self.config
+        context = totals.context_length * cfg.context_term_weight
+        return totals.description_length * cfg.description_boost + context + totals.other_length
+
+    def search(
+        self,
+        task_description: str,
+        context: TaskContext,
+        limit: int,
+        filters: EpisodeFilters,
+        *,
+        include_below_floor: bool = False,
+        now: float | None = None,
+        diversify: bool = True,
+    ) -> list[EpisodeHit]:
+        """Rank the namespace's episodes for a task, best first (as `EpisodeIndex.search`)."""
+        cfg = self.config
+        index, namespace = self._index, self._namespace
+        words = tokenize(task_description)
+        query = query_weights(words, context, cfg) if words else {}
+        if not query and cfg.context_term_weight > 0:
+            # no words: candidates are the episodes sharing a context term
+            query = dict.fromkeys(context_terms(context), cfg.context_term_weight)
+        now_s = time.time() if now is None else now
+        with index.reading() as connection:
+            totals, df = index.statistics(connection, namespace, list(query))
+            if totals is None or totals.doc_count <= 0:
+                return []
+            corpus = CorpusStats(
+                doc_count=totals.doc_count,
+                total_length=self.total_length(totals),
+                df={t: df.get(t, 0) for t in query},
+                fetch=lambda terms: index.frequencies(connection, namespace, terms),
+            )
+            lexical = LexicalIndex(cfg.bm25_k1, cfg.bm25_b, cfg.bm25_min_corpus, corpus=corpus)
+            idf = {t: lexical.idf(t) for t in query}
+            reference = sum(idf[t] * lexical.saturation(w) for t, w in query.items())
+            scale = (cfg.bm25_k1 + 1.0) / reference if reference > 0 else 0.0
+            scored = [
+                QueryTerm(
+                    term=t,
+                    field=t.startswith(FIELD_MARK),
+                    weight=cfg.context_term_weight
+                    if t.startswith(FIELD_MARK)
+                    else cfg.description_boost,
+                    coefficient=idf[t] * scale,
+                )
+                for t, w in query.items()
+                if corpus.df[t] > 0
+            ]
+            floor = max(cfg.min_relevance, 1e-6) if words and not include_below_floor else 0.0
+            match = _selected(scored, corpus.df, floor)
+            if floor > 0 and not match:
+                return []  # no episode can reach the floor
+            if not match and not include_below_floor:
+                return []  # neither words nor context terms to go by
+            match, at_least = _narrowed(match, corpus.df, totals.doc_count, cfg.database_scan_limit)
+            k_len = cfg.bm25_k1 * cfg.bm25_b / lexical.average_length
+            pool = max(cfg.mmr_pool, 3 * limit)
+            candidates = index.candidates(
+                connection,
+                namespace,
+                CandidateQuery(
+                    match=match,
+                    at_least=at_least,
+                    scan_limit=cfg.database_scan_limit,
+                    scored=scored,
+                    k_base=cfg.bm25_k1 * (1.0 - cfg.bm25_b),
+                    k_description=k_len * cfg.description_boost,
+                    k_context=k_len * cfg.context_term_weight,
+                    k_other=k_len,
+                    min_lexical=max(floor - 1e-6, 0.0),
+                    lexical_weight=cfg.lexical_weight,
+                    reward_weight=cfg.reward_weight,
+                    reward_scale=cfg.reward_scale,
+                    recency_weight=cfg.recency_weight,
+                    half_life_us=cfg.recency_half_life_days * _SECONDS_PER_DAY * 1e6,
+                    now_us=int(now_s * 1_000_000),
+                    limit=max(cfg.database_candidates, pool),
+                    domain=None if filters.domain is None else filters.domain.lower(),
+                    task_type=None if filters.task_type is None else str(filters.task_type.value),
+                    outcome_kind=filters.outcome_kind,
+                    since_us=None if filters.since is None else micros(filters.since),
+                    until_us=None if filters.until is None else micros(filters.until),
+                    min_reward=filters.min_reward,
+                ),
+            )
+            if not candidates:
+                return []
+            ranked = self._ranking_index(candidates, corpus)
+            return ranked.search(
+                task_description,
+                context,
+                limit,
+                filters,
+                include_below_floor=include_below_floor,
+                now=now_s,
+                diversify=diversify,
+            )
+
+    def _ranking_index(self, candidates: Sequence[Candidate], corpus: CorpusStats) -> EpisodeIndex:
+        """An in-memory index of the candidates that ranks with the namespace's statistics."""
+        cfg = self.config
+        ranking = EpisodeIndex(cfg, corpus=corpus)
+        for found in candidates:
+            fields = EpisodeFields(
+                description={t: n for t, n in found.words.items() if t[:1] != FIELD_MARK},
+                context={t: n for t, n in found.words.items() if t[:1] == FIELD_MARK},
+                other=found.other,
+            )
+            ranking.add_entry(
+                UUID(found.episode_id),
+                fields.weighted(cfg.description_boost, cfg.context_term_weight),
+                start_us=found.start_us,
+                end_s=found.end_us / 1_000_000,
+                reward=found.reward_total,
+                context=_context(found.context),
+                task_type=found.task_type,
+                outcome_kind=found.outcome_kind,
+            )
+        return ranking
+
+
+def _selected(scored: Sequence[QueryTerm], df: dict[str, int], floor: float) -> list[str]:
+    """The rarest terms, until the others together cannot lift an episode to ``floor``.
+
+    A term adds at most ``coefficient`` to the normalised BM25 score (its tf/(tf + norm)
+    is below 1). With no floor, every term selects.
+    """
+    rarest = sorted(scored, key=lambda t: (df[t.term], t.term))
+    if floor <= 0:
+        return [t.term for t in rarest]
+    remaining = sum(t.coefficient for t in rarest)
+    chosen: list[str] = []
+    for term in rarest:
+        if remaining < floor:
+            break
+        chosen.append(term.term)
+        remaining -= term.coefficient
+    return chosen
+
+
+_MAX_NARROWING_TERMS = 4
+
+
+def _narrowed(
+    match: list[str], df: dict[str, int], doc_count: int, limit: int
+) -> tuple[list[str], int]:
+    """The terms and how many of them a candidate must hold to expect at most ``limit``.
+
+    Expected matches assume the terms occur independently (a Poisson-binomial tail).
+    """
+    if sum(df[t] for t in match) <= limit or len(match) < 2:
+        return match, 1
+    terms = sorted(match, key=lambda t: (df[t], t))[:_MAX_NARROWING_TERMS]
+    probabilities = [min(df[t] / max(doc_count, 1), 1.0) for t in terms]
+    exactly = [1.0] + [0.0] * len(terms)  # P(exactly j of the terms so far)
+    for p in probabilities:
+        for j in range(len(terms), 0, -1):
+            exactly[j] = exactly[j] * (1 - p) + exactly[j - 1] * p
+        exactly[0] *= 1 - p
+    tail = list(itertools.accumulate(reversed(exactly)))[::-1]  # P(at least j)
+    for at_least in range(1, len(terms) + 1):
+        if tail[at_least] * doc_count <= limit:
+            return terms, at_least
+    return terms, len(terms)
