@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from datetime import UTC, datetime
 from typing import Any, Literal, Self
@@ -32,16 +33,21 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+_id_source = random.Random()  # seeded from the system's random source
+_id_bits = _id_source.getrandbits
+os.register_at_fork(after_in_child=_id_source.seed)  # a forked child draws its own ids
+
+
 def new_id() -> UUID:
     """A random version-4 UUID, drawn without a system call.
 
     `uuid.uuid4` reads the operating system's random source, which releases the GIL: the
     thread starting an episode then waits for background threads (learning, flushing) to
     hand the interpreter back, for up to the switch interval (5 ms). Ids must be unique,
-    not secret: Python's generator is seeded from the system source at start-up and again
-    in a forked child, and 122 random bits do not collide in practice.
+    not secret: this generator is seeded from the system source at import and again in a
+    forked child, and 122 random bits do not collide in practice.
     """
-    return UUID(int=random.getrandbits(128), version=4)
+    return UUID(int=_id_bits(128), version=4)
 
 
 def _aware(value: datetime) -> datetime:
