@@ -7,12 +7,14 @@ prints rows of: operation, size, p50, p95, ops/s.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
-__all__ = ["Row", "measure", "parse_args", "print_table", "summarize"]
+__all__ = ["Row", "measure", "parse_args", "print_table", "rss_bytes", "summarize"]
 
 
 @dataclass
@@ -66,6 +68,15 @@ def _fmt_us(value: float) -> str:
     if value >= 1_000:
         return f"{value / 1e3:.2f} ms"
     return f"{value:.1f} µs"
+
+
+def rss_bytes() -> int:
+    """Current resident set size (Linux /proc; 0 elsewhere)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except OSError:
+        return 0
+    return pages * os.sysconf("SC_PAGE_SIZE")
 
 
 def print_table(title: str, rows: Iterable[Row]) -> None:

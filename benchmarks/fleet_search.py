@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _bench import Row, print_table, summarize  # noqa: E402
+from _bench import Row, print_table, rss_bytes, summarize  # noqa: E402
 from tests.support.corpus import (  # noqa: E402
     FAMILIES,
     held_out_queries,
@@ -57,15 +57,6 @@ from memory_core.evaluation import MemoryCoreAdvisor, ScriptedAgent, TaskWorld, 
 
 QUERIES = 300
 BATCH = 2_000
-
-
-def rss_bytes() -> int:
-    """Current resident set size (Linux /proc; 0 elsewhere)."""
-    try:
-        pages = int(Path("/proc/self/statm").read_text().split()[1])
-    except OSError:
-        return 0
-    return pages * os.sysconf("SC_PAGE_SIZE")
 
 
 def episodes(size: int, seed: int) -> Iterator[list[Episode]]:

@@ -9,7 +9,6 @@ retrieval). ``--quick`` runs one tiny size.
 from __future__ import annotations
 
 import gc
-import os
 import random
 import sys
 import tempfile
@@ -20,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _bench import Row, parse_args, print_table, summarize  # noqa: E402
+from _bench import Row, parse_args, print_table, rss_bytes, summarize  # noqa: E402
 from tests.support.corpus import FAMILIES, NOW, generate_corpus, held_out_queries  # noqa: E402
 
 from memory_core import MemoryConfig, SQLAlchemyEpisodeStore, TaskContext  # noqa: E402
@@ -28,15 +27,6 @@ from memory_core.retrieval import EpisodeFilters, EpisodeIndex, RetrievalEngine 
 from memory_core.storage import WriteBatch  # noqa: E402
 
 QUERIES = 1_000
-
-
-def rss_bytes() -> int:
-    """Current resident set size (Linux /proc; 0 elsewhere)."""
-    try:
-        pages = int(Path("/proc/self/statm").read_text().split()[1])
-    except OSError:
-        return 0
-    return pages * os.sysconf("SC_PAGE_SIZE")
 
 
 def queries(count: int, seed: int = 7) -> list[tuple[str, TaskContext]]:
