@@ -42,7 +42,6 @@ from sqlalchemy.pool import StaticPool
 from memory_core.errors import ConfigurationError, MissingDependencyError, StorageError
 from memory_core.models import Episode, ExecutionStep, Heuristic, Pattern, PatternKind
 from memory_core.storage._schema import (
-    SCHEMA_VERSION,
     Base,
     ChangeRow,
     EpisodeEmbeddingRow,
@@ -66,6 +65,7 @@ from memory_core.storage.base import (
 )
 from memory_core.storage.browse import BrowseQueries, filter_episodes
 from memory_core.storage.browse import micros as _us
+from memory_core.storage.migrations import upgrade_schema
 
 __all__ = ["SQLAlchemyEpisodeStore", "normalize_database_url"]
 
@@ -283,28 +283,8 @@ class SQLAlchemyEpisodeStore(BrowseQueries):
     def _migrate(self) -> None:
         with self._session(write=True) as session:
             self._lock_namespace(session, "__schema__")
-            Base.metadata.create_all(session.connection())
-            for index in _EPISODES.indexes:  # indexes added to an existing table
-                index.create(session.connection(), checkfirst=True)
-            current = session.scalar(
-                select(SchemaVersionRow.version).where(SchemaVersionRow.id == 1)
-            )
-            if current is None:
-                session.execute(insert(SchemaVersionRow).values(id=1, version=SCHEMA_VERSION))
-            elif current > SCHEMA_VERSION:
-                raise StorageError(
-                    f"the database schema is version {current}, newer than this memory-core "
-                    f"understands ({SCHEMA_VERSION}); upgrade memory-core"
-                )
-            elif current < SCHEMA_VERSION:
-                if current < 2:
-                    _link_heuristics_to_episodes(session)
-                session.execute(
-                    update(SchemaVersionRow)
-                    .where(SchemaVersionRow.id == 1)
-                    .values(version=SCHEMA_VERSION)
-                )
-                logger.info("migrated the database schema from %d to %d", current, SCHEMA_VERSION)
+            # what opening did to the schema (``memory-core migrate`` reports it)
+            self.migration = upgrade_schema(session.connection())
 
     @property
     def schema_version(self) -> int:
@@ -1458,50 +1438,3 @@ class _LearningTransaction:
             if self._store.dialect != "sqlite":
                 sql = sql.replace("?", "%s")
             self._connection.exec_driver_sql(sql, rows)
-
-
-def _link_heuristics_to_episodes(session: Session) -> None:
-    """Schema 1 -> 2: fill ``mc_heuristic_episodes`` from what schema 1 recorded.
-
-    A heuristic's evidence keeps its newest episodes only, so the links also come from every
-    learned episode's ``heuristic_ids`` (which lists each heuristic it fed, uncapped).
-    """
-    known: set[tuple[str, str]] = set()
-    links: set[tuple[str, str, str]] = set()
-    for namespace, heuristic_id, data in session.execute(
-        select(HeuristicRow.namespace, HeuristicRow.heuristic_id, HeuristicRow.data)
-    ):
-        known.add((namespace, heuristic_id))
-        links.update((namespace, heuristic_id, e) for e in json.loads(data).get("evidence", []))
-    if not known:
-        return
-    episodes = session.execute(
-        select(EpisodeRow.namespace, EpisodeRow.episode_id, EpisodeRow.data)
-        .where(EpisodeRow.learned.is_(True))
-        .execution_options(yield_per=1000)
-    )
-    for namespace, episode_id, data in episodes:
-        if _NO_LINKS[1] in data:
-            continue
-        links.update(
-            (namespace, heuristic_id, episode_id)
-            for heuristic_id in json.loads(data).get("heuristic_ids", [])
-            if (namespace, heuristic_id) in known
-        )
-    existing = set(
-        map(
-            tuple,
-            session.execute(
-                select(
-                    HeuristicEpisodeRow.namespace,
-                    HeuristicEpisodeRow.heuristic_id,
-                    HeuristicEpisodeRow.episode_id,
-                )
-            ),
-        )
-    )
-    rows = [
-        {"namespace": n, "heuristic_id": h, "episode_id": e} for n, h, e in sorted(links - existing)
-    ]
-    for start in range(0, len(rows), 1000):
-        session.execute(insert(HeuristicEpisodeRow), rows[start : start + 1000])

@@ -1,0 +1,1 @@
+"""Alembic revisions of memory-core's schema, oldest first (one per schema version)."""
