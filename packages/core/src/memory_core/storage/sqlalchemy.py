@@ -65,6 +65,7 @@ from memory_core.storage.base import (
 )
 from memory_core.storage.browse import BrowseQueries, filter_episodes
 from memory_core.storage.browse import micros as _us
+from memory_core.storage.erasure import ErasureQueries
 from memory_core.storage.migrations import upgrade_schema
 
 __all__ = ["SQLAlchemyEpisodeStore", "normalize_database_url"]
@@ -203,7 +204,7 @@ def _pattern_row(namespace: str, pattern: Pattern) -> dict[str, Any]:
     }
 
 
-class SQLAlchemyEpisodeStore(BrowseQueries):
+class SQLAlchemyEpisodeStore(BrowseQueries, ErasureQueries):
     """`EpisodeStore` on SQLAlchemy 2: SQLite file, SQLite in memory, or PostgreSQL.
 
     Args:
@@ -335,6 +336,12 @@ class SQLAlchemyEpisodeStore(BrowseQueries):
                 [{"namespace": namespace, "entity": entity, "entity_id": i, "op": op} for i in ids],
             )
             session.info.setdefault(_CHANGES, []).append((namespace, entity, list(ids), op))
+
+    @staticmethod
+    def _announce(session: Session, namespace: str, entity: str, ids: list[str], op: str) -> None:
+        """Tell in-process listeners of a change after the commit, without a feed entry."""
+        if ids:
+            session.info.setdefault(_CHANGES, []).append((namespace, entity, ids, op))
 
     # --------------------------------------------------------------- episodes
 
@@ -475,32 +482,11 @@ class SQLAlchemyEpisodeStore(BrowseQueries):
             return int(session.scalar(stmt) or 0)
 
     def delete_episode(self, namespace: str, episode_id: UUID) -> bool:
-        """Delete an episode and its steps; return False if it did not exist."""
-        key = str(episode_id)
-        with self._session(write=True) as session:
-            session.execute(
-                delete(StepRow).where(StepRow.namespace == namespace, StepRow.episode_id == key)
-            )
-            session.execute(
-                delete(PatternEpisodeRow).where(
-                    PatternEpisodeRow.namespace == namespace, PatternEpisodeRow.episode_id == key
-                )
-            )
-            session.execute(
-                delete(HeuristicEpisodeRow).where(
-                    HeuristicEpisodeRow.namespace == namespace,
-                    HeuristicEpisodeRow.episode_id == key,
-                )
-            )
-            result = session.execute(
-                delete(EpisodeRow).where(
-                    EpisodeRow.namespace == namespace, EpisodeRow.episode_id == key
-                )
-            )
-            deleted = bool(result.rowcount)  # type: ignore[attr-defined]
-            if deleted:
-                self._record(session, namespace, "episode", [key], "delete")
-            return deleted
+        """Delete an episode, its steps and links, and take it out of patterns' evidence.
+
+        Returns False if it did not exist. See `ErasureQueries.delete_episodes`.
+        """
+        return self.delete_episodes(namespace, [episode_id]).episodes == 1
 
     def unlearned_episode_ids(self, namespace: str) -> list[UUID]:
         """Completed episodes whose pattern extraction has not run yet, oldest first."""

@@ -11,11 +11,19 @@ from alembic import context
 from memory_core.storage._schema import Base
 from memory_core.storage.migrations import VERSION_TABLE
 
-connection = context.config.attributes["connection"]
-context.configure(
-    connection=connection,
-    target_metadata=Base.metadata,
-    version_table=VERSION_TABLE,
-)
-with context.begin_transaction():
-    context.run_migrations()
+__all__ = ["run_migrations"]
+
+
+def run_migrations() -> None:
+    """Run the pending revisions on the connection in the Alembic config's attributes."""
+    context.configure(
+        connection=context.config.attributes["connection"],
+        target_metadata=Base.metadata,
+        version_table=VERSION_TABLE,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if getattr(context, "_proxy", None) is not None:  # run by Alembic, not merely imported
+    run_migrations()

@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+__all__ = ["downgrade", "upgrade"]
+
 revision = "0001"
 down_revision: str | None = None
 branch_labels = None

@@ -14,6 +14,8 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
+__all__ = ["downgrade", "upgrade"]
+
 revision = "0002"
 down_revision = "0001"
 branch_labels = None

@@ -12,6 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+__all__ = ["downgrade", "upgrade"]
+
 revision = "0003"
 down_revision = "0002"
 branch_labels = None
