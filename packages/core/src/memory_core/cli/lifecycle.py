@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Annotated, Any
 
@@ -9,8 +11,9 @@ import typer
 from rich.table import Table
 
 from memory_core._engine import validate_namespace
-from memory_core.cli._common import console, fail, open_memory, print_json, state
+from memory_core.cli._common import console, fail, print_json, state
 from memory_core.memory import SyncSelfLearningMemory
+from memory_core.plugins import PluginHost, make_plugin_manager
 from memory_core.storage.erasure import LifecycleStore
 from memory_core.storage.retention import PruneReport
 
@@ -103,11 +106,18 @@ def prune_command(
     console.print(table)
 
 
-def _lifecycle_store(memory: SyncSelfLearningMemory) -> LifecycleStore:
-    store = memory.engine.store
-    if not isinstance(store, LifecycleStore):
-        fail(f"the store {type(store).__name__} cannot list or delete namespaces")
-    return store
+@contextmanager
+def _lifecycle_store(ctx: typer.Context) -> Iterator[LifecycleStore]:
+    """The configured store alone (no memory: opening one would start learning)."""
+    config = state(ctx).config()
+    host = PluginHost(make_plugin_manager(load_entrypoints=config.load_plugins))
+    store = host.make_store(config.resolved_database_url, config)
+    try:
+        if not isinstance(store, LifecycleStore):
+            fail(f"the store {type(store).__name__} cannot list or delete namespaces")
+        yield store
+    finally:
+        store.close()
 
 
 @app.command("list")
@@ -116,8 +126,8 @@ def list_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Every namespace with its episodes, patterns, heuristics and stored size."""
-    with open_memory(ctx) as memory:
-        usage = _lifecycle_store(memory).namespace_usage()
+    with _lifecycle_store(ctx) as store:
+        usage = store.namespace_usage()
     if as_json:
         print_json([asdict(u) for u in usage])
         return
@@ -140,8 +150,7 @@ def delete_command(
 ) -> None:
     """Delete a namespace and everything in it, in one transaction (cannot be undone)."""
     validate_namespace(name)
-    with open_memory(ctx) as memory:
-        store = _lifecycle_store(memory)
+    with _lifecycle_store(ctx) as store:
         found = next((u for u in store.namespace_usage() if u.namespace == name), None)
         if found is None:
             fail(f"there is no namespace {name!r}; see `memory-core namespaces list`")
