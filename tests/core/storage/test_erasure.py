@@ -122,3 +122,21 @@ def test_retrieval_counts_add_up_and_skip_deleted_episodes(
     assert candidate.retrievals == 5
     assert candidate.sole_evidence
     assert evidence_outside(store, namespace) == 0
+
+
+def test_compacting_the_change_feed_keeps_each_entitys_latest_entry(
+    store: SQLAlchemyEpisodeStore, namespace: str
+) -> None:
+    episodes = [episode(i) for i in range(4)]
+    seed(store, namespace, episodes, linked=4)
+    for item in episodes[:2]:
+        store.mark_learned(namespace, item.episode_id, [])  # a second upsert each
+    store.delete_episode(namespace, episodes[0].episode_id)
+    before = store.changes_since(namespace, 0)
+    assert store.compact_changes(namespace) > 0
+    after = store.changes_since(namespace, 0)
+    latest = {}
+    for change in before:
+        latest[(change.entity, change.entity_id)] = change
+    assert sorted(after, key=lambda c: c.seq) == sorted(latest.values(), key=lambda c: c.seq)
+    assert store.compact_changes(namespace) == 0

@@ -163,6 +163,10 @@ class LifecycleStore(Protocol):
         """Every namespace with its counts and payload size, by name."""
         ...
 
+    def compact_changes(self, namespace: str) -> int:
+        """Delete change-feed entries superseded by a later entry of the same entity."""
+        ...
+
     def delete_namespace(self, namespace: str) -> NamespaceUsage:
         """Delete everything of one namespace in one transaction; returns what it held."""
         ...
@@ -503,6 +507,37 @@ class ErasureQueries:
         rows = [(n, now, namespace, str(i)) for i, n in sorted(counts.items())]
         with self._session(write=True) as session:
             session.connection().exec_driver_sql(sql, rows)
+
+    # ------------------------------------------------------------ change feed
+
+    def compact_changes(self, namespace: str) -> int:
+        """Delete change-feed entries superseded by a later entry of the same entity.
+
+        A follower of the feed only needs each entity's latest change (an upsert makes it
+        re-read the entity, a delete drops it), so older entries are dead weight: without
+        this the feed grows by several rows per learned episode. Each call looks at the
+        entries added since the previous call (in this process), so it stays cheap; the
+        first call covers the whole namespace. Returns how many entries were deleted.
+        """
+        marks: dict[str, int] = self.__dict__.setdefault("_compacted_to", {})
+        after = marks.get(namespace, 0)
+        mark = "?" if self.dialect == "sqlite" else "%s"
+        with self._session(write=True) as session:
+            connection = session.connection()
+            upto = connection.exec_driver_sql(
+                f"SELECT max(seq) FROM mc_changes WHERE namespace = {mark}", (namespace,)
+            ).scalar()
+            if upto is None or int(upto) <= after:
+                return 0
+            result = connection.exec_driver_sql(
+                "DELETE FROM mc_changes WHERE seq IN (SELECT o.seq FROM mc_changes n "
+                "JOIN mc_changes o ON o.namespace = n.namespace AND o.entity_id = n.entity_id "
+                "AND o.entity = n.entity AND o.seq < n.seq "
+                f"WHERE n.namespace = {mark} AND n.seq > {mark} AND n.seq <= {mark})",
+                (namespace, after, int(upto)),
+            )
+        marks[namespace] = int(upto)
+        return int(result.rowcount or 0)
 
     # ------------------------------------------------------------- namespaces
 

@@ -7,7 +7,8 @@ completed episodes, the least valuable go (`episode_value`, the formula document
 episodes, each its own transaction (`LifecycleStore.delete_episodes`): a prune that is
 interrupted (time budget, crash, ``kill -9``) leaves a consistent database, and the next
 prune carries on. The cap is re-counted inside every chunk's transaction, so pruners in
-several processes never delete below it.
+several processes never delete below it. Each prune also compacts the namespace's change
+feed (`LifecycleStore.compact_changes`), which would otherwise grow without bound.
 """
 
 from __future__ import annotations
@@ -172,6 +173,7 @@ def prune(
         )
         if progress is not None:
             progress(total)
+    store.compact_changes(namespace)
     return PruneReport(
         namespace=namespace,
         dry_run=False,
