@@ -6,7 +6,12 @@ import json
 import subprocess
 import sys
 
+from sqlalchemy import create_engine
 from tests.cli.conftest import Cli, Seeded, assert_clean_error, seed_database
+from tests.support.schema_v1 import create_schema_v1
+
+from memory_core.storage._schema import SCHEMA_VERSION
+from memory_core.storage.migrations import HEAD
 
 
 def _namespaces(cli: Cli) -> dict[str, dict[str, int]]:
@@ -64,3 +69,16 @@ def test_prune_previews_then_deletes(cli: Cli, seeded: Seeded) -> None:
     assert "episodes deleted" in table.stdout
     assert _namespaces(cli)["cli-test"]["episodes"] == 11  # ten completed, one in flight
     assert_clean_error(cli("prune"), "no retention limit")
+
+
+def test_migrate_upgrades_a_schema_1_database(sqlite_url: str, cli_env: dict[str, str]) -> None:
+    engine = create_engine(sqlite_url)
+    with engine.begin() as conn:
+        create_schema_v1(conn)
+    engine.dispose()
+    cli = Cli(sqlite_url, "default", cli_env)
+    first, second = cli("migrate"), cli("migrate")
+    assert first.code == 0, first.stderr
+    assert f"upgraded from revision none (new or pre-Alembic database) to {HEAD}" in first.stdout
+    assert f"schema version {SCHEMA_VERSION}" in first.stdout
+    assert "up to date" in second.stdout
