@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 from tests.support.lifecycle import EPISODE_TABLES, dangling_rows, episode, evidence_outside, seed
@@ -94,3 +95,16 @@ def test_concurrent_prunes_never_go_below_the_cap(database_url: str, namespace: 
     finally:
         for store in stores:
             store.close()
+
+
+def test_a_prune_out_of_time_still_deletes_a_chunk(
+    store: SQLAlchemyEpisodeStore, namespace: str
+) -> None:
+    seed(store, namespace, [episode(i) for i in range(30)], linked=5)
+    config = RetentionConfig(max_episodes=10, prune_chunk_size=5)
+    first = prune(store, namespace, config, deadline=time.monotonic())
+    assert first.episodes_deleted == 5
+    assert not first.complete
+    while not prune(store, namespace, config, deadline=time.monotonic()).complete:
+        pass
+    assert store.count_episodes(namespace, completed=True) == 10

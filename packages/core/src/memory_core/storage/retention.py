@@ -133,7 +133,8 @@ def prune(
         namespace: The namespace to prune.
         config: The retention settings.
         dry_run: Only report what would be deleted.
-        deadline: A `time.monotonic` value after which no further chunk starts.
+        deadline: A `time.monotonic` value after which no further chunk starts (the first
+            chunk always runs, so every call makes progress).
         progress: Called after each committed chunk with the totals so far.
     """
     started = time.monotonic()
@@ -160,8 +161,9 @@ def prune(
     ]
     total = DeletionCounts()
     complete = True
-    for chunk, keep in work:
-        if deadline is not None and time.monotonic() >= deadline:
+    for index, (chunk, keep) in enumerate(work):
+        # at least one chunk per run: planning alone may use up a small budget
+        if index and deadline is not None and time.monotonic() >= deadline:
             complete = False
             break
         total += store.delete_episodes(
