@@ -52,7 +52,7 @@ def main() -> int:
     """Run the stream and print a table per checkpoint."""
     args = parse_args(__doc__.splitlines()[0])
     total, cap, every, queries = (
-        (3_000, 300, 1_000, 50) if args.quick else (100_000, 10_000, 10_000, 200)
+        (1_500, 150, 500, 50) if args.quick else (100_000, 10_000, 10_000, 200)
     )
     workload = Workload()
     ok = True
