@@ -9,6 +9,7 @@ from memory_core.config import (
     LearningConfig,
     LimitsConfig,
     MemoryConfig,
+    RetentionConfig,
     RetrievalConfig,
     RewardConfig,
 )
@@ -80,6 +81,7 @@ from memory_core.recording import (
     default_outcome,
 )
 from memory_core.storage import EpisodeStore, SQLAlchemyEpisodeStore
+from memory_core.storage.retention import PruneReport
 
 __version__ = "0.1.0"
 
@@ -120,11 +122,13 @@ __all__ = [
     "PatternNotFoundError",
     "PayloadTooLargeError",
     "PlanStep",
+    "PruneReport",
     "PluginError",
     "RecommendedPlan",
     "RecorderStats",
     "Reflection",
     "RelearnReport",
+    "RetentionConfig",
     "RetrievalConfig",
     "RetrievedEpisode",
     "RetrievedPattern",

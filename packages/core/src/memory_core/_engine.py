@@ -19,9 +19,11 @@ import pluggy
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticSerializationError, to_json
 
+from memory_core._pruner import BackgroundPruner
 from memory_core.config import MemoryConfig
 from memory_core.embeddings import Embedder
 from memory_core.errors import (
+    ConfigurationError,
     EpisodeAlreadyCompletedError,
     EpisodeNotFoundError,
     InvalidInputError,
@@ -58,6 +60,8 @@ from memory_core.storage import (
     HotCache,
 )
 from memory_core.storage.buffer import WriteBehindBuffer
+from memory_core.storage.erasure import LifecycleStore
+from memory_core.storage.retention import PruneReport, prune
 
 __all__ = ["MemoryEngine", "validate_namespace"]
 
@@ -159,6 +163,15 @@ class MemoryEngine:
         )
         self._executor: ThreadPoolExecutor | None = None
         self._closed = False
+        self._pruner: BackgroundPruner | None = None
+        retention = self.config.retention
+        if retention.enabled and retention.auto_prune and isinstance(self.store, LifecycleStore):
+            self._pruner = BackgroundPruner(
+                lambda deadline: self._prune(dry_run=False, deadline=deadline),
+                interval=retention.prune_interval_seconds,
+                budget=retention.prune_max_seconds,
+                name=f"memory-core-prune[{self.namespace}]",
+            )
         self.learning.resume()
 
     @property
@@ -215,6 +228,8 @@ class MemoryEngine:
             self._pattern_cache.invalidate(pattern.pattern_id)
         self._episode_cache.invalidate(episode.episode_id)
         self.retrieval.patterns_changed(patterns)
+        if self._pruner is not None:
+            self._pruner.poke()
 
     # ------------------------------------------------------------ lifecycle
 
@@ -430,11 +445,21 @@ class MemoryEngine:
         return self.store.list_episodes(self.namespace, query)
 
     def delete_episode(self, episode_id: UUID) -> None:
-        """Delete an episode and its steps (patterns learned from it stay)."""
+        """Delete an episode, its steps and evidence links; see the facade's docstring."""
         with self._lock:
             self._buffer.flush()
             was_active = self._active.pop(episode_id, None) is not None
-            deleted = self.store.delete_episode(self.namespace, episode_id)
+            if isinstance(self.store, LifecycleStore):
+                deleted = (
+                    self.store.delete_episodes(
+                        self.namespace,
+                        [episode_id],
+                        drop_orphans=self.config.retention.drop_orphan_patterns,
+                    ).episodes
+                    == 1
+                )
+            else:
+                deleted = self.store.delete_episode(self.namespace, episode_id)
         self._episode_cache.invalidate(episode_id)
         self.retrieval.episode_deleted(episode_id)
         if not (deleted or was_active):
@@ -630,6 +655,23 @@ class MemoryEngine:
             batch_size=batch_size,
         )
 
+    def prune(self, *, dry_run: bool = False) -> PruneReport:
+        """Apply ``config.retention`` now; see the facade's docstring."""
+        self._check_open()
+        self._buffer.flush()
+        return self._prune(dry_run=dry_run, deadline=None)
+
+    def _prune(self, *, dry_run: bool, deadline: float | None) -> PruneReport:
+        store = self.store
+        if not isinstance(store, LifecycleStore):
+            raise ConfigurationError(
+                f"the store {type(store).__name__} cannot prune: it does not implement "
+                "memory_core.storage.erasure.LifecycleStore"
+            )
+        return prune(
+            store, self.namespace, self.config.retention, dry_run=dry_run, deadline=deadline
+        )
+
     def _watch_store(self, on: bool) -> None:
         """Subscribe to (or leave) the store's in-process change notifications, if it has them.
 
@@ -651,6 +693,8 @@ class MemoryEngine:
         if entity == "episode":
             for key in ids:
                 self._episode_cache.invalidate(UUID(key))
+                if op == "delete" and hasattr(self, "retrieval"):
+                    self.retrieval.episode_deleted(UUID(key))  # pruned here: out of the index
         elif entity == "pattern":
             for key in ids:
                 self._pattern_cache.invalidate(UUID(key))
@@ -665,6 +709,8 @@ class MemoryEngine:
             return
         self._closed = True
         try:
+            if self._pruner is not None:
+                self._pruner.close()
             if self._executor is not None:
                 self._executor.shutdown(wait=True)
             self._buffer.close()

@@ -22,6 +22,7 @@ __all__ = [
     "LearningConfig",
     "LimitsConfig",
     "MemoryConfig",
+    "RetentionConfig",
     "RetrievalConfig",
     "RewardConfig",
     "default_database_url",
@@ -252,6 +253,58 @@ class RetrievalConfig(BaseModel):
     searched again). 0: no limit."""
 
 
+class RetentionConfig(BaseModel):
+    """How long completed episodes are kept (per namespace); everything is kept by default.
+
+    When a cap is set, pruning deletes the least valuable completed, learned episodes
+    first (in-flight and not yet learned episodes are never deleted). An episode's value is
+
+    ``reward_weight`` · min(max(reward / ``reward_scale``, 0), 1)
+    + ``recency_weight`` · 0.5 ** (age in days / ``recency_half_life_days``)
+    + ``retrieval_weight`` · retrievals / (retrievals + ``retrieval_k``)
+    + ``evidence_weight`` · (1 if it is some pattern's only linked episode, else 0)
+
+    (ties: the older goes first). See the README section "Data lifecycle".
+    """
+
+    model_config = _Section
+
+    max_episodes: int | None = Field(default=None, ge=0)
+    """Most completed episodes kept per namespace (None: no cap)."""
+    max_age_days: float | None = Field(default=None, gt=0)
+    """Completed episodes older than this (by completion time) are deleted (None: never)."""
+    drop_orphan_patterns: bool = False
+    """Delete patterns and heuristics whose last linked episode is deleted (by pruning or
+    ``delete_episode``). False: they stay, with their learned counts."""
+    reward_weight: float = Field(default=1.0, ge=0)
+    """Value of a full reward (see the formula above)."""
+    reward_scale: float = Field(default=2.0, gt=0)
+    """Reward total that counts as a full reward."""
+    recency_weight: float = Field(default=0.5, ge=0)
+    """Value of a brand-new episode, halving every ``recency_half_life_days``."""
+    recency_half_life_days: float = Field(default=30.0, gt=0)
+    """Age at which the recency value halves."""
+    retrieval_weight: float = Field(default=1.0, ge=0)
+    """Value approached by an episode retrieval keeps returning."""
+    retrieval_k: float = Field(default=3.0, gt=0)
+    """Retrievals at which an episode earns half of ``retrieval_weight``."""
+    evidence_weight: float = Field(default=2.0, ge=0)
+    """Value of being some pattern's only linked episode."""
+    auto_prune: bool = True
+    """Prune in the background when a cap is set (else only ``prune()`` and the CLI do)."""
+    prune_interval_seconds: float = Field(default=5.0, gt=0)
+    """Longest time between background prunes (learning also wakes the pruner)."""
+    prune_max_seconds: float = Field(default=0.5, gt=0)
+    """Time budget of one background prune; a run that used it all continues shortly."""
+    prune_chunk_size: int = Field(default=200, ge=1, le=10_000)
+    """Episodes deleted per transaction (each chunk commits on its own)."""
+
+    @property
+    def enabled(self) -> bool:
+        """True when a cap or an age limit is set."""
+        return self.max_episodes is not None or self.max_age_days is not None
+
+
 class MemoryConfig(BaseModel):
     """Everything configurable about a memory; every field has a working default.
 
@@ -284,6 +337,8 @@ class MemoryConfig(BaseModel):
     reward: RewardConfig = Field(default_factory=RewardConfig)
     learning: LearningConfig = Field(default_factory=LearningConfig)
     retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    """Episode caps, age limits and pruning per namespace (off by default)."""
 
     @property
     def resolved_database_url(self) -> str:

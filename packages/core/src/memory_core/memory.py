@@ -43,6 +43,7 @@ from memory_core.models import (
     TokenUsage,
 )
 from memory_core.storage import EpisodeStore
+from memory_core.storage.retention import PruneReport
 
 __all__ = ["SelfLearningMemory", "SyncSelfLearningMemory"]
 
@@ -220,7 +221,11 @@ class SyncSelfLearningMemory(_Facade):
         )
 
     def delete_episode(self, episode_id: UUID) -> None:
-        """Delete an episode and its steps.
+        """Delete an episode with its steps, embeddings and evidence links.
+
+        Patterns and heuristics learned from it keep their counts; it leaves their
+        ``evidence``, and those left with no linked episode are deleted too when
+        ``retention.drop_orphan_patterns`` is true.
 
         Raises:
             EpisodeNotFoundError: Unknown episode id.
@@ -409,6 +414,25 @@ class SyncSelfLearningMemory(_Facade):
             batch_size=batch_size,
         )
 
+    def prune(self, *, dry_run: bool = False) -> PruneReport:
+        """Apply ``config.retention`` to the namespace now, in the caller.
+
+        Deletes completed, learned episodes older than ``max_age_days``, then the least
+        valuable ones above ``max_episodes`` (see `RetentionConfig`), in chunks that each
+        commit on their own. With retention configured this also runs in the background.
+
+        Args:
+            dry_run: Only report what would be deleted.
+
+        Returns:
+            Episodes, links and payload bytes deleted (or that would be), before/after counts.
+
+        Raises:
+            ConfigurationError: The store cannot prune (a plugin store without it).
+            StorageError: The database failed.
+        """
+        return self._engine.prune(dry_run=dry_run)
+
     def close(self) -> None:
         """Flush, finish learning work and release the database. Idempotent."""
         self._engine.close()
@@ -520,7 +544,7 @@ class SelfLearningMemory(_Facade):
         )
 
     async def delete_episode(self, episode_id: UUID) -> None:
-        """Delete an episode and its steps (see the sync facade)."""
+        """Delete an episode with its steps and evidence links (see the sync facade)."""
         await self._call(self._engine.delete_episode, episode_id)
 
     async def search_episodes(
@@ -657,6 +681,13 @@ class SelfLearningMemory(_Facade):
             progress=progress,
             batch_size=batch_size,
         )
+
+    async def prune(self, *, dry_run: bool = False) -> PruneReport:
+        """Apply ``config.retention`` to the namespace now (see the sync facade).
+
+        The work runs in a worker thread.
+        """
+        return await asyncio.to_thread(self._engine.prune, dry_run=dry_run)
 
     async def close(self) -> None:
         """Flush, finish learning work and release the database. Idempotent."""

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from memory_core.cli import episodes, patterns
+from memory_core.cli import episodes, lifecycle, patterns
 from memory_core.cli._common import CliState, err_console, one_line, state
 from memory_core.cli.demo import run_demo
 from memory_core.cli.doctor import doctor_command, migrate_command
@@ -85,6 +85,8 @@ app.command("relearn")(relearn_command)
 app.command("learn")(learn_command)
 app.command("report")(report_command)
 app.command("migrate")(migrate_command)
+app.command("prune")(lifecycle.prune_command)
+app.add_typer(lifecycle.app, name="namespaces")
 app.command("doctor")(doctor_command)
 app.command("ui")(ui_command)
 app.command("mcp")(mcp_command)

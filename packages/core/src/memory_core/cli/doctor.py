@@ -196,12 +196,20 @@ def doctor_command(
 
 
 def migrate_command(ctx: typer.Context) -> None:
-    """Create missing tables and bring the database schema up to date."""
+    """Create missing tables and bring the database schema up to date (Alembic revisions)."""
     with open_memory(ctx) as memory:
         version = getattr(memory.engine.store, "schema_version", None)
+        migration = getattr(memory.engine.store, "migration", None)
         url = memory.stats().database_url
     if version is None:
         console.print(f"{url}: custom store, nothing to migrate.")
+        return
+    if migration is not None and migration.upgraded:
+        before = migration.from_revision or "none (new or pre-Alembic database)"
+        console.print(
+            f"{url}: upgraded from revision {before} to {migration.to_revision}; "
+            f"schema version {version}."
+        )
         return
     console.print(
         f"{url}: schema version {version} (this memory-core uses {SCHEMA_VERSION}); "

@@ -131,6 +131,7 @@ class RetrievalEngine:
             else None
         )
         self._pending: Counter[UUID] = Counter()
+        self._pending_episodes: Counter[UUID] = Counter()
         self._pending_lock = threading.Lock()
         self._timer: threading.Timer | None = None
         self._closed = False
@@ -366,6 +367,8 @@ class RetrievalEngine:
         """The hits with their episodes (hits whose episode is gone are left out)."""
         with self._lock:
             found = self._load([h.episode_id for h in hits])
+        if hits and self._config.record_retrievals:
+            self._count_retrievals((), [h.episode_id for h in hits])
         return [
             RetrievedEpisode(
                 episode=found[h.episode_id],
@@ -526,11 +529,12 @@ class RetrievalEngine:
             for h in hits
         ]
 
-    def _count_retrievals(self, ids: Sequence[UUID]) -> None:
+    def _count_retrievals(self, ids: Sequence[UUID], episode_ids: Sequence[UUID] = ()) -> None:
         with self._pending_lock:
             if self._closed:
                 return
             self._pending.update(ids)
+            self._pending_episodes.update(episode_ids)
             if self._timer is None:
                 self._timer = threading.Timer(
                     self._config.retrieval_flush_seconds, self.flush_retrievals
@@ -539,10 +543,21 @@ class RetrievalEngine:
                 self._timer.start()
 
     def flush_retrievals(self) -> None:
-        """Write counted pattern retrievals (``times_retrieved``) to the store now."""
+        """Write counted retrievals (patterns' ``times_retrieved``, episodes') to the store now.
+
+        Episode counts go to stores that keep them (``record_episode_retrievals``, read by
+        retention); one batched write per flush, never one per search.
+        """
         with self._pending_lock:
             pending, self._pending = self._pending, Counter()
+            episodes, self._pending_episodes = self._pending_episodes, Counter()
             self._timer = None
+        record = getattr(self._store, "record_episode_retrievals", None)
+        if episodes and record is not None:
+            try:
+                record(self._namespace, episodes)
+            except Exception as exc:  # a background flush must never crash the process
+                logger.warning("could not record %d episode retrievals: %s", len(episodes), exc)
         if not pending:
             return
 

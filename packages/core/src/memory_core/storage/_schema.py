@@ -19,9 +19,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 4
 """1: initial schema. 2: ``mc_heuristic_episodes`` (heuristic <-> episode links), back-filled
-from the heuristics' evidence and the episodes' ``heuristic_ids``."""
+from the heuristics' evidence and the episodes' ``heuristic_ids``. 3: ``mc_episode_usage``
+(retrieval counts) and the change feed indexed by entity. 4: the database search index
+(``memory_core.storage._search_schema``). Every change is an Alembic revision
+in ``memory_core/storage/migrations/versions``; these models must match their result."""
 
 
 class Base(DeclarativeBase):
@@ -161,7 +164,10 @@ class ChangeRow(Base):
     entity_id: Mapped[str] = mapped_column(String(36))
     op: Mapped[str] = mapped_column(String(10))
 
-    __table_args__ = (Index("ix_mc_changes_ns_seq", "namespace", "seq"),)
+    __table_args__ = (
+        Index("ix_mc_changes_ns_seq", "namespace", "seq"),
+        Index("ix_mc_changes_ns_entity", "namespace", "entity_id"),
+    )
 
 
 class EpisodeEmbeddingRow(Base):
@@ -174,6 +180,25 @@ class EpisodeEmbeddingRow(Base):
     model: Mapped[str] = mapped_column(String(200), primary_key=True)
     dim: Mapped[int] = mapped_column(Integer)
     vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["namespace", "episode_id"],
+            ["mc_episodes.namespace", "mc_episodes.episode_id"],
+            ondelete="CASCADE",
+        ),
+    )
+
+
+class EpisodeUsageRow(Base):
+    """How often retrieval returned an episode (written in batches, read by pruning)."""
+
+    __tablename__ = "mc_episode_usage"
+
+    namespace: Mapped[str] = mapped_column(String(200), primary_key=True)
+    episode_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    retrievals: Mapped[int] = mapped_column(Integer)
+    last_retrieved_us: Mapped[int] = mapped_column(BigInteger)
 
     __table_args__ = (
         ForeignKeyConstraint(

@@ -41,8 +41,8 @@ from sqlalchemy.pool import StaticPool
 
 from memory_core.errors import ConfigurationError, MissingDependencyError, StorageError
 from memory_core.models import Episode, ExecutionStep, Heuristic, Pattern, PatternKind
+from memory_core.storage import _search_schema  # noqa: F401 - registers the search tables
 from memory_core.storage._schema import (
-    SCHEMA_VERSION,
     Base,
     ChangeRow,
     EpisodeEmbeddingRow,
@@ -54,7 +54,6 @@ from memory_core.storage._schema import (
     SchemaVersionRow,
     StepRow,
 )
-from memory_core.storage._search_schema import create_postgresql_objects
 from memory_core.storage.base import (
     Change,
     EpisodeQuery,
@@ -67,6 +66,8 @@ from memory_core.storage.base import (
 )
 from memory_core.storage.browse import BrowseQueries, filter_episodes
 from memory_core.storage.browse import micros as _us
+from memory_core.storage.erasure import ErasureQueries
+from memory_core.storage.migrations import upgrade_schema
 from memory_core.storage.search_index import SearchIndex
 
 __all__ = ["SQLAlchemyEpisodeStore", "normalize_database_url"]
@@ -201,7 +202,7 @@ def _pattern_row(namespace: str, pattern: Pattern) -> dict[str, Any]:
     }
 
 
-class SQLAlchemyEpisodeStore(BrowseQueries):
+class SQLAlchemyEpisodeStore(BrowseQueries, ErasureQueries):
     """`EpisodeStore` on SQLAlchemy 2: SQLite file, SQLite in memory, or PostgreSQL.
 
     Args:
@@ -284,30 +285,8 @@ class SQLAlchemyEpisodeStore(BrowseQueries):
     def _migrate(self) -> None:
         with self._session(write=True) as session:
             self._lock_namespace(session, "__schema__")
-            Base.metadata.create_all(session.connection())
-            if self.dialect == "postgresql":
-                create_postgresql_objects(session.connection())
-            for index in _EPISODES.indexes:  # indexes added to an existing table
-                index.create(session.connection(), checkfirst=True)
-            current = session.scalar(
-                select(SchemaVersionRow.version).where(SchemaVersionRow.id == 1)
-            )
-            if current is None:
-                session.execute(insert(SchemaVersionRow).values(id=1, version=SCHEMA_VERSION))
-            elif current > SCHEMA_VERSION:
-                raise StorageError(
-                    f"the database schema is version {current}, newer than this memory-core "
-                    f"understands ({SCHEMA_VERSION}); upgrade memory-core"
-                )
-            elif current < SCHEMA_VERSION:
-                if current < 2:
-                    _link_heuristics_to_episodes(session)
-                session.execute(
-                    update(SchemaVersionRow)
-                    .where(SchemaVersionRow.id == 1)
-                    .values(version=SCHEMA_VERSION)
-                )
-                logger.info("migrated the database schema from %d to %d", current, SCHEMA_VERSION)
+            # what opening did to the schema (``memory-core migrate`` reports it)
+            self.migration = upgrade_schema(session.connection())
 
     @property
     def schema_version(self) -> int:
@@ -358,6 +337,12 @@ class SQLAlchemyEpisodeStore(BrowseQueries):
                 [{"namespace": namespace, "entity": entity, "entity_id": i, "op": op} for i in ids],
             )
             session.info.setdefault(_CHANGES, []).append((namespace, entity, list(ids), op))
+
+    @staticmethod
+    def _announce(session: Session, namespace: str, entity: str, ids: list[str], op: str) -> None:
+        """Tell in-process listeners of a change after the commit, without a feed entry."""
+        if ids:
+            session.info.setdefault(_CHANGES, []).append((namespace, entity, ids, op))
 
     # --------------------------------------------------------------- episodes
 
@@ -546,34 +531,11 @@ class SQLAlchemyEpisodeStore(BrowseQueries):
             return int(session.scalar(stmt) or 0)
 
     def delete_episode(self, namespace: str, episode_id: UUID) -> bool:
-        """Delete an episode and its steps; return False if it did not exist."""
-        key = str(episode_id)
-        with self._session(write=True) as session:
-            session.execute(
-                delete(StepRow).where(StepRow.namespace == namespace, StepRow.episode_id == key)
-            )
-            session.execute(
-                delete(PatternEpisodeRow).where(
-                    PatternEpisodeRow.namespace == namespace, PatternEpisodeRow.episode_id == key
-                )
-            )
-            session.execute(
-                delete(HeuristicEpisodeRow).where(
-                    HeuristicEpisodeRow.namespace == namespace,
-                    HeuristicEpisodeRow.episode_id == key,
-                )
-            )
-            if self.search_index is not None:
-                self.search_index.episodes_deleted(session.connection(), namespace, [key])
-            result = session.execute(
-                delete(EpisodeRow).where(
-                    EpisodeRow.namespace == namespace, EpisodeRow.episode_id == key
-                )
-            )
-            deleted = bool(result.rowcount)  # type: ignore[attr-defined]
-            if deleted:
-                self._record(session, namespace, "episode", [key], "delete")
-            return deleted
+        """Delete an episode, its steps and links, and take it out of patterns' evidence.
+
+        Returns False if it did not exist. See `ErasureQueries.delete_episodes`.
+        """
+        return self.delete_episodes(namespace, [episode_id]).episodes == 1
 
     def unlearned_episode_ids(self, namespace: str) -> list[UUID]:
         """Completed episodes whose pattern extraction has not run yet, oldest first."""
@@ -1518,50 +1480,3 @@ class _LearningTransaction:
             if self._store.dialect != "sqlite":
                 sql = sql.replace("?", "%s")
             self._connection.exec_driver_sql(sql, rows)
-
-
-def _link_heuristics_to_episodes(session: Session) -> None:
-    """Schema 1 -> 2: fill ``mc_heuristic_episodes`` from what schema 1 recorded.
-
-    A heuristic's evidence keeps its newest episodes only, so the links also come from every
-    learned episode's ``heuristic_ids`` (which lists each heuristic it fed, uncapped).
-    """
-    known: set[tuple[str, str]] = set()
-    links: set[tuple[str, str, str]] = set()
-    for namespace, heuristic_id, data in session.execute(
-        select(HeuristicRow.namespace, HeuristicRow.heuristic_id, HeuristicRow.data)
-    ):
-        known.add((namespace, heuristic_id))
-        links.update((namespace, heuristic_id, e) for e in json.loads(data).get("evidence", []))
-    if not known:
-        return
-    episodes = session.execute(
-        select(EpisodeRow.namespace, EpisodeRow.episode_id, EpisodeRow.data)
-        .where(EpisodeRow.learned.is_(True))
-        .execution_options(yield_per=1000)
-    )
-    for namespace, episode_id, data in episodes:
-        if _NO_LINKS[1] in data:
-            continue
-        links.update(
-            (namespace, heuristic_id, episode_id)
-            for heuristic_id in json.loads(data).get("heuristic_ids", [])
-            if (namespace, heuristic_id) in known
-        )
-    existing = set(
-        map(
-            tuple,
-            session.execute(
-                select(
-                    HeuristicEpisodeRow.namespace,
-                    HeuristicEpisodeRow.heuristic_id,
-                    HeuristicEpisodeRow.episode_id,
-                )
-            ),
-        )
-    )
-    rows = [
-        {"namespace": n, "heuristic_id": h, "episode_id": e} for n, h, e in sorted(links - existing)
-    ]
-    for start in range(0, len(rows), 1000):
-        session.execute(insert(HeuristicEpisodeRow), rows[start : start + 1000])

@@ -1,0 +1,3 @@
+"""Alembic revisions of memory-core's schema, oldest first (one per schema version)."""
+
+__all__: list[str] = []
