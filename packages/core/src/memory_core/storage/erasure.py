@@ -17,7 +17,7 @@ feed included) in one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, fields
 from typing import Any, Protocol, runtime_checkable
@@ -176,6 +176,52 @@ class LifecycleStore(Protocol):
 def _chunks(keys: Sequence[str]) -> Iterator[list[str]]:
     for start in range(0, len(keys), _CHUNK):
         yield list(keys[start : start + _CHUNK])
+
+
+def _pattern_without(data: str, gone: set[str]) -> dict[str, Any] | None:
+    """New column values of a stored pattern without the ``gone`` episodes (None: unchanged).
+
+    The learned count stays: a context pattern counts its evidence too.
+    """
+    pattern = _PATTERN.validate_json(data)
+    evidence = [e for e in pattern.evidence if str(e) not in gone]
+    if len(evidence) == len(pattern.evidence):
+        return None
+    count = pattern.sample_size if isinstance(pattern, ContextPattern) else pattern.occurrence_count
+    kept = pattern.model_copy(update={"evidence": evidence, "occurrence_count": count})
+    return {"occurrence_count": count, "data": _PATTERN.dump_json(kept).decode()}
+
+
+def _heuristic_without(data: str, gone: set[str]) -> dict[str, Any] | None:
+    """New column values of a stored heuristic without the ``gone`` episodes (None: unchanged)."""
+    heuristic = Heuristic.model_validate_json(data)
+    evidence = [e for e in heuristic.evidence if str(e) not in gone]
+    if len(evidence) == len(heuristic.evidence):
+        return None
+    return {"data": heuristic.model_copy(update={"evidence": evidence}).model_dump_json()}
+
+
+@dataclass(frozen=True, slots=True)
+class _EvidenceKind:
+    """What erasure needs to know of patterns or of heuristics."""
+
+    entity: str
+    table: Any
+    key: Any
+    link: Any
+    without: Callable[[str, set[str]], dict[str, Any] | None]
+
+
+_PATTERNS = _EvidenceKind(
+    "pattern", PatternRow, PatternRow.pattern_id, PatternEpisodeRow.pattern_id, _pattern_without
+)
+_HEURISTICS = _EvidenceKind(
+    "heuristic",
+    HeuristicRow,
+    HeuristicRow.heuristic_id,
+    HeuristicEpisodeRow.heuristic_id,
+    _heuristic_without,
+)
 
 
 class ErasureQueries:
@@ -362,86 +408,60 @@ class ErasureQueries:
         self, session: Session, namespace: str, ids: set[str], gone: set[str], drop: bool
     ) -> DeletionCounts:
         """Take deleted episodes out of patterns' evidence; delete orphans if ``drop``."""
-        if not ids:
-            return DeletionCounts()
-        orphans = ids - self._linked(session, PatternEpisodeRow.pattern_id, namespace, ids)
-        if drop and orphans:
-            for chunk in _chunks(sorted(orphans)):
-                session.execute(
-                    delete(PatternRow).where(
-                        PatternRow.namespace == namespace, PatternRow.pattern_id.in_(chunk)
-                    )
-                )
-            self._record(session, namespace, "pattern", sorted(orphans), "delete")
-        else:
-            orphans = set()
-        changed: list[str] = []
-        for chunk in _chunks(sorted(ids - orphans)):
-            rows = session.execute(
-                select(PatternRow.pattern_id, PatternRow.data).where(
-                    PatternRow.namespace == namespace, PatternRow.pattern_id.in_(chunk)
-                )
-            ).all()
-            for pattern_id, data in rows:
-                pattern = _PATTERN.validate_json(data)
-                evidence = [e for e in pattern.evidence if str(e) not in gone]
-                if len(evidence) == len(pattern.evidence):
-                    continue
-                # The learned count stays: a context pattern counts its evidence too.
-                count = pattern.occurrence_count
-                if isinstance(pattern, ContextPattern):
-                    count = pattern.sample_size
-                kept = pattern.model_copy(update={"evidence": evidence, "occurrence_count": count})
-                session.execute(
-                    update(PatternRow)
-                    .where(PatternRow.namespace == namespace, PatternRow.pattern_id == pattern_id)
-                    .values(occurrence_count=count, data=_PATTERN.dump_json(kept).decode())
-                )
-                changed.append(pattern_id)
-        self._record(session, namespace, "pattern", changed, "upsert")
-        return DeletionCounts(patterns_updated=len(changed), patterns_deleted=len(orphans))
+        changed, orphans = self._without_episodes(session, namespace, _PATTERNS, ids, gone, drop)
+        return DeletionCounts(patterns_updated=changed, patterns_deleted=orphans)
 
     def _drop_heuristic_evidence(
         self, session: Session, namespace: str, ids: set[str], gone: set[str], drop: bool
     ) -> DeletionCounts:
         """Take deleted episodes out of heuristics' evidence; delete orphans if ``drop``."""
+        changed, orphans = self._without_episodes(session, namespace, _HEURISTICS, ids, gone, drop)
+        return DeletionCounts(heuristics_updated=changed, heuristics_deleted=orphans)
+
+    def _without_episodes(
+        self,
+        session: Session,
+        namespace: str,
+        kind: _EvidenceKind,
+        ids: set[str],
+        gone: set[str],
+        drop: bool,
+    ) -> tuple[int, int]:
+        """Take ``gone`` episodes out of the evidence of ``ids`` (patterns or heuristics).
+
+        Those left with no linked episode are deleted if ``drop``. Returns (updated,
+        deleted).
+        """
         if not ids:
-            return DeletionCounts()
-        orphans = ids - self._linked(session, HeuristicEpisodeRow.heuristic_id, namespace, ids)
+            return 0, 0
+        orphans = ids - self._linked(session, kind.link, namespace, ids)
         if drop and orphans:
             for chunk in _chunks(sorted(orphans)):
                 session.execute(
-                    delete(HeuristicRow).where(
-                        HeuristicRow.namespace == namespace, HeuristicRow.heuristic_id.in_(chunk)
-                    )
+                    delete(kind.table).where(kind.table.namespace == namespace, kind.key.in_(chunk))
                 )
-            self._record(session, namespace, "heuristic", sorted(orphans), "delete")
+            self._record(session, namespace, kind.entity, sorted(orphans), "delete")
         else:
             orphans = set()
         changed: list[str] = []
         for chunk in _chunks(sorted(ids - orphans)):
             rows = session.execute(
-                select(HeuristicRow.heuristic_id, HeuristicRow.data).where(
-                    HeuristicRow.namespace == namespace, HeuristicRow.heuristic_id.in_(chunk)
+                select(kind.key, kind.table.data).where(
+                    kind.table.namespace == namespace, kind.key.in_(chunk)
                 )
             ).all()
-            for heuristic_id, data in rows:
-                heuristic = Heuristic.model_validate_json(data)
-                evidence = [e for e in heuristic.evidence if str(e) not in gone]
-                if len(evidence) == len(heuristic.evidence):
+            for key, data in rows:
+                values = kind.without(data, gone)
+                if values is None:
                     continue
-                kept = heuristic.model_copy(update={"evidence": evidence})
                 session.execute(
-                    update(HeuristicRow)
-                    .where(
-                        HeuristicRow.namespace == namespace,
-                        HeuristicRow.heuristic_id == heuristic_id,
-                    )
-                    .values(data=kept.model_dump_json())
+                    update(kind.table)
+                    .where(kind.table.namespace == namespace, kind.key == key)
+                    .values(**values)
                 )
-                changed.append(heuristic_id)
-        self._record(session, namespace, "heuristic", changed, "upsert")
-        return DeletionCounts(heuristics_updated=len(changed), heuristics_deleted=len(orphans))
+                changed.append(key)
+        self._record(session, namespace, kind.entity, changed, "upsert")
+        return len(changed), len(orphans)
 
     # -------------------------------------------------------------- retention
 
