@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -56,10 +58,19 @@ class LagProbe:
             self.learned.setdefault(episode.episode_id, now)
 
 
-def run(url: str, label: str, size: int, namespace: str, queue: int | None = None) -> list[Row]:
+def run(
+    url: str,
+    label: str,
+    size: int,
+    namespace: str,
+    queue: int | None = None,
+    learner: str = "thread",
+) -> list[Row]:
     """Run the loop for ``size`` episodes on ``url``; return the table rows.
 
-    ``queue`` overrides ``learning.queue_size`` (default config otherwise).
+    ``queue`` overrides ``learning.queue_size`` (default config otherwise). ``learner``
+    ``"process"`` learns in a ``memory-core learn --follow`` process instead of the
+    memory's background threads (``learning.mode = "external"``).
     """
     import bm25s  # a development dependency, imported where used
 
@@ -78,6 +89,16 @@ def run(url: str, label: str, size: int, namespace: str, queue: int | None = Non
     if queue is not None:
         config = config.model_copy(
             update={"learning": config.learning.model_copy(update={"queue_size": queue})}
+        )
+    follower = None
+    if learner == "process":
+        config = config.model_copy(
+            update={"learning": config.learning.model_copy(update={"mode": "external"})}
+        )
+        command = ["--database-url", url, "--namespace", namespace, "learn", "--follow"]
+        follower = subprocess.Popen(
+            [sys.executable, "-m", "memory_core", *command, "--interval", "0.05"],
+            stdout=subprocess.DEVNULL,
         )
     memory = SyncSelfLearningMemory(config, namespace=namespace, plugins=[probe])
     perf = time.perf_counter
@@ -125,10 +146,21 @@ def run(url: str, label: str, size: int, namespace: str, queue: int | None = Non
         ours.append(t1 - t0)
         theirs.append(t2 - t1)
 
-    caught_up = memory.wait_for_learning(timeout=LEARNING_WAIT)
+    if follower is None:
+        caught_up = memory.wait_for_learning(timeout=LEARNING_WAIT)
+        left = memory.engine.learning.stats()
+        processed = left.processed
+    else:
+        memory.flush()
+        deadline = perf() + LEARNING_WAIT
+        while memory.engine.store.unlearned_episode_ids(namespace) and perf() < deadline:
+            time.sleep(0.05)
+        pending = len(memory.engine.store.unlearned_episode_ids(namespace))
+        caught_up, processed = not pending, size - pending
+        follower.terminate()
+        follower.wait(timeout=60)
+        left = memory.engine.learning.stats()
     learned_all = perf()
-    left = memory.engine.learning.stats()
-    processed = left.processed
     memory.close()
 
     lags = sorted(probe.learned[e] - t for e, t in completed_at.items() if e in probe.learned)
@@ -145,7 +177,9 @@ def run(url: str, label: str, size: int, namespace: str, queue: int | None = Non
     lag_row = summarize("learning lag", tag, lags or [0.0], learn_seconds, "completion -> learned")
     lag_row.ops_per_s = processed / learn_seconds
     lag_row.note = (
-        f"learned/s over the run; {len(lags):,} learned; queue max {max_depth:,}, "
+        "learned/s over the run, in a `memory-core learn --follow` process (lag not measured)"
+        if follower is not None
+        else f"learned/s over the run; {len(lags):,} learned; queue max {max_depth:,}, "
         f"{backlog:,} left at loop end"
         + ("" if caught_up else f", {left.queued + left.in_flight:,} after {LEARNING_WAIT:g} s")
     )
@@ -164,6 +198,13 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="a few hundred episodes")
     parser.add_argument("--sizes", default="", help="comma-separated episode counts")
     parser.add_argument("--backend", choices=["all", "sqlite", "postgresql"], default="all")
+    parser.add_argument(
+        "--learner",
+        choices=["thread", "process"],
+        default="thread",
+        help="thread: the memory's background learning (default config); process: "
+        "learning.mode='external' and one `memory-core learn --follow` process",
+    )
     parser.add_argument(
         "--learning-queue",
         type=int,
@@ -185,16 +226,23 @@ def main() -> None:
         if args.backend in ("all", "sqlite"):
             with tempfile.TemporaryDirectory() as tmp:
                 url = f"sqlite:///{Path(tmp) / 'loop.db'}"
-                rows += run(url, "SQLite", size, "loop", args.learning_queue)
+                rows += run(url, "SQLite", size, "loop", args.learning_queue, args.learner)
         if postgres and args.backend in ("all", "postgresql"):
             rows += run(
-                postgres, "PostgreSQL", size, f"loop-{uuid.uuid4().hex[:8]}", args.learning_queue
+                postgres,
+                "PostgreSQL",
+                size,
+                f"loop-{uuid.uuid4().hex[:8]}",
+                args.learning_queue,
+                args.learner,
             )
         setting = (
             "default config"
             if args.learning_queue is None
             else f"learning.queue_size={args.learning_queue:,}"
         )
+        if args.learner == "process":
+            setting += ", learning in a separate `memory-core learn --follow` process"
         print_table(f"Agent loop, {size:,} episodes back to back ({setting})", rows)
 
 
