@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from sqlalchemy import Table, func, select, text
+from tests.support.rewards import flat_reward
 
 from memory_core import (
     ContextPattern,
     Episode,
     Heuristic,
-    RewardScore,
     SQLAlchemyEpisodeStore,
     TaskContext,
     TaskOutcome,
@@ -42,18 +42,7 @@ def episode(index: int, *, reward: float = 1.0, start: datetime = T0, steps: int
         start_time=begin,
         end_time=begin + timedelta(seconds=1),
         outcome=TaskOutcome.success("ok"),
-        reward=RewardScore(
-            total=reward,
-            base=1.0,
-            efficiency=1.0,
-            complexity_bonus=1.0,
-            quality_multiplier=1.0,
-            learning_bonus=0.0,
-            raw_reward=reward,
-            normalized_reward=reward,
-            decayed_reward=reward,
-            effective_reward=reward,
-        ),
+        reward=flat_reward(reward),
         steps=[
             ExecutionStep(
                 step_number=n,

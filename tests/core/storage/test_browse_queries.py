@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
+from tests.support.rewards import flat_reward
+
 from memory_core.models import (
     Episode,
     ExecutionResult,
     ExecutionStep,
     Heuristic,
-    RewardScore,
     TaskContext,
     TaskOutcome,
     TaskType,
@@ -20,21 +21,6 @@ from memory_core.storage import EpisodeQuery, SQLAlchemyEpisodeStore, WriteBatch
 from memory_core.storage.browse import BrowsableStore
 
 T0 = datetime(2026, 3, 1, 22, 30, tzinfo=UTC)
-
-
-def _reward(total: float) -> RewardScore:
-    return RewardScore(
-        total=total,
-        base=1.0,
-        efficiency=1.0,
-        complexity_bonus=1.0,
-        quality_multiplier=1.0,
-        learning_bonus=0.0,
-        raw_reward=total,
-        normalized_reward=total,
-        decayed_reward=total,
-        effective_reward=total,
-    )
 
 
 def _episode(index: int, outcome: str | None) -> Episode:
@@ -54,7 +40,7 @@ def _episode(index: int, outcome: str | None) -> Episode:
             ExecutionStep(step_number=1, tool="t", action="a", result=ExecutionResult.success("ok"))
         ],
         outcome=None if outcome is None else made[outcome],
-        reward=None if outcome is None else _reward(0.5 + index / 10),
+        reward=None if outcome is None else flat_reward(0.5 + index / 10),
     )
 
 
