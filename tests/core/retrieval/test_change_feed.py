@@ -91,3 +91,43 @@ def test_pattern_changes_from_other_writers_are_seen(sqlite_url: str, namespace:
     finally:
         engine.close()
         store.close()
+
+
+def test_a_follower_behind_a_trimmed_feed_rebuilds(sqlite_url: str, namespace: str) -> None:
+    follower_store = SQLAlchemyEpisodeStore(sqlite_url)
+    writer = SQLAlchemyEpisodeStore(sqlite_url)  # another process, as far as the feed goes
+    config = MemoryConfig(
+        database_url=sqlite_url,
+        retrieval=RetrievalConfig(refresh_interval_seconds=0, record_retrievals=False),
+    )
+    engine = RetrievalEngine(config, follower_store, namespace)
+    rng = random.Random(1)
+    topics = ["Rotate JWT refresh tokens", "Import CSV files", "Resize product images"]
+    topics += ["Compile the LaTeX report", "Shard the Kafka topic"]
+    episodes = [
+        make_episode(FAMILIES[i % len(FAMILIES)], rng, description=topic)
+        for i, topic in enumerate(topics)
+    ]
+
+    def found(query: str) -> list[UUID]:
+        hits = engine.search_episodes(query, TaskContext(), 5, EpisodeFilters())
+        return [r.episode.episode_id for r in hits if r.episode.task_description == query]
+
+    try:
+        for item in episodes[:4]:
+            writer.write(namespace, WriteBatch(new_episodes=[item], completed=[item]))
+        assert found(topics[0]) == [episodes[0].episode_id]  # the index is built
+        engine.search_patterns(TaskContext(), None, 5)  # and patterns are followed
+        writer.delete_episodes(namespace, [e.episode_id for e in episodes[:3]])
+        writer.write(namespace, WriteBatch(new_episodes=[episodes[4]], completed=[episodes[4]]))
+        writer.compact_changes(namespace, keep_deletions=1)  # two deletions are trimmed
+
+        for gone in topics[:3]:
+            assert found(gone) == []
+        assert found(topics[3]) == [episodes[3].episode_id]
+        assert found(topics[4]) == [episodes[4].episode_id]
+        engine.search_patterns(TaskContext(), None, 5)
+    finally:
+        engine.close()
+        writer.close()
+        follower_store.close()

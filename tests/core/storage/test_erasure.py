@@ -13,7 +13,14 @@ from tests.support.lifecycle import (
     seed,
 )
 
-from memory_core import ContextPattern, SQLAlchemyEpisodeStore
+import pytest
+
+from memory_core import (
+    ChangeFeedTrimmedError,
+    ContextPattern,
+    InvalidInputError,
+    SQLAlchemyEpisodeStore,
+)
 from memory_core.storage import WriteBatch
 
 
@@ -140,3 +147,39 @@ def test_compacting_the_change_feed_keeps_each_entitys_latest_entry(
         latest[(change.entity, change.entity_id)] = change
     assert sorted(after, key=lambda c: c.seq) == sorted(latest.values(), key=lambda c: c.seq)
     assert store.compact_changes(namespace) == 0
+
+
+def test_old_episode_deletions_are_trimmed_behind_a_horizon(
+    store: SQLAlchemyEpisodeStore, namespace: str
+) -> None:
+    other = f"{namespace}-other"
+    episodes = [episode(i) for i in range(5)]
+    seed(store, namespace, episodes, linked=1)
+    seed(store, other, [episode(9)], linked=1)
+    store.delete_episode(other, episodes[0].episode_id)  # not there: nothing recorded
+    position = store.last_change_seq(namespace)
+    for item in episodes[:4]:
+        store.delete_episode(namespace, item.episode_id)
+    deletions = [
+        c.seq for c in store.changes_since(namespace, position) if c.entity == "episode"
+    ]
+    assert len(deletions) == 4
+
+    assert store.compact_changes(namespace, keep_deletions=2) >= 2
+
+    with pytest.raises(ChangeFeedTrimmedError) as trimmed:
+        store.changes_since(namespace, position)
+    assert trimmed.value.horizon == deletions[1]
+    assert trimmed.value.seq == position
+    kept = store.changes_since(namespace, trimmed.value.horizon)
+    assert [(c.seq, c.op) for c in kept if c.entity == "episode"] == [
+        (seq, "delete") for seq in deletions[2:]
+    ]
+    assert store.compact_changes(namespace, keep_deletions=2) == 0  # nothing more to trim
+    store.changes_since(namespace, trimmed.value.horizon)  # the horizon did not move
+    assert store.changes_since(other, 0)  # another namespace's feed is untouched
+    with pytest.raises(InvalidInputError, match="keep_deletions"):
+        store.compact_changes(namespace, keep_deletions=0)
+
+    store.delete_namespace(namespace)  # its horizon goes with it
+    assert store.changes_since(namespace, 0) == []

@@ -15,6 +15,7 @@ from memory_core.config import (
 )
 from memory_core.embeddings import Embedder
 from memory_core.errors import (
+    ChangeFeedTrimmedError,
     ConfigurationError,
     EpisodeAlreadyCompletedError,
     EpisodeNotFoundError,
@@ -88,6 +89,7 @@ __version__ = "0.1.0"
 __all__ = [
     "LESSONS_HEADER",
     "NO_LESSONS",
+    "ChangeFeedTrimmedError",
     "ComplexityLevel",
     "ConfigurationError",
     "ContextPattern",

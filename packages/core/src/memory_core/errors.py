@@ -26,6 +26,7 @@ from __future__ import annotations
 from uuid import UUID
 
 __all__ = [
+    "ChangeFeedTrimmedError",
     "ConfigurationError",
     "EpisodeAlreadyCompletedError",
     "EpisodeNotFoundError",
@@ -129,6 +130,30 @@ class StorageError(MemoryCoreError):
     The original driver exception is chained as ``__cause__``. Operations that raise this
     leave stored data as it was before the call.
     """
+
+
+class ChangeFeedTrimmedError(StorageError):
+    """Raised by ``changes_since`` when entries above the asked position were trimmed.
+
+    Stores trim old episode deletions from a namespace's change feed so that it does not
+    grow with every episode ever pruned. A follower positioned before the trimmed part
+    cannot be brought up to date from the feed: it rebuilds its view from the stored
+    episodes instead (the retrieval engine does this by itself).
+
+    Attributes:
+        namespace: The namespace whose feed was read.
+        seq: The position the follower asked from.
+        horizon: The highest trimmed sequence number: positions below it are too old.
+    """
+
+    def __init__(self, namespace: str, seq: int, horizon: int) -> None:
+        self.namespace = namespace
+        self.seq = seq
+        self.horizon = horizon
+        super().__init__(
+            f"the change feed of namespace {namespace!r} was trimmed up to {horizon}; "
+            f"position {seq} is too old: rebuild from the stored episodes"
+        )
 
 
 class LearningQueueError(MemoryCoreError):

@@ -35,7 +35,7 @@ from cachetools import LRUCache
 
 from memory_core.config import MemoryConfig
 from memory_core.embeddings import Embedder
-from memory_core.errors import ConfigurationError, MemoryCoreError
+from memory_core.errors import ChangeFeedTrimmedError, ConfigurationError, MemoryCoreError
 from memory_core.models import (
     Episode,
     OutcomeKind,
@@ -189,7 +189,11 @@ class RetrievalEngine:
         self._gaps = {seq: seen for seq, seen in self._gaps.items() if now - seen < _GAP_SECONDS}
         cursor = min(self._gaps, default=self._seq + 1) - 1
         while True:
-            changes = self._store.changes_since(self._namespace, cursor, limit=_FEED_PAGE)
+            try:
+                changes = self._store.changes_since(self._namespace, cursor, limit=_FEED_PAGE)
+            except ChangeFeedTrimmedError as exc:
+                self._restart(exc)
+                return
             for change in changes:
                 cursor = change.seq
                 if change.seq <= self._seq and self._gaps.pop(change.seq, None) is None:
@@ -228,6 +232,18 @@ class RetrievalEngine:
         if self._index is not None and self._index.dead_slots > max(1_000, len(self._index) // 4):
             self._index = None  # reclaim tombstones: rebuilt on the next search
             self._build()
+
+    def _restart(self, trimmed: ChangeFeedTrimmedError) -> None:
+        """Rebuild what follows the feed: the entries since our position were trimmed."""
+        logger.info("%s; rebuilding the retrieval index of %r", trimmed, self._namespace)
+        self._patterns = None
+        self._ranker = None
+        self._gaps = {}
+        if self._index is not None:
+            self._index = None
+            self._build()
+        else:
+            self._following = False  # the next search_patterns reloads and re-positions
 
     def _add(self, index: EpisodeIndex, episodes: Sequence[Episode]) -> None:
         complete = [e for e in episodes if e.is_complete]

@@ -19,11 +19,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """1: initial schema. 2: ``mc_heuristic_episodes`` (heuristic <-> episode links), back-filled
 from the heuristics' evidence and the episodes' ``heuristic_ids``. 3: ``mc_episode_usage``
 (retrieval counts) and the change feed indexed by entity. 4: the database search index
-(``memory_core.storage._search_schema``). Every change is an Alembic revision
+(``memory_core.storage._search_schema``). 5: ``mc_feed_horizon`` (how far each namespace's
+change feed was trimmed). Every change is an Alembic revision
 in ``memory_core/storage/migrations/versions``; these models must match their result."""
 
 
@@ -168,6 +169,15 @@ class ChangeRow(Base):
         Index("ix_mc_changes_ns_seq", "namespace", "seq"),
         Index("ix_mc_changes_ns_entity", "namespace", "entity_id"),
     )
+
+
+class FeedHorizonRow(Base):
+    """How far a namespace's change feed was trimmed: entries up to ``seq`` may be gone."""
+
+    __tablename__ = "mc_feed_horizon"
+
+    namespace: Mapped[str] = mapped_column(String(200), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
 
 
 class EpisodeEmbeddingRow(Base):

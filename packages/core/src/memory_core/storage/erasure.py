@@ -27,6 +27,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import ColumnElement, LargeBinary, Table, cast, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from memory_core.errors import InvalidInputError
 from memory_core.models import ContextPattern, Heuristic, Pattern
 from memory_core.storage._schema import (
     Base,
@@ -34,6 +35,7 @@ from memory_core.storage._schema import (
     EpisodeEmbeddingRow,
     EpisodeRow,
     EpisodeUsageRow,
+    FeedHorizonRow,
     HeuristicEpisodeRow,
     HeuristicRow,
     PatternEpisodeRow,
@@ -43,6 +45,7 @@ from memory_core.storage._schema import (
 from memory_core.storage.search_index import SearchIndex
 
 __all__ = [
+    "FEED_DELETIONS_KEPT",
     "DeletionCounts",
     "ErasureQueries",
     "LifecycleStore",
@@ -52,6 +55,11 @@ __all__ = [
 
 _PATTERN = TypeAdapter[Pattern](Pattern)
 _CHUNK = 500
+
+FEED_DELETIONS_KEPT = 10_000
+"""Episode deletions a namespace's change feed keeps (`ErasureQueries.compact_changes`).
+
+A follower that falls further behind than this rebuilds its view instead of replaying."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,8 +172,8 @@ class LifecycleStore(Protocol):
         """Every namespace with its counts and payload size, by name."""
         ...
 
-    def compact_changes(self, namespace: str) -> int:
-        """Delete change-feed entries superseded by a later entry of the same entity."""
+    def compact_changes(self, namespace: str, *, keep_deletions: int = FEED_DELETIONS_KEPT) -> int:
+        """Delete superseded change-feed entries and all but the newest episode deletions."""
         ...
 
     def delete_namespace(self, namespace: str) -> NamespaceUsage:
@@ -534,34 +542,80 @@ class ErasureQueries:
 
     # ------------------------------------------------------------ change feed
 
-    def compact_changes(self, namespace: str) -> int:
-        """Delete change-feed entries superseded by a later entry of the same entity.
+    def compact_changes(self, namespace: str, *, keep_deletions: int = FEED_DELETIONS_KEPT) -> int:
+        """Delete superseded change-feed entries and all but the newest episode deletions.
 
         A follower of the feed only needs each entity's latest change (an upsert makes it
         re-read the entity, a delete drops it), so older entries are dead weight: without
         this the feed grows by several rows per learned episode. Each call looks at the
         entries added since the previous call (in this process), so it stays cheap; the
-        first call covers the whole namespace. Returns how many entries were deleted.
+        first call covers the whole namespace.
+
+        An episode's deletion is never superseded, so a pruned namespace would keep one
+        entry per episode it ever dropped. All but the newest ``keep_deletions`` of them
+        are trimmed, and the namespace's feed horizon moves up to the newest one trimmed:
+        `changes_since` from a position below it raises `ChangeFeedTrimmedError`, and the
+        follower rebuilds its view from the stored episodes.
+
+        Args:
+            namespace: The namespace whose feed to compact.
+            keep_deletions: How many of the newest episode deletions to keep (at least 1).
+
+        Returns:
+            How many entries were deleted.
         """
+        if keep_deletions < 1:
+            raise InvalidInputError(f"keep_deletions must be at least 1, got {keep_deletions}")
         marks: dict[str, int] = self.__dict__.setdefault("_compacted_to", {})
         after = marks.get(namespace, 0)
         mark = "?" if self.dialect == "sqlite" else "%s"
+        deleted = 0
         with self._session(write=True) as session:
+            self._lock_namespace(session, namespace)
             connection = session.connection()
             upto = connection.exec_driver_sql(
                 f"SELECT max(seq) FROM mc_changes WHERE namespace = {mark}", (namespace,)
             ).scalar()
-            if upto is None or int(upto) <= after:
-                return 0
-            result = connection.exec_driver_sql(
-                "DELETE FROM mc_changes WHERE seq IN (SELECT o.seq FROM mc_changes n "
-                "JOIN mc_changes o ON o.namespace = n.namespace AND o.entity_id = n.entity_id "
-                "AND o.entity = n.entity AND o.seq < n.seq "
-                f"WHERE n.namespace = {mark} AND n.seq > {mark} AND n.seq <= {mark})",
-                (namespace, after, int(upto)),
+            if upto is not None and int(upto) > after:
+                result = connection.exec_driver_sql(
+                    "DELETE FROM mc_changes WHERE seq IN (SELECT o.seq FROM mc_changes n "
+                    "JOIN mc_changes o ON o.namespace = n.namespace "
+                    "AND o.entity_id = n.entity_id AND o.entity = n.entity AND o.seq < n.seq "
+                    f"WHERE n.namespace = {mark} AND n.seq > {mark} AND n.seq <= {mark})",
+                    (namespace, after, int(upto)),
+                )
+                deleted += int(result.rowcount or 0)
+            deleted += self._trim_deletions(session, namespace, keep_deletions)
+        if upto is not None:
+            marks[namespace] = max(after, int(upto))
+        return deleted
+
+    @staticmethod
+    def _trim_deletions(session: Session, namespace: str, keep: int) -> int:
+        """Trim all but the newest ``keep`` episode deletions and raise the feed horizon."""
+        deletion = (
+            (ChangeRow.namespace == namespace)
+            & (ChangeRow.entity == "episode")
+            & (ChangeRow.op == "delete")
+        )
+        cutoff = session.scalar(
+            select(ChangeRow.seq).where(deletion).order_by(ChangeRow.seq.desc()).offset(keep)
+        )
+        if cutoff is None:
+            return 0
+        result = session.execute(delete(ChangeRow).where(deletion, ChangeRow.seq <= cutoff))
+        horizon = session.scalar(
+            select(FeedHorizonRow.seq).where(FeedHorizonRow.namespace == namespace)
+        )
+        if horizon is None:
+            session.add(FeedHorizonRow(namespace=namespace, seq=cutoff))
+        elif horizon < cutoff:
+            session.execute(
+                update(FeedHorizonRow)
+                .where(FeedHorizonRow.namespace == namespace)
+                .values(seq=cutoff)
             )
-        marks[namespace] = int(upto)
-        return int(result.rowcount or 0)
+        return int(getattr(result, "rowcount", 0) or 0)
 
     # ------------------------------------------------------------- namespaces
 

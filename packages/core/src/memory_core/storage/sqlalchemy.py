@@ -39,7 +39,12 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
-from memory_core.errors import ConfigurationError, MissingDependencyError, StorageError
+from memory_core.errors import (
+    ChangeFeedTrimmedError,
+    ConfigurationError,
+    MissingDependencyError,
+    StorageError,
+)
 from memory_core.models import Episode, ExecutionStep, Heuristic, Pattern, PatternKind
 from memory_core.storage import _search_schema  # noqa: F401 - registers the search tables
 from memory_core.storage._schema import (
@@ -47,6 +52,7 @@ from memory_core.storage._schema import (
     ChangeRow,
     EpisodeEmbeddingRow,
     EpisodeRow,
+    FeedHorizonRow,
     HeuristicEpisodeRow,
     HeuristicRow,
     PatternEpisodeRow,
@@ -978,7 +984,11 @@ class SQLAlchemyEpisodeStore(BrowseQueries, ErasureQueries):
     # ------------------------------------------------------------ change feed
 
     def changes_since(self, namespace: str, seq: int, *, limit: int = 10_000) -> list[Change]:
-        """Entries of the change feed with a sequence number above ``seq``, in order."""
+        """Entries of the change feed with a sequence number above ``seq``, in order.
+
+        Raises:
+            ChangeFeedTrimmedError: Entries above ``seq`` were trimmed (`compact_changes`).
+        """
         with self._session() as session:
             rows = session.execute(
                 select(ChangeRow.seq, ChangeRow.entity, ChangeRow.entity_id, ChangeRow.op)
@@ -986,6 +996,12 @@ class SQLAlchemyEpisodeStore(BrowseQueries, ErasureQueries):
                 .order_by(ChangeRow.seq)
                 .limit(limit)
             ).all()
+            # read after the entries: a trim committed meanwhile shows here, never unseen
+            horizon = session.scalar(
+                select(FeedHorizonRow.seq).where(FeedHorizonRow.namespace == namespace)
+            )
+        if horizon is not None and seq < horizon:
+            raise ChangeFeedTrimmedError(namespace, seq, int(horizon))
         return [Change(int(s), e, UUID(i), o) for s, e, i, o in rows]  # type: ignore[arg-type]
 
     def last_change_seq(self, namespace: str) -> int:
