@@ -355,7 +355,11 @@ class EpisodeStore(Protocol):
         ...
 
     def changes_since(self, namespace: str, seq: int, *, limit: int = 10_000) -> list[Change]:
-        """Entries of the change feed with a sequence number above ``seq``, in order."""
+        """Entries of the change feed with a sequence number above ``seq``, in order.
+
+        A store that trims its feed raises `memory_core.errors.ChangeFeedTrimmedError`
+        when entries above ``seq`` may be gone; the caller then rebuilds its view.
+        """
         ...
 
     def last_change_seq(self, namespace: str) -> int:
