@@ -6,13 +6,16 @@ and background pruning (``RetentionConfig(max_episodes=...)``), on a SQLite file
 time to bring the namespace back under its cap, and the script prints
 
 * the completed-episode count before and after that settling (the cap must hold after),
-* the database file size (main file + WAL), which must stay flat once the cap is reached,
+* the database file size (main file + WAL), which must stay flat once the cap is reached:
+  from the checkpoint at three times the cap on (the first after a whole pruning cycle with
+  the change feed trimmed), the last size may not exceed the first by more than 10 %,
 * ``search_episodes`` p50/p95 over fresh queries, which must stay flat too,
 * whether learned patterns are still correct: every learned episode was counted once into
   a tool-sequence pattern, so the patterns' counts must add up to the episodes learned,
   pruned ones included.
 
-The script exits non-zero if the cap or the pattern counts do not hold.
+The script exits non-zero if the cap, the pattern counts or (in the full run) the flat file
+do not hold.
 
     python benchmarks/retention.py [--quick]
 """
@@ -57,6 +60,7 @@ def main() -> int:
     workload = Workload()
     ok = True
     rows: list[Row] = []
+    sizes: dict[int, int] = {}
     print(
         f"streaming {total:,} episodes into a namespace capped at {cap:,} "
         "(public API, background learning and pruning, SQLite file)"
@@ -98,10 +102,11 @@ def main() -> int:
                 counted = _pattern_total(memory)
                 patterns = len(memory.list_patterns(limit=None))
                 counts_ok = counted == streamed
+                sizes[streamed] = _file_size(path)
                 ok = ok and counts_ok and after <= cap
                 print(
                     f"| {streamed:,} | {before:,} | {after:,} "
-                    f"| {_file_size(path) / 1e6:.1f} MB | {row.p50_us / 1e3:.2f} ms "
+                    f"| {sizes[streamed] / 1e6:.1f} MB | {row.p50_us / 1e3:.2f} ms "
                     f"| {row.p95_us / 1e3:.2f} ms | {patterns:,} "
                     f"| {'yes' if counts_ok else f'NO ({counted:,})'} |",
                     flush=True,
@@ -112,6 +117,13 @@ def main() -> int:
     if not ok:
         print("FAILED: the cap or the pattern counts did not hold", file=sys.stderr)
         return 1
+    settled = [size for streamed, size in sizes.items() if streamed >= 3 * cap]
+    if not args.quick and settled:
+        growth = settled[-1] / settled[0] - 1
+        print(f"file growth from {3 * cap:,} streamed to the end: {growth:+.1%}")
+        if growth > 0.10:
+            print("FAILED: the database file did not stay flat", file=sys.stderr)
+            return 1
     return 0
 
 
