@@ -19,6 +19,13 @@ It is thread-safe (one lock; the database write of `RunRecorder.finish_run` happ
 it) and writes through the blocking view (``memory.sync``) of either facade, so it can be
 called from callbacks in threads and event loops alike.
 
+With ``background=True`` (what the framework adapters use) the host thread only keeps the
+run's state: logging the steps and completing the episode (scoring, reflection, the JSON
+the caches keep) happen in order on one shared recording thread, woken when a run ends
+(and at the memory's flush interval for long runs). The memory drains that queue before it
+answers a read, a search, a flush or ``close``, so a finished run's episode is completed
+and searchable for the code after ``invoke`` exactly as if it had been completed inline.
+
 Example:
     >>> recorder = RunRecorder(memory, context={"domain": "web-api"})  # doctest: +SKIP
     >>> recorder.start_run("run-1", "Fix the failing login test")  # doctest: +SKIP
@@ -31,12 +38,14 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -166,12 +175,82 @@ class _Run:
     metadata: dict[str, str]
     calls: deque[_Call] = field(default_factory=deque)  # unlogged calls, in start order
     logged: list[ExecutionStep] = field(default_factory=list)
+    taken: int = 0  # steps logged or queued to be (the step limit counts these)
     dropped: int = 0
     usage: TokenUsage | None = None
     outcome: TaskOutcome | None = None
 
 
 _Failures = list[tuple[Exception, str]]
+
+
+class _RecordingThread:
+    """The process's recording thread: runs queued memory writes of recorders, in order.
+
+    Writes wait until a run ends (`submit` with ``wake``), a reader drains a recorder, or
+    the shortest flush interval of the memories written to has passed, so that a host
+    busy with its run is not interrupted for each step.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._queue: deque[tuple[RunRecorder, Callable[[], object]]] = deque()
+        self._urgent = False
+        self._tick = 0.1
+        self._thread: threading.Thread | None = None
+
+    def submit(self, recorder: RunRecorder, op: Callable[[], object], *, wake: bool) -> None:
+        """Queue ``op`` (it must not raise) for ``recorder``; ``wake`` to run it soon."""
+        with self._cond:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="memory-core-recording", daemon=True
+                )
+                self._thread.start()
+            self._tick = min(self._tick, recorder.tick)
+            first = not self._queue
+            self._queue.append((recorder, op))
+            recorder._queued += 1
+            if wake and not self._urgent:
+                self._urgent = True
+                self._cond.notify_all()
+            elif first:
+                self._cond.notify_all()  # starts the flush-interval wait
+
+    def drain(self, recorder: RunRecorder, timeout: float | None = None) -> bool:
+        """Wait until ``recorder`` has no queued writes; False if ``timeout`` ran out.
+
+        Returns at once on the recording thread itself (its own writes come first).
+        """
+        if recorder._queued == 0 or threading.current_thread() is self._thread:
+            return True
+        with self._cond:
+            self._urgent = True
+            self._cond.notify_all()
+            return self._cond.wait_for(lambda: recorder._queued == 0, timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue:
+                    self._cond.wait()
+                if not self._urgent:
+                    self._cond.wait_for(lambda: self._urgent, self._tick)
+                self._urgent = False
+                batch = list(self._queue)
+                self._queue.clear()
+            for _, op in batch:
+                try:
+                    op()
+                except BaseException:  # an op reports its own errors; never stop the thread
+                    logger.exception("memory-core: a recording write failed")
+            with self._cond:
+                for recorder, _ in batch:
+                    recorder._queued -= 1
+                self._cond.notify_all()
+
+
+_WORKER = _RecordingThread()
 
 
 class RunRecorder:
@@ -186,6 +265,10 @@ class RunRecorder:
             and the default is used.
         strict: Re-raise recording errors (after logging and counting them) instead of
             swallowing them; the episode is still completed first where possible.
+        background: Log steps and complete episodes on the recording thread instead of
+            the caller's (see the module docs); `finish_run` then returns None, and the
+            memory waits for the queued writes before any read. Ignored when ``strict``
+            (errors must reach the caller).
 
     Raises:
         InvalidInputError: ``memory`` is not a memory, or the context or task type is bad.
@@ -199,6 +282,7 @@ class RunRecorder:
         task_type: TaskType | str = TaskType.OTHER,
         outcome_fn: OutcomeFn | None = None,
         strict: bool = False,
+        background: bool = False,
     ) -> None:
         if not isinstance(memory, SelfLearningMemory | SyncSelfLearningMemory):
             raise InvalidInputError(
@@ -226,8 +310,26 @@ class RunRecorder:
         self._last_error: BaseException | None = None
         self._first_error: BaseException | None = None
         self._last_episode: Episode | None = None
+        self._background = background and not strict
+        self._queued = 0  # writes waiting on the recording thread (changed under its lock)
+        self.tick = self._memory.config.flush_interval_ms / 1000.0
+        if self._background:
+            self._memory.engine.add_writer(weakref.WeakMethod(self.drain))
 
     # ---------------------------------------------------------------- queries
+
+    @property
+    def background(self) -> bool:
+        """True when steps and completions are written on the recording thread."""
+        return self._background
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Wait until the writes queued on the recording thread are done (see ``background``).
+
+        Returns:
+            False if ``timeout`` (seconds) ran out first; True otherwise.
+        """
+        return _WORKER.drain(self, timeout)
 
     @property
     def memory(self) -> SyncSelfLearningMemory:
@@ -277,12 +379,14 @@ class RunRecorder:
     @property
     def completed_episodes(self) -> list[UUID]:
         """Ids of the episodes completed so far, oldest first (the latest 10 000)."""
+        self.drain()
         with self._lock:
             return list(self._completed)
 
     @property
     def last_episode(self) -> Episode | None:
         """The most recently completed episode (None before the first run ends)."""
+        self.drain()
         return self._last_episode
 
     # ----------------------------------------------------------------- errors
@@ -290,15 +394,18 @@ class RunRecorder:
     @property
     def errors(self) -> int:
         """How many recording errors were logged and counted."""
+        self.drain()
         return self._errors
 
     @property
     def last_error(self) -> BaseException | None:
         """The latest recording error (None if there was none)."""
+        self.drain()
         return self._last_error
 
     def take_first_error(self) -> BaseException | None:
         """The first recording error not taken yet, and forget it (for deferred raising)."""
+        self.drain()
         with self._lock:
             error, self._first_error = self._first_error, None
         return error
@@ -496,6 +603,8 @@ class RunRecorder:
         own verdict); ``outcome_fn(summary)``; `default_outcome` (from ``error``,
         ``cancelled`` and ``final_response``). Steps beyond ``max_steps_per_episode`` were
         dropped; their number is stored in the episode's metadata as ``dropped_steps``.
+        With ``background=True`` the episode is completed on the recording thread and this
+        returns None (`last_episode` waits for it).
         """
         t1 = time.perf_counter()
         with self._lock:
@@ -523,11 +632,28 @@ class RunRecorder:
         )
         final = run.outcome or outcome
         if final is None and self.outcome_fn is not None:
+            if self._background:
+                self.drain()  # the summary's steps are logged on the recording thread
+                summary = replace(summary, steps=tuple(run.logged))
             try:
                 chosen = self.outcome_fn(summary)
                 final = None if chosen is None else _as_outcome(chosen)
             except Exception as exc:
                 failures.append((exc, "outcome_fn"))
+        if self._background:
+            complete = functools.partial(self._complete, run, final, summary, failures)
+            _WORKER.submit(self, complete, wake=True)
+            return None
+        return self._complete(run, final, summary, failures)
+
+    def _complete(
+        self,
+        run: _Run,
+        final: TaskOutcome | None,
+        summary: RunSummary,
+        failures: _Failures,
+    ) -> Episode | None:
+        """Complete the run's episode, then report the failures of its last event."""
         extra = {"dropped_steps": str(run.dropped)} if run.dropped else None
         episode: Episode | None = None
         try:
@@ -556,7 +682,7 @@ class RunRecorder:
         max_steps = self._limits.max_steps_per_episode
         while calls and calls[0].done:
             call = calls.popleft()
-            if len(run.logged) >= max_steps:
+            if run.taken >= max_steps:
                 if not run.dropped:
                     logger.warning(
                         "memory-core: episode %s reached max_steps_per_episode (%d); later "
@@ -566,11 +692,26 @@ class RunRecorder:
                     )
                 run.dropped += 1
                 continue
+            run.taken += 1
+            if self._background:
+                _WORKER.submit(self, functools.partial(self._log_queued, run, call), wake=False)
+                continue
             try:
                 run.logged.append(self._log(run.episode_id, call))
             except Exception as exc:  # this step is lost; the others go on
+                run.taken -= 1
                 failures.append((exc, "log_step"))
         return failures
+
+    def _log_queued(self, run: _Run, call: _Call) -> None:
+        """`_log` on the recording thread: the step joins the run's summary, or is counted."""
+        try:
+            step = self._log(run.episode_id, call)
+        except Exception as exc:  # this step is lost; the others go on
+            self._report([(exc, "log_step")])
+            return
+        with self._lock:
+            run.logged.append(step)
 
     def _log(self, episode_id: UUID, call: _Call) -> ExecutionStep:
         step = ExecutionStep(

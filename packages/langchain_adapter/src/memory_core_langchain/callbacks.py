@@ -125,6 +125,7 @@ class MemoryCallbackHandler(RecorderStats, BaseCallbackHandler):
             task_type=task_type,
             outcome_fn=on_final_output(outcome_fn),
             strict=strict,
+            background=True,
         )
         self.memory = memory
         self.context = self._recorder.context

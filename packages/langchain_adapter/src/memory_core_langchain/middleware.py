@@ -140,6 +140,7 @@ class MemoryMiddleware(RecorderStats, AgentMiddleware[MemoryState, Any, Any]):
             task_type=task_type,
             outcome_fn=on_final_output(outcome_fn),
             strict=strict,
+            background=True,
         )
         if k < 0 or patterns < 0:
             raise InvalidInputError("k and patterns must be >= 0")

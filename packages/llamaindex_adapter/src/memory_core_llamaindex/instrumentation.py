@@ -190,7 +190,12 @@ class MemoryInstrumentation(RecorderStats):
         dispatcher: Dispatcher | None = None,
     ) -> None:
         self._recorder = RunRecorder(
-            memory, context=context, task_type=task_type, outcome_fn=outcome_fn, strict=strict
+            memory,
+            context=context,
+            task_type=task_type,
+            outcome_fn=outcome_fn,
+            strict=strict,
+            background=True,
         )
         self._strict = strict
         self._dispatcher = dispatcher
