@@ -164,6 +164,7 @@ class _Call:
     result: ExecutionResult | None = None
     latency_ms: float = 0.0
     done: bool = False
+    raw: tuple[ExecutionResult | str, BaseException | str | None] = ("", None)  # to build result
 
 
 @dataclass(slots=True)
@@ -178,6 +179,7 @@ class _Run:
     taken: int = 0  # steps logged or queued to be (the step limit counts these)
     dropped: int = 0
     usage: TokenUsage | None = None
+    tokens: list[int] | None = None  # input, output, total, calls: from `add_tokens`
     outcome: TaskOutcome | None = None
 
 
@@ -522,30 +524,38 @@ class RunRecorder:
         t1 = time.perf_counter()
         if call_id not in self._calls:
             return
-        try:
-            limit = self._limits.max_step_output_bytes
-            if error is not None:
-                outcome = ExecutionResult.error(clip_bytes(_error_text(error), limit))
-            elif isinstance(result, str):
-                outcome = ExecutionResult.success(clip_bytes(result, limit))
-            else:
-                text = result.output if result.output is not None else result.message
-                fits = text is None or len(text) * 4 <= limit  # the usual case, no encoding
-                outcome = result if fits else _clip_result(result, limit)
-        except Exception as exc:
-            self._report([(exc, "end_call")])
-            return
+        outcome: ExecutionResult | None = None  # built on the recording thread in background
+        if not self._background:
+            try:
+                outcome = self._result(result, error)
+            except Exception as exc:
+                self._report([(exc, "end_call")])
+                return
         with self._lock:
             found = self._calls.pop(call_id, None)
             if found is None:
                 return
             run, call = found
             call.result = outcome
+            call.raw = (result, error)
             call.latency_ms = (t1 - call.t0) * 1000.0
             call.done = True
             failures = self._drain(run)
         if failures:
             self._report(failures)
+
+    def _result(
+        self, result: ExecutionResult | str, error: BaseException | str | None
+    ) -> ExecutionResult:
+        """A call's result, its output or error clipped to the step output limit."""
+        limit = self._limits.max_step_output_bytes
+        if error is not None:
+            return ExecutionResult.error(clip_bytes(_error_text(error), limit))
+        if isinstance(result, str):
+            return ExecutionResult.success(clip_bytes(result, limit))
+        text = result.output if result.output is not None else result.message
+        fits = text is None or len(text) * 4 <= limit  # the usual case, no encoding
+        return result if fits else _clip_result(result, limit)
 
     def add_usage(self, run_id: Hashable, usage: TokenUsage) -> None:
         """Add one model call's token usage to run ``run_id`` (ignored if not recorded)."""
@@ -553,6 +563,34 @@ class RunRecorder:
             run = self._runs.get(run_id)
             if run is not None:
                 run.usage = usage if run.usage is None else run.usage + usage
+
+    def add_tokens(
+        self,
+        run_id: Hashable,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        total_tokens: int = 0,
+        llm_calls: int = 1,
+    ) -> None:
+        """`add_usage` from plain counts (cheaper: no model is built per call).
+
+        ``total_tokens`` defaults to input + output when 0. Negative counts are an error.
+        """
+        counts = (input_tokens, output_tokens, total_tokens or input_tokens + output_tokens)
+        if min(*counts, llm_calls) < 0:
+            raise InvalidInputError(f"token counts must be >= 0, got {counts} ({llm_calls} calls)")
+        with self._lock:
+            run = self._runs.get(run_id)
+            if run is None:
+                return
+            if run.tokens is None:
+                run.tokens = [*counts, llm_calls]
+            else:
+                tokens = run.tokens
+                tokens[0] += counts[0]
+                tokens[1] += counts[1]
+                tokens[2] += counts[2]
+                tokens[3] += llm_calls
 
     def set_outcome(
         self, outcome: TaskOutcome | Mapping[str, Any], *, run_id: Hashable | None = None
@@ -624,7 +662,7 @@ class RunRecorder:
             task_description=run.task,
             metadata=run.metadata,
             steps=tuple(run.logged),
-            token_usage=run.usage,
+            token_usage=None if self._background else _usage(run),
             output=output,
             final_response=final_response,
             error=error,
@@ -634,7 +672,7 @@ class RunRecorder:
         if final is None and self.outcome_fn is not None:
             if self._background:
                 self.drain()  # the summary's steps are logged on the recording thread
-                summary = replace(summary, steps=tuple(run.logged))
+                summary = replace(summary, steps=tuple(run.logged), token_usage=_usage(run))
             try:
                 chosen = self.outcome_fn(summary)
                 final = None if chosen is None else _as_outcome(chosen)
@@ -660,7 +698,7 @@ class RunRecorder:
             episode = self._memory.complete_episode(
                 run.episode_id,
                 final or default_outcome(summary),
-                token_usage=run.usage,
+                token_usage=_usage(run),
                 metadata=extra,
             )
         except Exception as exc:
@@ -706,6 +744,8 @@ class RunRecorder:
     def _log_queued(self, run: _Run, call: _Call) -> None:
         """`_log` on the recording thread: the step joins the run's summary, or is counted."""
         try:
+            if call.result is None:
+                call.result = self._result(*call.raw)
             step = self._log(run.episode_id, call)
         except Exception as exc:  # this step is lost; the others go on
             self._report([(exc, "log_step")])
@@ -745,6 +785,15 @@ class RunRecorder:
                 return None
         keep = max(0, limit // 2 - 32)  # room for escaping and the wrapping object
         return {"parameters": {"truncated": clip_bytes(text, keep)}}  # a model_copy update
+
+
+def _usage(run: _Run) -> TokenUsage | None:
+    """The run's token usage: `RunRecorder.add_usage` and `RunRecorder.add_tokens` summed."""
+    if run.tokens is None:
+        return run.usage
+    inp, out, total, calls = run.tokens
+    counted = TokenUsage(input_tokens=inp, output_tokens=out, total_tokens=total, llm_calls=calls)
+    return counted if run.usage is None else run.usage + counted
 
 
 def _clip_result(result: ExecutionResult, limit: int) -> ExecutionResult:

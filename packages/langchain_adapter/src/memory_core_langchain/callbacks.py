@@ -34,6 +34,7 @@ from memory_core import (
     TaskContext,
     TaskOutcome,
     TaskType,
+    clip_bytes,
 )
 from memory_core_langchain._convert import (
     action_for,
@@ -43,8 +44,8 @@ from memory_core_langchain._convert import (
     last_human_text,
     task_from_input,
     task_type_for_run,
-    tool_result,
-    usage_from_llm_result,
+    token_counts,
+    tool_output,
 )
 from memory_core_langchain._lookup import AnyMemory
 
@@ -220,7 +221,9 @@ class MemoryCallbackHandler(RecorderStats, BaseCallbackHandler):
 
     # ---------------------------------------------------------------- chains
 
-    @_guarded
+    # The most frequent events (every graph node is a child chain run) are guarded inline:
+    # no wrapper call on the host's hot path.
+
     def on_chain_start(
         self,
         serialized: dict[str, Any] | None,
@@ -233,13 +236,15 @@ class MemoryCallbackHandler(RecorderStats, BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """Start an episode for an outermost run; track child runs."""
-        if self._root_for(run_id, parent_run_id) is not None:
-            return
-        name = kwargs.get("name") or (serialized or {}).get("name")
-        task = (metadata or {}).get("task_description") or task_from_input(inputs)
-        self._start_root(run_id, "chain", task, name, metadata, tags)
+        try:
+            if self._root_for(run_id, parent_run_id) is not None:
+                return
+            name = kwargs.get("name") or (serialized or {}).get("name")
+            task = (metadata or {}).get("task_description") or task_from_input(inputs)
+            self._start_root(run_id, "chain", task, name, metadata, tags)
+        except Exception as exc:
+            self._recorder.failed(exc, "on_chain_start")
 
-    @_guarded
     def on_chain_end(
         self,
         outputs: dict[str, Any] | Any,
@@ -249,8 +254,11 @@ class MemoryCallbackHandler(RecorderStats, BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """Complete the episode (success) when the outermost run ends."""
-        if self._end_run(run_id) is not None:
-            self._returned(run_id, outputs)
+        try:
+            if self._end_run(run_id) is not None:
+                self._returned(run_id, outputs)
+        except Exception as exc:
+            self._recorder.failed(exc, "on_chain_end")
 
     @_guarded
     def on_chain_error(
@@ -300,13 +308,17 @@ class MemoryCallbackHandler(RecorderStats, BaseCallbackHandler):
         self, output: Any, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
     ) -> None:
         """Finish the step (a ``ToolMessage`` with ``status="error"`` is an error step)."""
-        result = tool_result(output, self._recorder.max_output_bytes)
-        self._recorder.end_call(run_id, result)
+        text, failed = tool_output(output)
+        if failed:
+            self._recorder.end_call(run_id, error=text)
+        else:
+            self._recorder.end_call(run_id, text)
         if self._end_run(run_id) is not None:
-            reason = result.message or "tool reported an error"
-            self._returned(
-                run_id, output, None if result.is_success else TaskOutcome.failure(reason)
-            )
+            outcome = None
+            if failed:
+                limit = self._recorder.max_output_bytes
+                outcome = TaskOutcome.failure(clip_bytes(text, limit) or "tool reported an error")
+            self._returned(run_id, output, outcome)
 
     @_guarded
     def on_tool_error(
@@ -324,7 +336,6 @@ class MemoryCallbackHandler(RecorderStats, BaseCallbackHandler):
 
     # ---------------------------------------------------------------- models
 
-    @_guarded
     def on_chat_model_start(
         self,
         serialized: dict[str, Any] | None,
@@ -337,11 +348,14 @@ class MemoryCallbackHandler(RecorderStats, BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """Track a chat-model call (a model invoked on its own is its own episode)."""
-        if self._root_for(run_id, parent_run_id) is not None:
-            return
-        task = last_human_text(messages[-1]) if messages else None
-        name = kwargs.get("name") or (serialized or {}).get("name")
-        self._start_root(run_id, "chat_model", task, name, metadata, tags)
+        try:
+            if self._root_for(run_id, parent_run_id) is not None:
+                return
+            task = last_human_text(messages[-1]) if messages else None
+            name = kwargs.get("name") or (serialized or {}).get("name")
+            self._start_root(run_id, "chat_model", task, name, metadata, tags)
+        except Exception as exc:
+            self._recorder.failed(exc, "on_chat_model_start")
 
     @_guarded
     def on_llm_start(
@@ -375,7 +389,7 @@ class MemoryCallbackHandler(RecorderStats, BaseCallbackHandler):
         root = self._root_of.get(run_id)
         if root is None:
             return
-        self._recorder.add_usage(root, usage_from_llm_result(response))
+        self._recorder.add_tokens(root, *token_counts(response))
         if self._end_run(run_id) is not None:
             generations = [g for gens in response.generations for g in gens]
             self._returned(run_id, generations[-1].text if generations else "")

@@ -39,7 +39,7 @@ from memory_core_langchain._convert import (
     final_summary,
     jsonable,
     last_human_text,
-    tool_result,
+    tool_output,
     usage_from_messages,
 )
 from memory_core_langchain._lookup import AnyMemory, Found, Lookup
@@ -238,11 +238,14 @@ class MemoryMiddleware(RecorderStats, AgentMiddleware[MemoryState, Any, Any]):
             self._recorder.end_call(call_key, error=error)
             return
         try:
-            result = tool_result(output, self._recorder.max_output_bytes)
+            text, failed = tool_output(output)
         except Exception as exc:
             self._recorder.failed(exc, "wrap_tool_call")
         else:
-            self._recorder.end_call(call_key, result)
+            if failed:
+                self._recorder.end_call(call_key, error=text)
+            else:
+                self._recorder.end_call(call_key, text)
 
     # ----------------------------------------------------------------- hooks
 
