@@ -840,3 +840,14 @@ class RecorderStats:
     def completed_episodes(self) -> list[UUID]:
         """Ids of the episodes completed so far, oldest first (the latest 10 000)."""
         return self._recorder.completed_episodes
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Wait until the runs that ended are written: steps logged, episodes completed.
+
+        Adapters write on the recording thread; the memory's own reads, searches, `flush`
+        and `close` already wait for it, so this is only needed to time that work.
+
+        Returns:
+            False if ``timeout`` (seconds) ran out first.
+        """
+        return self._recorder.drain(timeout)
