@@ -190,7 +190,7 @@ class _RecordingThread:
     """The process's recording thread: runs queued memory writes of recorders, in order.
 
     Writes wait until a run ends (`submit` with ``wake``), a reader drains a recorder, or
-    the shortest flush interval of the memories written to has passed, so that a host
+    the next tick (the shortest flush interval of the memories written to), so that a host
     busy with its run is not interrupted for each step.
     """
 
@@ -210,14 +210,11 @@ class _RecordingThread:
                 )
                 self._thread.start()
             self._tick = min(self._tick, recorder.tick)
-            first = not self._queue
             self._queue.append((recorder, op))
             recorder._queued += 1
             if wake and not self._urgent:
                 self._urgent = True
                 self._cond.notify_all()
-            elif first:
-                self._cond.notify_all()  # starts the flush-interval wait
 
     def drain(self, recorder: RunRecorder, timeout: float | None = None) -> bool:
         """Wait until ``recorder`` has no queued writes; False if ``timeout`` ran out.
@@ -234,13 +231,14 @@ class _RecordingThread:
     def _run(self) -> None:
         while True:
             with self._cond:
-                while not self._queue:
-                    self._cond.wait()
-                if not self._urgent:
-                    self._cond.wait_for(lambda: self._urgent, self._tick)
+                # Woken by a run's end or a drain; otherwise every tick, so that the steps
+                # of long runs reach the memory without waking this thread at each step.
+                self._cond.wait_for(lambda: self._urgent, self._tick)
                 self._urgent = False
                 batch = list(self._queue)
                 self._queue.clear()
+            if not batch:
+                continue
             for _, op in batch:
                 try:
                     op()
