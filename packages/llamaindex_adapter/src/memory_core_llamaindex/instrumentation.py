@@ -32,7 +32,7 @@ import logging
 import threading
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, cast
 from uuid import UUID
 
 from llama_index.core.agent.workflow import AgentWorkflow
@@ -79,6 +79,16 @@ logger = logging.getLogger(__name__)
 _QUERY_METHODS = frozenset({"query", "aquery"})
 
 
+def _owner(handler: _SpanHandler | _EventHandler) -> MemoryInstrumentation | None:
+    """The handler's owner, read from pydantic's private storage directly.
+
+    ``handler._owner`` goes through ``BaseModel.__getattr__`` (about 4 µs); the dict
+    lookup is some 30 times cheaper, and a span costs two of them.
+    """
+    private = handler.__pydantic_private__
+    return None if private is None else cast("MemoryInstrumentation | None", private["_owner"])
+
+
 class _SpanHandler(BaseSpanHandler[BaseSpan]):
     """Forwards span enter/exit/drop to the owning `MemoryInstrumentation`.
 
@@ -102,7 +112,7 @@ class _SpanHandler(BaseSpanHandler[BaseSpan]):
         **kwargs: Any,
     ) -> BaseSpan | None:
         """Map the span to its run; start an episode or a tool step when it is one."""
-        owner = self._owner  # one lookup: pydantic private attributes are slow to read
+        owner = _owner(self)
         if owner is not None:
             owner._span_enter(id_, bound_args, instance, parent_span_id)
         return None
@@ -116,7 +126,7 @@ class _SpanHandler(BaseSpanHandler[BaseSpan]):
         **kwargs: Any,
     ) -> BaseSpan | None:
         """Finish the tool step or run this span stands for."""
-        owner = self._owner
+        owner = _owner(self)
         if owner is not None:
             owner._span_end(id_, instance, result, None)
         return None
@@ -130,7 +140,7 @@ class _SpanHandler(BaseSpanHandler[BaseSpan]):
         **kwargs: Any,
     ) -> BaseSpan | None:
         """Finish the tool step or run this span stands for, as failed."""
-        owner = self._owner
+        owner = _owner(self)
         if owner is not None:
             owner._span_end(id_, instance, None, err)
         return None
@@ -149,7 +159,7 @@ class _EventHandler(BaseEventHandler):
     def handle(self, event: BaseEvent, **kwargs: Any) -> None:
         """Count the LLM call (and its tokens) for the run the event belongs to."""
         if isinstance(event, LLMChatEndEvent | LLMCompletionEndEvent):
-            owner = self._owner
+            owner = _owner(self)
             if owner is not None:
                 owner._llm_end(event)
 
