@@ -21,10 +21,11 @@ called from callbacks in threads and event loops alike.
 
 With ``background=True`` (what the framework adapters use) the host thread only keeps the
 run's state: logging the steps and completing the episode (scoring, reflection, the JSON
-the caches keep) happen in order on one shared recording thread, woken when a run ends
-(and at the memory's flush interval for long runs). The memory drains that queue before it
-answers a read, a search, a flush or ``close``, so a finished run's episode is completed
-and searchable for the code after ``invoke`` exactly as if it had been completed inline.
+the caches keep) happen in order on one shared recording thread, every
+``flush_interval_ms`` (so they are durable within twice that). The memory drains that
+queue before it answers a read, a search, a log or completion, a flush or ``close``, so a
+finished run's episode is completed and searchable for the code after ``invoke`` exactly
+as if it had been completed inline.
 
 Example:
     >>> recorder = RunRecorder(memory, context={"domain": "web-api"})  # doctest: +SKIP
@@ -189,9 +190,9 @@ _Failures = list[tuple[Exception, str]]
 class _RecordingThread:
     """The process's recording thread: runs queued memory writes of recorders, in order.
 
-    Writes wait until a run ends (`submit` with ``wake``), a reader drains a recorder, or
-    the next tick (the shortest flush interval of the memories written to), so that a host
-    busy with its run is not interrupted for each step.
+    Writes wait for the next tick (the shortest flush interval of the memories written
+    to) or for a reader draining a recorder, so that a host busy with its runs is not
+    interrupted at each step or run.
     """
 
     def __init__(self) -> None:
@@ -201,8 +202,12 @@ class _RecordingThread:
         self._tick = 0.1
         self._thread: threading.Thread | None = None
 
-    def submit(self, recorder: RunRecorder, op: Callable[[], object], *, wake: bool) -> None:
-        """Queue ``op`` (it must not raise) for ``recorder``; ``wake`` to run it soon."""
+    def submit(self, recorder: RunRecorder, op: Callable[[], object]) -> None:
+        """Queue ``op`` (it must not raise) for ``recorder``; it runs at the next tick.
+
+        Never wakes the thread: on a busy machine, waking a thread from the host's can
+        cost the host its CPU for a while; readers that need the write now drain.
+        """
         with self._cond:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
@@ -212,9 +217,6 @@ class _RecordingThread:
             self._tick = min(self._tick, recorder.tick)
             self._queue.append((recorder, op))
             recorder._queued += 1
-            if wake and not self._urgent:
-                self._urgent = True
-                self._cond.notify_all()
 
     def drain(self, recorder: RunRecorder, timeout: float | None = None) -> bool:
         """Wait until ``recorder`` has no queued writes; False if ``timeout`` ran out.
@@ -231,8 +233,7 @@ class _RecordingThread:
     def _run(self) -> None:
         while True:
             with self._cond:
-                # Woken by a run's end or a drain; otherwise every tick, so that the steps
-                # of long runs reach the memory without waking this thread at each step.
+                # Every tick, or at once when a reader drains.
                 self._cond.wait_for(lambda: self._urgent, self._tick)
                 self._urgent = False
                 batch = list(self._queue)
@@ -678,7 +679,7 @@ class RunRecorder:
                 failures.append((exc, "outcome_fn"))
         if self._background:
             complete = functools.partial(self._complete, run, final, summary, failures)
-            _WORKER.submit(self, complete, wake=True)
+            _WORKER.submit(self, complete)
             return None
         return self._complete(run, final, summary, failures)
 
@@ -730,7 +731,7 @@ class RunRecorder:
                 continue
             run.taken += 1
             if self._background:
-                _WORKER.submit(self, functools.partial(self._log_queued, run, call), wake=False)
+                _WORKER.submit(self, functools.partial(self._log_queued, run, call))
                 continue
             try:
                 run.logged.append(self._log(run.episode_id, call))

@@ -201,8 +201,9 @@ def tool_output(output: Any) -> tuple[str, bool]:
     an error; its text is then the error message ("tool reported an error" when blank).
     """
     message = output
-    update = getattr(output, "update", None)  # a LangGraph Command carrying a ToolMessage
-    if not isinstance(output, BaseMessage) and isinstance(update, Mapping):
+    # a LangGraph Command carrying a ToolMessage (a message's getattr miss is slow: skip it)
+    update = None if isinstance(output, BaseMessage) else getattr(output, "update", None)
+    if isinstance(update, Mapping):
         messages = update.get("messages")
         if isinstance(messages, list):
             tool_messages = [m for m in messages if isinstance(m, ToolMessage)]
