@@ -28,6 +28,7 @@ __all__ = [
     "final_summary",
     "jsonable",
     "last_human_text",
+    "message_token_counts",
     "task_from_input",
     "task_type_for_run",
     "text_of",
@@ -248,6 +249,21 @@ def _usage_of(raw: Any) -> TokenUsage | None:
         return None
     inp, out, total = counts
     return TokenUsage(input_tokens=inp, output_tokens=out, total_tokens=total, llm_calls=1)
+
+
+def message_token_counts(messages: Sequence[Any]) -> tuple[int, int, int, int] | None:
+    """Summed input, output and total tokens, and how many messages reported any.
+
+    The counts of `usage_from_messages`, without building models (None if none reports).
+    """
+    found: tuple[int, int, int] | None = None
+    calls = 0
+    for message in messages:
+        counts = _counts_of(getattr(message, "usage_metadata", None))
+        if counts is not None:
+            found = counts if found is None else _tuple_sum(found, counts)
+            calls += 1
+    return None if found is None else (*found, calls)
 
 
 def usage_from_messages(messages: Sequence[Any]) -> TokenUsage | None:

@@ -39,8 +39,8 @@ from memory_core_langchain._convert import (
     final_summary,
     jsonable,
     last_human_text,
+    message_token_counts,
     tool_output,
-    usage_from_messages,
 )
 from memory_core_langchain._lookup import AnyMemory, Found, Lookup
 from memory_core_langchain.callbacks import OutcomeFn, on_final_output
@@ -211,9 +211,9 @@ class MemoryMiddleware(RecorderStats, AgentMiddleware[MemoryState, Any, Any]):
         if key is None:
             return
         try:
-            usage = usage_from_messages(_response_messages(response))
-            if usage is not None:
-                self._recorder.add_usage(key, usage)
+            counts = message_token_counts(_response_messages(response))
+            if counts is not None:
+                self._recorder.add_tokens(key, *counts)
         except Exception as exc:
             self._recorder.failed(exc, "wrap_model_call")
 
