@@ -3,13 +3,16 @@
 Attach it to any Runnable (an LCEL chain, a LangGraph graph, a ``create_agent`` agent)
 with ``config={"callbacks": [handler]}``, or record everything started inside a block
 with ``with capture(memory):``. The outermost run becomes one episode, each tool call a
-step, each model call adds token usage, and the episode is completed (stored, scored and
-queued for learning) before ``invoke``/``ainvoke`` returns.
+step, each model call adds token usage, and the episode is completed (scored, stored and
+queued for learning) once the outermost run ends.
 
 One synchronous handler serves sync and async runs alike: ``run_inline = True`` makes
-LangChain call it inline from the event loop instead of in a thread pool, every method
-only updates in-memory state under a lock, and the single database write happens when
-the outermost run ends.
+LangChain call it inline from the event loop instead of in a thread pool, and every
+method only updates in-memory state under a lock. Logging the steps and completing the
+episode happen on memory-core's recording thread (`memory_core.RunRecorder` with
+``background=True``); the memory waits for it before any read, search, flush or close,
+so the code after ``invoke`` finds the episode completed, as if it had been done inline.
+``strict=True`` records on the host's thread instead, so that errors reach the run.
 """
 
 from __future__ import annotations

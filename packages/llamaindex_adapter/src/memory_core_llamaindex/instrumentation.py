@@ -22,6 +22,12 @@ The handlers never break the host agent: an error while recording is logged and 
 (`MemoryInstrumentation.errors`). LlamaIndex's dispatcher swallows whatever a handler
 raises, so ``strict=True`` re-raises the first recording error from `detach` (and from
 the end of a ``with`` block) instead.
+
+The event loop only keeps the run's state: logging the steps and completing the episode
+happen on memory-core's recording thread (`memory_core.RunRecorder` with
+``background=True``, except in strict mode). The memory waits for it before any read,
+search, flush or close, so the code after ``await agent.run(...)`` finds the episode
+completed.
 """
 
 from __future__ import annotations
