@@ -163,7 +163,7 @@ class MemoryEngine:
             completions_pending=lambda: self._buffer.completions_pending,
         )
         self._executor: ThreadPoolExecutor | None = None
-        self._writers: list[weakref.WeakMethod[Callable[[], object]]] = []
+        self._writers: list[weakref.WeakMethod[Callable[[UUID | None], object]]] = []
         self._closed = False
         self._pruner: BackgroundPruner | None = None
         retention = self.config.retention
@@ -194,19 +194,20 @@ class MemoryEngine:
                 )
             return self._executor
 
-    def add_writer(self, drain: weakref.WeakMethod[Callable[[], object]]) -> None:
+    def add_writer(self, drain: weakref.WeakMethod[Callable[[UUID | None], object]]) -> None:
         """Register a producer that queues writes for this memory on another thread.
 
-        ``drain`` (a weak reference to a bound method, dropped once its object is gone)
-        must return once the producer's queued writes are done. It is called before every
-        call that reads, searches, logs to or completes episodes, flushes or closes, so
-        that those see the producer's writes as if they had been made inline (a
+        ``drain(episode_id)`` (a weak reference to a bound method, dropped once its object
+        is gone) must return once the producer's queued writes to that episode (to any
+        episode when None) are done. It is called before every call that lists, searches,
+        flushes or closes (None), and before reading, logging to or completing an episode,
+        so that those see the producer's writes as if they had been made inline (a
         `memory_core.RunRecorder` with ``background=True``).
         """
         with self._lock:
             self._writers.append(drain)
 
-    def _settle(self) -> None:
+    def _settle(self, episode_id: UUID | None = None) -> None:
         """Wait for the writes registered producers queued (see `add_writer`)."""
         if not self._writers:
             return
@@ -217,7 +218,7 @@ class MemoryEngine:
                     if ref in self._writers:
                         self._writers.remove(ref)
             else:
-                drain()
+                drain(episode_id)
 
     def _defer_completion(self) -> bool:
         """Whether a completion may wait in the write buffer (see `complete_episode`).
@@ -343,7 +344,7 @@ class MemoryEngine:
 
     def log_step(self, episode_id: UUID, step: ExecutionStep | Mapping[str, Any]) -> ExecutionStep:
         """Append a step; see `SyncSelfLearningMemory.log_step`."""
-        self._settle()
+        self._settle(episode_id)
         self._check_open()
         step = _coerce(ExecutionStep, step, "step")
         self._check_step(step)
@@ -380,7 +381,7 @@ class MemoryEngine:
         metadata: Mapping[str, str] | None = None,
     ) -> Episode:
         """Finish, score, store and learn from an episode; see the facade's docstring."""
-        self._settle()
+        self._settle(episode_id)
         self._check_open()
         outcome = _coerce(TaskOutcome, outcome, "outcome")
         self.learning.admit()  # backpressure may wait: not under the engine lock
@@ -423,7 +424,7 @@ class MemoryEngine:
 
     def get_episode(self, episode_id: UUID) -> Episode:
         """Return one episode (in-flight or completed) with its steps."""
-        self._settle()
+        self._settle(episode_id)
         with self._lock:
             active = self._active.get(episode_id)
             if active is not None:

@@ -197,13 +197,13 @@ class _RecordingThread:
 
     def __init__(self) -> None:
         self._cond = threading.Condition(threading.Lock())
-        self._queue: deque[tuple[RunRecorder, Callable[[], object]]] = deque()
+        self._queue: deque[tuple[RunRecorder, UUID, Callable[[], object]]] = deque()
         self._urgent = False
         self._tick = 0.1
         self._thread: threading.Thread | None = None
 
-    def submit(self, recorder: RunRecorder, op: Callable[[], object]) -> None:
-        """Queue ``op`` (it must not raise) for ``recorder``; it runs at the next tick.
+    def submit(self, recorder: RunRecorder, episode_id: UUID, op: Callable[[], object]) -> None:
+        """Queue ``op`` (it must not raise) writing to ``episode_id``; it runs at the next tick.
 
         Never wakes the thread: on a busy machine, waking a thread from the host's can
         cost the host its CPU for a while; readers that need the write now drain.
@@ -215,8 +215,10 @@ class _RecordingThread:
                 )
                 self._thread.start()
             self._tick = min(self._tick, recorder.tick)
-            self._queue.append((recorder, op))
+            self._queue.append((recorder, episode_id, op))
             recorder._queued += 1
+            waiting = recorder._queued_for
+            waiting[episode_id] = waiting.get(episode_id, 0) + 1
 
     def drain(self, recorder: RunRecorder, timeout: float | None = None) -> bool:
         """Wait until ``recorder`` has no queued writes; False if ``timeout`` ran out.
@@ -240,14 +242,19 @@ class _RecordingThread:
                 self._queue.clear()
             if not batch:
                 continue
-            for _, op in batch:
+            for _, _, op in batch:
                 try:
                     op()
                 except BaseException:  # an op reports its own errors; never stop the thread
                     logger.exception("memory-core: a recording write failed")
             with self._cond:
-                for recorder, _ in batch:
+                for recorder, episode_id, _ in batch:
                     recorder._queued -= 1
+                    waiting = recorder._queued_for
+                    if waiting[episode_id] > 1:
+                        waiting[episode_id] -= 1
+                    else:
+                        del waiting[episode_id]
                 self._cond.notify_all()
 
 
@@ -313,9 +320,10 @@ class RunRecorder:
         self._last_episode: Episode | None = None
         self._background = background and not strict
         self._queued = 0  # writes waiting on the recording thread (changed under its lock)
+        self._queued_for: dict[UUID, int] = {}  # the same, per episode
         self.tick = self._memory.config.flush_interval_ms / 1000.0
         if self._background:
-            self._memory.engine.add_writer(weakref.WeakMethod(self.drain))
+            self._memory.engine.add_writer(weakref.WeakMethod(self._settle))
 
     # ---------------------------------------------------------------- queries
 
@@ -331,6 +339,11 @@ class RunRecorder:
             False if ``timeout`` (seconds) ran out first; True otherwise.
         """
         return _WORKER.drain(self, timeout)
+
+    def _settle(self, episode_id: UUID | None) -> None:
+        """`drain` for the memory: only when writes to ``episode_id`` are queued (if given)."""
+        if episode_id is None or episode_id in self._queued_for:
+            self.drain()
 
     @property
     def memory(self) -> SyncSelfLearningMemory:
@@ -679,7 +692,7 @@ class RunRecorder:
                 failures.append((exc, "outcome_fn"))
         if self._background:
             complete = functools.partial(self._complete, run, final, summary, failures)
-            _WORKER.submit(self, complete)
+            _WORKER.submit(self, run.episode_id, complete)
             return None
         return self._complete(run, final, summary, failures)
 
@@ -731,7 +744,7 @@ class RunRecorder:
                 continue
             run.taken += 1
             if self._background:
-                _WORKER.submit(self, functools.partial(self._log_queued, run, call))
+                _WORKER.submit(self, run.episode_id, functools.partial(self._log_queued, run, call))
                 continue
             try:
                 run.logged.append(self._log(run.episode_id, call))
