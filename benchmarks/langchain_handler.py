@@ -157,7 +157,7 @@ def bench_events(memory: SyncSelfLearningMemory, n: int) -> list[Row]:
 
     for kind, start, end, note in (
         ("chain", chain_start, chain_end, "child run (graph node)"),
-        ("tool", tool_start, tool_end, "logs one step"),
+        ("tool", tool_start, tool_end, "one step (logged on the recording thread)"),
         ("chat_model", model_start, model_end, "adds token usage"),
     ):
         ids = [uuid.uuid4() for _ in range(n)]
