@@ -185,6 +185,7 @@ class _Run:
 
 
 _Failures = list[tuple[Exception, str]]
+_MIN_TICK = 0.01  # seconds: the recording thread wakes at most 100 times a second
 
 
 class _RecordingThread:
@@ -209,12 +210,8 @@ class _RecordingThread:
         cost the host its CPU for a while; readers that need the write now drain.
         """
         with self._cond:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._run, name="memory-core-recording", daemon=True
-                )
-                self._thread.start()
-            self._tick = min(self._tick, recorder.tick)
+            self._ensure_thread()
+            self._tick = min(self._tick, max(_MIN_TICK, recorder.tick))
             self._queue.append((recorder, episode_id, op))
             recorder._queued += 1
             waiting = recorder._queued_for
@@ -228,9 +225,18 @@ class _RecordingThread:
         if recorder._queued == 0 or threading.current_thread() is self._thread:
             return True
         with self._cond:
+            self._ensure_thread()  # (gone in a forked child, say)
             self._urgent = True
             self._cond.notify_all()
             return self._cond.wait_for(lambda: recorder._queued == 0, timeout)
+
+    def _ensure_thread(self) -> None:
+        """Start the thread if it is not running (under the lock)."""
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(
+                target=self._run, name="memory-core-recording", daemon=True
+            )
+            self._thread.start()
 
     def _run(self) -> None:
         while True:
