@@ -83,6 +83,7 @@ __all__ = ["MemoryInstrumentation", "OutcomeFn", "RunSummary"]
 logger = logging.getLogger(__name__)
 
 _QUERY_METHODS = frozenset({"query", "aquery"})
+_LLM_END = (LLMChatEndEvent, LLMCompletionEndEvent)
 
 
 def _owner(handler: _SpanHandler | _EventHandler) -> MemoryInstrumentation | None:
@@ -164,7 +165,7 @@ class _EventHandler(BaseEventHandler):
 
     def handle(self, event: BaseEvent, **kwargs: Any) -> None:
         """Count the LLM call (and its tokens) for the run the event belongs to."""
-        if isinstance(event, LLMChatEndEvent | LLMCompletionEndEvent):
+        if isinstance(event, _LLM_END):  # every event comes here: a prebuilt tuple
             owner = _owner(self)
             if owner is not None:
                 owner._llm_end(event)
