@@ -55,7 +55,6 @@ from llama_index_instrumentation.dispatcher import Dispatcher
 from pydantic import PrivateAttr
 
 from memory_core import (
-    ExecutionResult,
     InvalidInputError,
     OutcomeFn,
     RecorderStats,
@@ -66,7 +65,6 @@ from memory_core import (
     TaskContext,
     TaskOutcome,
     TaskType,
-    TokenUsage,
 )
 from memory_core_llamaindex._convert import (
     json_safe,
@@ -74,8 +72,8 @@ from memory_core_llamaindex._convert import (
     result_text,
     span_name,
     task_from_start_event,
-    tool_output_result,
-    usage_from_response,
+    token_counts,
+    tool_output_text,
 )
 
 __all__ = ["MemoryInstrumentation", "OutcomeFn", "RunSummary"]
@@ -412,17 +410,22 @@ class MemoryInstrumentation(RecorderStats):
             elif self._recorder.has_call(id_):
                 if err is not None:
                     self._recorder.end_call(id_, error=err)
+                    return
+                text, failed = self._call_outcome(result)
+                if failed:
+                    self._recorder.end_call(id_, error=text)
                 else:
-                    self._recorder.end_call(id_, self._call_result(result))
+                    self._recorder.end_call(id_, text)
         except Exception as exc:
             self._failed("span end", exc)
 
-    def _call_result(self, result: Any) -> ExecutionResult | str:
+    def _call_outcome(self, result: Any) -> tuple[str, bool]:
+        """A finished call's text and whether it failed (the recorder builds the result)."""
         if isinstance(result, ToolCallResult):
-            return tool_output_result(result.tool_output, self._recorder.max_output_bytes)
+            return tool_output_text(result.tool_output)
         if result is None:
-            return ExecutionResult.error("the call ended without a result")
-        return result_text(result) or ""
+            return "the call ended without a result", True
+        return result_text(result) or "", False
 
     def _finish_run(self, key: str, result: Any, err: BaseException | None) -> None:
         try:
@@ -449,8 +452,7 @@ class MemoryInstrumentation(RecorderStats):
                 run_key = self._span_run.get(span_id)
             if run_key is None:
                 return
-            usage = usage_from_response(event.response) or TokenUsage(llm_calls=1)
-            self._recorder.add_usage(run_key, usage)
+            self._recorder.add_tokens(run_key, *(token_counts(event.response) or (0, 0, 0)))
         except Exception as exc:
             self._failed("LLM event", exc)
 
