@@ -211,7 +211,7 @@ class _RecordingThread:
         """
         with self._cond:
             self._ensure_thread()
-            self._tick = min(self._tick, max(_MIN_TICK, recorder.tick))
+            self._tick = min(self._tick, max(_MIN_TICK, recorder._tick))
             self._queue.append((recorder, episode_id, op))
             recorder._queued += 1
             waiting = recorder._queued_for
@@ -327,7 +327,7 @@ class RunRecorder:
         self._background = background and not strict
         self._queued = 0  # writes waiting on the recording thread (changed under its lock)
         self._queued_for: dict[UUID, int] = {}  # the same, per episode
-        self.tick = self._memory.config.flush_interval_ms / 1000.0
+        self._tick = self._memory.config.flush_interval_ms / 1000.0  # recording-thread wakeups
         if self._background:
             self._memory.engine.add_writer(weakref.WeakMethod(self._settle))
 
@@ -766,6 +766,8 @@ class RunRecorder:
                 call.result = self._result(*call.raw)
             step = self._log(run.episode_id, call)
         except Exception as exc:  # this step is lost; the others go on
+            with self._lock:
+                run.taken -= 1
             self._report([(exc, "log_step")])
             return
         with self._lock:
