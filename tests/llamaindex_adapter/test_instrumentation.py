@@ -421,3 +421,16 @@ async def test_run_inside_a_callers_own_span_is_recorded(sqlite_memory, instrume
     episode = sqlite_memory.get_episode(inst.completed_episodes[0])
     assert episode.task_description == "answer inside an app span"
     assert [s.tool for s in episode.steps] == ["add", "boom"]
+
+
+async def test_the_episode_is_searchable_right_after_the_run(memory, instrument, script) -> None:
+    # steps and the completion are written on the recording thread; a read waits for it
+    inst = instrument(memory, context={"domain": "math"})
+    agent = FunctionAgent(tools=tools(), llm=script.llm(*add_then_boom(script)))
+
+    await agent.run(user_msg="What is 2 + 3?")
+
+    [found] = memory.search_episodes("What is 2 + 3?", {"domain": "math"})
+    assert found.episode.is_complete
+    assert [s.tool for s in found.episode.steps] == ["add", "boom"]
+    assert inst.completed_episodes == [found.episode.episode_id]

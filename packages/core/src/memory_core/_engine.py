@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, TypeVar, get_args
@@ -162,6 +163,7 @@ class MemoryEngine:
             completions_pending=lambda: self._buffer.completions_pending,
         )
         self._executor: ThreadPoolExecutor | None = None
+        self._writers: list[weakref.WeakMethod[Callable[[UUID | None], object]]] = []
         self._closed = False
         self._pruner: BackgroundPruner | None = None
         retention = self.config.retention
@@ -191,6 +193,32 @@ class MemoryEngine:
                     max_workers=1, thread_name_prefix=f"memory-core-async[{self.namespace}]"
                 )
             return self._executor
+
+    def add_writer(self, drain: weakref.WeakMethod[Callable[[UUID | None], object]]) -> None:
+        """Register a producer that queues writes for this memory on another thread.
+
+        ``drain(episode_id)`` (a weak reference to a bound method, dropped once its object
+        is gone) must return once the producer's queued writes to that episode (to any
+        episode when None) are done. It is called before every call that lists, searches,
+        flushes or closes (None), and before reading, logging to or completing an episode,
+        so that those see the producer's writes as if they had been made inline (a
+        `memory_core.RunRecorder` with ``background=True``).
+        """
+        with self._lock:
+            self._writers.append(drain)
+
+    def _settle(self, episode_id: UUID | None = None) -> None:
+        """Wait for the writes registered producers queued (see `add_writer`)."""
+        if not self._writers:
+            return
+        for ref in list(self._writers):
+            drain = ref()
+            if drain is None:
+                with self._lock:
+                    if ref in self._writers:
+                        self._writers.remove(ref)
+            else:
+                drain(episode_id)
 
     def _defer_completion(self) -> bool:
         """Whether a completion may wait in the write buffer (see `complete_episode`).
@@ -316,6 +344,7 @@ class MemoryEngine:
 
     def log_step(self, episode_id: UUID, step: ExecutionStep | Mapping[str, Any]) -> ExecutionStep:
         """Append a step; see `SyncSelfLearningMemory.log_step`."""
+        self._settle(episode_id)
         self._check_open()
         step = _coerce(ExecutionStep, step, "step")
         self._check_step(step)
@@ -352,6 +381,7 @@ class MemoryEngine:
         metadata: Mapping[str, str] | None = None,
     ) -> Episode:
         """Finish, score, store and learn from an episode; see the facade's docstring."""
+        self._settle(episode_id)
         self._check_open()
         outcome = _coerce(TaskOutcome, outcome, "outcome")
         self.learning.admit()  # backpressure may wait: not under the engine lock
@@ -394,6 +424,7 @@ class MemoryEngine:
 
     def get_episode(self, episode_id: UUID) -> Episode:
         """Return one episode (in-flight or completed) with its steps."""
+        self._settle(episode_id)
         with self._lock:
             active = self._active.get(episode_id)
             if active is not None:
@@ -426,6 +457,7 @@ class MemoryEngine:
         offset: int = 0,
     ) -> list[Episode]:
         """List full episodes, newest first; see the facade's docstring."""
+        self._settle()
         if limit is not None and not 0 <= limit <= 10_000:
             raise InvalidInputError("limit must be between 0 and 10000 (or None for all)")
         if offset < 0:
@@ -446,6 +478,7 @@ class MemoryEngine:
 
     def delete_episode(self, episode_id: UUID) -> None:
         """Delete an episode, its steps and evidence links; see the facade's docstring."""
+        self._settle()
         with self._lock:
             self._buffer.flush()
             was_active = self._active.pop(episode_id, None) is not None
@@ -511,6 +544,7 @@ class MemoryEngine:
         min_reward: float | None = None,
     ) -> list[RetrievedEpisode]:
         """Rank past episodes for a task, with score breakdowns."""
+        self._settle()
         if not 0 < limit <= 1_000:
             raise InvalidInputError("limit must be between 1 and 1000")
         ctx = TaskContext() if context is None else _coerce(TaskContext, context, "context")
@@ -535,6 +569,7 @@ class MemoryEngine:
         episode_id: UUID | None = None,
     ) -> RecommendedPlan | None:
         """The tool plan that solved tasks like this one; see the facade's docstring."""
+        self._settle()
         description: object = task_description
         if not isinstance(description, str) or not description.strip():
             raise InvalidInputError("task_description must be a non-empty string")
@@ -560,6 +595,7 @@ class MemoryEngine:
         episode_id: UUID | None = None,
     ) -> list[RetrievedPattern]:
         """Rank patterns for a context; ``episode_id`` records them as retrieved for it."""
+        self._settle()
         if not 0 < limit <= 1_000:
             raise InvalidInputError("limit must be between 1 and 1000")
         ctx = TaskContext() if context is None else _coerce(TaskContext, context, "context")
@@ -589,6 +625,7 @@ class MemoryEngine:
 
     def stats(self) -> MemoryStats:
         """A snapshot of counts, cache counters and learning-queue counters."""
+        self._settle()
         with self._lock:
             in_flight = len(self._active)
         self._buffer.flush()
@@ -612,6 +649,7 @@ class MemoryEngine:
 
     def flush(self) -> None:
         """Make every pending write durable now."""
+        self._settle()
         self._buffer.flush()
 
     def wait_for_learning(self, timeout: float | None = None) -> bool:
@@ -619,6 +657,7 @@ class MemoryEngine:
 
         Completions still waiting in the write buffer are stored (and queued) first.
         """
+        self._settle()
         self._buffer.flush()
         return self.learning.wait(timeout)
 
@@ -630,6 +669,7 @@ class MemoryEngine:
         stop: threading.Event | None = None,
     ) -> LearnReport:
         """Learn the namespace's unlearned episodes here; see the facade's docstring."""
+        self._settle()
         self._check_open()
         self._buffer.flush()
         return self.learning.learn_pending(limit=limit, batch_size=batch_size, stop=stop)
@@ -644,6 +684,7 @@ class MemoryEngine:
         batch_size: int = 500,
     ) -> RelearnReport:
         """Run pattern extraction again over stored episodes; see the facade's docstring."""
+        self._settle()
         self._check_open()
         self._buffer.flush()
         self.learning.wait()  # queued work first, so the report compares settled states
@@ -657,6 +698,7 @@ class MemoryEngine:
 
     def prune(self, *, dry_run: bool = False) -> PruneReport:
         """Apply ``config.retention`` now; see the facade's docstring."""
+        self._settle()
         self._check_open()
         self._buffer.flush()
         return self._prune(dry_run=dry_run, deadline=None)
@@ -707,6 +749,7 @@ class MemoryEngine:
         """Flush pending writes, finish learning work and release the store. Idempotent."""
         if self._closed:
             return
+        self._settle()
         self._closed = True
         try:
             if self._pruner is not None:

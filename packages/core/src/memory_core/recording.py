@@ -19,6 +19,14 @@ It is thread-safe (one lock; the database write of `RunRecorder.finish_run` happ
 it) and writes through the blocking view (``memory.sync``) of either facade, so it can be
 called from callbacks in threads and event loops alike.
 
+With ``background=True`` (what the framework adapters use) the host thread only keeps the
+run's state: logging the steps and completing the episode (scoring, reflection, the JSON
+the caches keep) happen in order on one shared recording thread, every
+``flush_interval_ms`` (so they are durable within twice that). The memory drains that
+queue before it answers a read, a search, a log or completion, a flush or ``close``, so a
+finished run's episode is completed and searchable for the code after ``invoke`` exactly
+as if it had been completed inline.
+
 Example:
     >>> recorder = RunRecorder(memory, context={"domain": "web-api"})  # doctest: +SKIP
     >>> recorder.start_run("run-1", "Fix the failing login test")  # doctest: +SKIP
@@ -31,12 +39,14 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -155,6 +165,7 @@ class _Call:
     result: ExecutionResult | None = None
     latency_ms: float = 0.0
     done: bool = False
+    raw: tuple[ExecutionResult | str, BaseException | str | None] = ("", None)  # to build result
 
 
 @dataclass(slots=True)
@@ -166,12 +177,94 @@ class _Run:
     metadata: dict[str, str]
     calls: deque[_Call] = field(default_factory=deque)  # unlogged calls, in start order
     logged: list[ExecutionStep] = field(default_factory=list)
+    taken: int = 0  # steps logged or queued to be (the step limit counts these)
     dropped: int = 0
     usage: TokenUsage | None = None
+    tokens: list[int] | None = None  # input, output, total, calls: from `add_tokens`
     outcome: TaskOutcome | None = None
 
 
 _Failures = list[tuple[Exception, str]]
+_MIN_TICK = 0.01  # seconds: the recording thread wakes at most 100 times a second
+
+
+class _RecordingThread:
+    """The process's recording thread: runs queued memory writes of recorders, in order.
+
+    Writes wait for the next tick (the shortest flush interval of the memories written
+    to) or for a reader draining a recorder, so that a host busy with its runs is not
+    interrupted at each step or run.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._queue: deque[tuple[RunRecorder, UUID, Callable[[], object]]] = deque()
+        self._urgent = False
+        self._tick = 0.1
+        self._thread: threading.Thread | None = None
+
+    def submit(self, recorder: RunRecorder, episode_id: UUID, op: Callable[[], object]) -> None:
+        """Queue ``op`` (it must not raise) writing to ``episode_id``; it runs at the next tick.
+
+        Never wakes the thread: on a busy machine, waking a thread from the host's can
+        cost the host its CPU for a while; readers that need the write now drain.
+        """
+        with self._cond:
+            self._ensure_thread()
+            self._tick = min(self._tick, max(_MIN_TICK, recorder._tick))
+            self._queue.append((recorder, episode_id, op))
+            recorder._queued += 1
+            waiting = recorder._queued_for
+            waiting[episode_id] = waiting.get(episode_id, 0) + 1
+
+    def drain(self, recorder: RunRecorder, timeout: float | None = None) -> bool:
+        """Wait until ``recorder`` has no queued writes; False if ``timeout`` ran out.
+
+        Returns at once on the recording thread itself (its own writes come first).
+        """
+        if recorder._queued == 0 or threading.current_thread() is self._thread:
+            return True
+        with self._cond:
+            self._ensure_thread()  # (gone in a forked child, say)
+            self._urgent = True
+            self._cond.notify_all()
+            return self._cond.wait_for(lambda: recorder._queued == 0, timeout)
+
+    def _ensure_thread(self) -> None:
+        """Start the thread if it is not running (under the lock)."""
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(
+                target=self._run, name="memory-core-recording", daemon=True
+            )
+            self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                # Every tick, or at once when a reader drains.
+                self._cond.wait_for(lambda: self._urgent, self._tick)
+                self._urgent = False
+                batch = list(self._queue)
+                self._queue.clear()
+            if not batch:
+                continue
+            for _, _, op in batch:
+                try:
+                    op()
+                except BaseException:  # an op reports its own errors; never stop the thread
+                    logger.exception("memory-core: a recording write failed")
+            with self._cond:
+                for recorder, episode_id, _ in batch:
+                    recorder._queued -= 1
+                    waiting = recorder._queued_for
+                    if waiting[episode_id] > 1:
+                        waiting[episode_id] -= 1
+                    else:
+                        del waiting[episode_id]
+                self._cond.notify_all()
+
+
+_WORKER = _RecordingThread()
 
 
 class RunRecorder:
@@ -186,6 +279,10 @@ class RunRecorder:
             and the default is used.
         strict: Re-raise recording errors (after logging and counting them) instead of
             swallowing them; the episode is still completed first where possible.
+        background: Log steps and complete episodes on the recording thread instead of
+            the caller's (see the module docs); `finish_run` then returns None, and the
+            memory waits for the queued writes before any read. Ignored when ``strict``
+            (errors must reach the caller).
 
     Raises:
         InvalidInputError: ``memory`` is not a memory, or the context or task type is bad.
@@ -199,6 +296,7 @@ class RunRecorder:
         task_type: TaskType | str = TaskType.OTHER,
         outcome_fn: OutcomeFn | None = None,
         strict: bool = False,
+        background: bool = False,
     ) -> None:
         if not isinstance(memory, SelfLearningMemory | SyncSelfLearningMemory):
             raise InvalidInputError(
@@ -226,8 +324,32 @@ class RunRecorder:
         self._last_error: BaseException | None = None
         self._first_error: BaseException | None = None
         self._last_episode: Episode | None = None
+        self._background = background and not strict
+        self._queued = 0  # writes waiting on the recording thread (changed under its lock)
+        self._queued_for: dict[UUID, int] = {}  # the same, per episode
+        self._tick = self._memory.config.flush_interval_ms / 1000.0  # recording-thread wakeups
+        if self._background:
+            self._memory.engine.add_writer(weakref.WeakMethod(self._settle))
 
     # ---------------------------------------------------------------- queries
+
+    @property
+    def background(self) -> bool:
+        """True when steps and completions are written on the recording thread."""
+        return self._background
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Wait until the writes queued on the recording thread are done (see ``background``).
+
+        Returns:
+            False if ``timeout`` (seconds) ran out first; True otherwise.
+        """
+        return _WORKER.drain(self, timeout)
+
+    def _settle(self, episode_id: UUID | None) -> None:
+        """`drain` for the memory: only when writes to ``episode_id`` are queued (if given)."""
+        if episode_id is None or episode_id in self._queued_for:
+            self.drain()
 
     @property
     def memory(self) -> SyncSelfLearningMemory:
@@ -277,12 +399,14 @@ class RunRecorder:
     @property
     def completed_episodes(self) -> list[UUID]:
         """Ids of the episodes completed so far, oldest first (the latest 10 000)."""
+        self.drain()
         with self._lock:
             return list(self._completed)
 
     @property
     def last_episode(self) -> Episode | None:
         """The most recently completed episode (None before the first run ends)."""
+        self.drain()
         return self._last_episode
 
     # ----------------------------------------------------------------- errors
@@ -290,15 +414,18 @@ class RunRecorder:
     @property
     def errors(self) -> int:
         """How many recording errors were logged and counted."""
+        self.drain()
         return self._errors
 
     @property
     def last_error(self) -> BaseException | None:
         """The latest recording error (None if there was none)."""
+        self.drain()
         return self._last_error
 
     def take_first_error(self) -> BaseException | None:
         """The first recording error not taken yet, and forget it (for deferred raising)."""
+        self.drain()
         with self._lock:
             error, self._first_error = self._first_error, None
         return error
@@ -415,30 +542,38 @@ class RunRecorder:
         t1 = time.perf_counter()
         if call_id not in self._calls:
             return
-        try:
-            limit = self._limits.max_step_output_bytes
-            if error is not None:
-                outcome = ExecutionResult.error(clip_bytes(_error_text(error), limit))
-            elif isinstance(result, str):
-                outcome = ExecutionResult.success(clip_bytes(result, limit))
-            else:
-                text = result.output if result.output is not None else result.message
-                fits = text is None or len(text) * 4 <= limit  # the usual case, no encoding
-                outcome = result if fits else _clip_result(result, limit)
-        except Exception as exc:
-            self._report([(exc, "end_call")])
-            return
+        outcome: ExecutionResult | None = None  # built on the recording thread in background
+        if not self._background:
+            try:
+                outcome = self._result(result, error)
+            except Exception as exc:
+                self._report([(exc, "end_call")])
+                return
         with self._lock:
             found = self._calls.pop(call_id, None)
             if found is None:
                 return
             run, call = found
             call.result = outcome
+            call.raw = (result, error)
             call.latency_ms = (t1 - call.t0) * 1000.0
             call.done = True
             failures = self._drain(run)
         if failures:
             self._report(failures)
+
+    def _result(
+        self, result: ExecutionResult | str, error: BaseException | str | None
+    ) -> ExecutionResult:
+        """A call's result, its output or error clipped to the step output limit."""
+        limit = self._limits.max_step_output_bytes
+        if error is not None:
+            return ExecutionResult.error(clip_bytes(_error_text(error), limit))
+        if isinstance(result, str):
+            return ExecutionResult.success(clip_bytes(result, limit))
+        text = result.output if result.output is not None else result.message
+        fits = text is None or len(text) * 4 <= limit  # the usual case, no encoding
+        return result if fits else _clip_result(result, limit)
 
     def add_usage(self, run_id: Hashable, usage: TokenUsage) -> None:
         """Add one model call's token usage to run ``run_id`` (ignored if not recorded)."""
@@ -446,6 +581,34 @@ class RunRecorder:
             run = self._runs.get(run_id)
             if run is not None:
                 run.usage = usage if run.usage is None else run.usage + usage
+
+    def add_tokens(
+        self,
+        run_id: Hashable,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        total_tokens: int = 0,
+        llm_calls: int = 1,
+    ) -> None:
+        """`add_usage` from plain counts (cheaper: no model is built per call).
+
+        ``total_tokens`` defaults to input + output when 0. Negative counts are an error.
+        """
+        counts = (input_tokens, output_tokens, total_tokens or input_tokens + output_tokens)
+        if min(*counts, llm_calls) < 0:
+            raise InvalidInputError(f"token counts must be >= 0, got {counts} ({llm_calls} calls)")
+        with self._lock:
+            run = self._runs.get(run_id)
+            if run is None:
+                return
+            if run.tokens is None:
+                run.tokens = [*counts, llm_calls]
+            else:
+                tokens = run.tokens
+                tokens[0] += counts[0]
+                tokens[1] += counts[1]
+                tokens[2] += counts[2]
+                tokens[3] += llm_calls
 
     def set_outcome(
         self, outcome: TaskOutcome | Mapping[str, Any], *, run_id: Hashable | None = None
@@ -496,6 +659,8 @@ class RunRecorder:
         own verdict); ``outcome_fn(summary)``; `default_outcome` (from ``error``,
         ``cancelled`` and ``final_response``). Steps beyond ``max_steps_per_episode`` were
         dropped; their number is stored in the episode's metadata as ``dropped_steps``.
+        With ``background=True`` the episode is completed on the recording thread and this
+        returns None (`last_episode` waits for it).
         """
         t1 = time.perf_counter()
         with self._lock:
@@ -515,7 +680,7 @@ class RunRecorder:
             task_description=run.task,
             metadata=run.metadata,
             steps=tuple(run.logged),
-            token_usage=run.usage,
+            token_usage=None if self._background else _usage(run),
             output=output,
             final_response=final_response,
             error=error,
@@ -523,18 +688,35 @@ class RunRecorder:
         )
         final = run.outcome or outcome
         if final is None and self.outcome_fn is not None:
+            if self._background:
+                self.drain()  # the summary's steps are logged on the recording thread
+                summary = replace(summary, steps=tuple(run.logged), token_usage=_usage(run))
             try:
                 chosen = self.outcome_fn(summary)
                 final = None if chosen is None else _as_outcome(chosen)
             except Exception as exc:
                 failures.append((exc, "outcome_fn"))
+        if self._background:
+            complete = functools.partial(self._complete, run, final, summary, failures)
+            _WORKER.submit(self, run.episode_id, complete)
+            return None
+        return self._complete(run, final, summary, failures)
+
+    def _complete(
+        self,
+        run: _Run,
+        final: TaskOutcome | None,
+        summary: RunSummary,
+        failures: _Failures,
+    ) -> Episode | None:
+        """Complete the run's episode, then report the failures of its last event."""
         extra = {"dropped_steps": str(run.dropped)} if run.dropped else None
         episode: Episode | None = None
         try:
             episode = self._memory.complete_episode(
                 run.episode_id,
                 final or default_outcome(summary),
-                token_usage=run.usage,
+                token_usage=_usage(run),
                 metadata=extra,
             )
         except Exception as exc:
@@ -556,7 +738,7 @@ class RunRecorder:
         max_steps = self._limits.max_steps_per_episode
         while calls and calls[0].done:
             call = calls.popleft()
-            if len(run.logged) >= max_steps:
+            if run.taken >= max_steps:
                 if not run.dropped:
                     logger.warning(
                         "memory-core: episode %s reached max_steps_per_episode (%d); later "
@@ -566,11 +748,30 @@ class RunRecorder:
                     )
                 run.dropped += 1
                 continue
+            run.taken += 1
+            if self._background:
+                _WORKER.submit(self, run.episode_id, functools.partial(self._log_queued, run, call))
+                continue
             try:
                 run.logged.append(self._log(run.episode_id, call))
             except Exception as exc:  # this step is lost; the others go on
+                run.taken -= 1
                 failures.append((exc, "log_step"))
         return failures
+
+    def _log_queued(self, run: _Run, call: _Call) -> None:
+        """`_log` on the recording thread: the step joins the run's summary, or is counted."""
+        try:
+            if call.result is None:
+                call.result = self._result(*call.raw)
+            step = self._log(run.episode_id, call)
+        except Exception as exc:  # this step is lost; the others go on
+            with self._lock:
+                run.taken -= 1
+            self._report([(exc, "log_step")])
+            return
+        with self._lock:
+            run.logged.append(step)
 
     def _log(self, episode_id: UUID, call: _Call) -> ExecutionStep:
         step = ExecutionStep(
@@ -604,6 +805,15 @@ class RunRecorder:
                 return None
         keep = max(0, limit // 2 - 32)  # room for escaping and the wrapping object
         return {"parameters": {"truncated": clip_bytes(text, keep)}}  # a model_copy update
+
+
+def _usage(run: _Run) -> TokenUsage | None:
+    """The run's token usage: `RunRecorder.add_usage` and `RunRecorder.add_tokens` summed."""
+    if run.tokens is None:
+        return run.usage
+    inp, out, total, calls = run.tokens
+    counted = TokenUsage(input_tokens=inp, output_tokens=out, total_tokens=total, llm_calls=calls)
+    return counted if run.usage is None else run.usage + counted
 
 
 def _clip_result(result: ExecutionResult, limit: int) -> ExecutionResult:
@@ -650,3 +860,14 @@ class RecorderStats:
     def completed_episodes(self) -> list[UUID]:
         """Ids of the episodes completed so far, oldest first (the latest 10 000)."""
         return self._recorder.completed_episodes
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Wait until the runs that ended are written: steps logged, episodes completed.
+
+        Adapters write on the recording thread; the memory's own reads, searches, `flush`
+        and `close` already wait for it, so this is only needed to time that work.
+
+        Returns:
+            False if ``timeout`` (seconds) ran out first.
+        """
+        return self._recorder.drain(timeout)

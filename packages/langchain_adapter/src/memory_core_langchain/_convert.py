@@ -28,9 +28,12 @@ __all__ = [
     "final_summary",
     "jsonable",
     "last_human_text",
+    "message_token_counts",
     "task_from_input",
     "task_type_for_run",
     "text_of",
+    "token_counts",
+    "tool_output",
     "tool_result",
     "usage_from_llm_result",
     "usage_from_messages",
@@ -92,8 +95,46 @@ def _messages_of(value: Any) -> list[BaseMessage] | None:
     return None
 
 
+_HUMAN_ROLES = ("user", "human")
+_PLAIN_ROLES = frozenset({"user", "human", "ai", "assistant", "system"})
+
+
+def _is_plain(item: Any) -> bool:
+    """A message, or a ``(role, text)`` pair that converts to one without fail."""
+    if isinstance(item, BaseMessage):
+        return True
+    return (
+        isinstance(item, tuple)
+        and len(item) == 2
+        and item[0] in _PLAIN_ROLES
+        and isinstance(item[1], str)
+    )
+
+
+def _human_text_as_given(messages: Any) -> str | None:
+    """`last_human_text` of a list of messages and ``(role, text)`` pairs, converting nothing.
+
+    Returns "" for any other value (the caller then converts it).
+    """
+    if not isinstance(messages, list | tuple) or not all(_is_plain(m) for m in messages):
+        return ""
+    for item in reversed(messages):
+        if isinstance(item, HumanMessage):
+            text = text_of(item).strip()
+        elif isinstance(item, tuple) and item[0] in _HUMAN_ROLES:
+            text = item[1].strip()
+        else:
+            continue
+        if text:
+            return text
+    return None
+
+
 def last_human_text(messages: Any) -> str | None:
     """The text of the last human message in a message list (any accepted form)."""
+    quick = _human_text_as_given(messages)
+    if quick != "":
+        return quick
     converted = _messages_of(messages)
     if not converted:
         return None
@@ -154,37 +195,75 @@ def action_for(tool: str, parameters: Mapping[str, Any], limit: int = 200) -> st
     return _clip_chars(f"{tool}({args})", limit)
 
 
-def tool_result(output: Any, max_bytes: int) -> ExecutionResult:
-    """The result of a finished tool call (a ``ToolMessage`` with ``status="error"`` fails)."""
+def tool_output(output: Any) -> tuple[str, bool]:
+    """The text of a finished tool call's output, and whether the tool reported an error.
+
+    A ``ToolMessage`` with ``status="error"`` (or a LangGraph ``Command`` carrying one) is
+    an error; its text is then the error message ("tool reported an error" when blank).
+    """
     message = output
-    update = getattr(output, "update", None)  # a LangGraph Command carrying a ToolMessage
-    if not isinstance(output, BaseMessage) and isinstance(update, Mapping):
+    # a LangGraph Command carrying a ToolMessage (a message's getattr miss is slow: skip it)
+    update = None if isinstance(output, BaseMessage) else getattr(output, "update", None)
+    if isinstance(update, Mapping):
         messages = update.get("messages")
         if isinstance(messages, list):
             tool_messages = [m for m in messages if isinstance(m, ToolMessage)]
             if tool_messages:
                 message = tool_messages[-1]
     if isinstance(message, ToolMessage):
-        text = clip_bytes(text_of(message.content), max_bytes)
+        text = text_of(message.content)
         if message.status == "error":
-            return ExecutionResult.error(text or "tool reported an error")
-        return ExecutionResult.success(text)
-    return ExecutionResult.success(clip_bytes(text_of(message), max_bytes))
+            return text or "tool reported an error", True
+        return text, False
+    return text_of(message), False
+
+
+def tool_result(output: Any, max_bytes: int) -> ExecutionResult:
+    """The result of a finished tool call (a ``ToolMessage`` with ``status="error"`` fails)."""
+    text, failed = tool_output(output)
+    text = clip_bytes(text, max_bytes)
+    if failed:
+        return ExecutionResult.error(text or "tool reported an error")
+    return ExecutionResult.success(text)
+
+
+def _counts_of(raw: Any) -> tuple[int, int, int] | None:
+    """Input, output and total tokens of a ``usage_metadata`` or provider usage dict."""
+    if not isinstance(raw, Mapping):
+        return None
+    try:
+        inp = int(raw.get("input_tokens", raw.get("prompt_tokens", 0)) or 0)
+        out = int(raw.get("output_tokens", raw.get("completion_tokens", 0)) or 0)
+        total = int(raw.get("total_tokens", 0) or (inp + out))
+    except (TypeError, ValueError):
+        return None
+    if inp < 0 or out < 0 or total < 0:
+        return None
+    return inp, out, total
 
 
 def _usage_of(raw: Any) -> TokenUsage | None:
     """TokenUsage from an ``AIMessage.usage_metadata`` or a provider usage dict."""
-    if not isinstance(raw, Mapping):
+    counts = _counts_of(raw)
+    if counts is None:
         return None
-    inp = raw.get("input_tokens", raw.get("prompt_tokens", 0)) or 0
-    out = raw.get("output_tokens", raw.get("completion_tokens", 0)) or 0
-    total = raw.get("total_tokens", 0) or (inp + out)
-    try:
-        return TokenUsage(
-            input_tokens=int(inp), output_tokens=int(out), total_tokens=int(total), llm_calls=1
-        )
-    except (TypeError, ValueError):
-        return None
+    inp, out, total = counts
+    return TokenUsage(input_tokens=inp, output_tokens=out, total_tokens=total, llm_calls=1)
+
+
+def message_token_counts(messages: Sequence[Any]) -> tuple[int, int, int, int] | None:
+    """Summed input, output and total tokens, and how many messages reported any.
+
+    The counts of `usage_from_messages`, without building models (None if none reports).
+    """
+    found: tuple[int, int, int] | None = None
+    calls = 0
+    for message in messages:
+        counts = _counts_of(getattr(message, "usage_metadata", None))
+        if counts is not None:
+            found = counts if found is None else _tuple_sum(found, counts)
+            calls += 1
+    return None if found is None else (*found, calls)
 
 
 def usage_from_messages(messages: Sequence[Any]) -> TokenUsage | None:
@@ -195,6 +274,30 @@ def usage_from_messages(messages: Sequence[Any]) -> TokenUsage | None:
         if usage is not None:
             total = usage if total is None else total + usage
     return total
+
+
+def token_counts(response: LLMResult) -> tuple[int, int, int]:
+    """Input, output and total tokens of one model call (zeros when none are reported).
+
+    ``usage_metadata`` of the generated messages first (summed), then ``llm_output``.
+    """
+    found: tuple[int, int, int] | None = None
+    for generations in response.generations:
+        for gen in generations:
+            if isinstance(gen, ChatGeneration):
+                counts = _counts_of(getattr(gen.message, "usage_metadata", None))
+                if counts is not None:
+                    found = counts if found is None else _tuple_sum(found, counts)
+    if found is None and isinstance(response.llm_output, Mapping):
+        found = _counts_of(
+            response.llm_output.get("token_usage") or response.llm_output.get("usage")
+        )
+    return found or (0, 0, 0)
+
+
+def _tuple_sum(a: tuple[int, int, int], b: tuple[int, int, int]) -> tuple[int, int, int]:
+    """Token counts added up."""
+    return a[0] + b[0], a[1] + b[1], a[2] + b[2]
 
 
 def usage_from_llm_result(response: LLMResult) -> TokenUsage:

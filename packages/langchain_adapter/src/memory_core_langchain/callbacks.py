@@ -3,13 +3,16 @@
 Attach it to any Runnable (an LCEL chain, a LangGraph graph, a ``create_agent`` agent)
 with ``config={"callbacks": [handler]}``, or record everything started inside a block
 with ``with capture(memory):``. The outermost run becomes one episode, each tool call a
-step, each model call adds token usage, and the episode is completed (stored, scored and
-queued for learning) before ``invoke``/``ainvoke`` returns.
+step, each model call adds token usage, and the episode is completed (scored, stored and
+queued for learning) once the outermost run ends.
 
 One synchronous handler serves sync and async runs alike: ``run_inline = True`` makes
-LangChain call it inline from the event loop instead of in a thread pool, every method
-only updates in-memory state under a lock, and the single database write happens when
-the outermost run ends.
+LangChain call it inline from the event loop instead of in a thread pool, and every
+method only updates in-memory state under a lock. Logging the steps and completing the
+episode happen on memory-core's recording thread (`memory_core.RunRecorder` with
+``background=True``); the memory waits for it before any read, search, flush or close,
+so the code after ``invoke`` finds the episode completed, as if it had been done inline.
+``strict=True`` records on the host's thread instead, so that errors reach the run.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from memory_core import (
     TaskContext,
     TaskOutcome,
     TaskType,
+    clip_bytes,
 )
 from memory_core_langchain._convert import (
     action_for,
@@ -43,8 +47,8 @@ from memory_core_langchain._convert import (
     last_human_text,
     task_from_input,
     task_type_for_run,
-    tool_result,
-    usage_from_llm_result,
+    token_counts,
+    tool_output,
 )
 from memory_core_langchain._lookup import AnyMemory
 
@@ -125,6 +129,7 @@ class MemoryCallbackHandler(RecorderStats, BaseCallbackHandler):
             task_type=task_type,
             outcome_fn=on_final_output(outcome_fn),
             strict=strict,
+            background=True,
         )
         self.memory = memory
         self.context = self._recorder.context
@@ -219,7 +224,9 @@ class MemoryCallbackHandler(RecorderStats, BaseCallbackHandler):
 
     # ---------------------------------------------------------------- chains
 
-    @_guarded
+    # The most frequent events (every graph node is a child chain run) are guarded inline:
+    # no wrapper call on the host's hot path.
+
     def on_chain_start(
         self,
         serialized: dict[str, Any] | None,
@@ -232,13 +239,15 @@ class MemoryCallbackHandler(RecorderStats, BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """Start an episode for an outermost run; track child runs."""
-        if self._root_for(run_id, parent_run_id) is not None:
-            return
-        name = kwargs.get("name") or (serialized or {}).get("name")
-        task = (metadata or {}).get("task_description") or task_from_input(inputs)
-        self._start_root(run_id, "chain", task, name, metadata, tags)
+        try:
+            if self._root_for(run_id, parent_run_id) is not None:
+                return
+            name = kwargs.get("name") or (serialized or {}).get("name")
+            task = (metadata or {}).get("task_description") or task_from_input(inputs)
+            self._start_root(run_id, "chain", task, name, metadata, tags)
+        except Exception as exc:
+            self._recorder.failed(exc, "on_chain_start")
 
-    @_guarded
     def on_chain_end(
         self,
         outputs: dict[str, Any] | Any,
@@ -248,8 +257,11 @@ class MemoryCallbackHandler(RecorderStats, BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """Complete the episode (success) when the outermost run ends."""
-        if self._end_run(run_id) is not None:
-            self._returned(run_id, outputs)
+        try:
+            if self._end_run(run_id) is not None:
+                self._returned(run_id, outputs)
+        except Exception as exc:
+            self._recorder.failed(exc, "on_chain_end")
 
     @_guarded
     def on_chain_error(
@@ -299,13 +311,17 @@ class MemoryCallbackHandler(RecorderStats, BaseCallbackHandler):
         self, output: Any, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
     ) -> None:
         """Finish the step (a ``ToolMessage`` with ``status="error"`` is an error step)."""
-        result = tool_result(output, self._recorder.max_output_bytes)
-        self._recorder.end_call(run_id, result)
+        text, failed = tool_output(output)
+        if failed:
+            self._recorder.end_call(run_id, error=text)
+        else:
+            self._recorder.end_call(run_id, text)
         if self._end_run(run_id) is not None:
-            reason = result.message or "tool reported an error"
-            self._returned(
-                run_id, output, None if result.is_success else TaskOutcome.failure(reason)
-            )
+            outcome = None
+            if failed:
+                limit = self._recorder.max_output_bytes
+                outcome = TaskOutcome.failure(clip_bytes(text, limit) or "tool reported an error")
+            self._returned(run_id, output, outcome)
 
     @_guarded
     def on_tool_error(
@@ -323,7 +339,6 @@ class MemoryCallbackHandler(RecorderStats, BaseCallbackHandler):
 
     # ---------------------------------------------------------------- models
 
-    @_guarded
     def on_chat_model_start(
         self,
         serialized: dict[str, Any] | None,
@@ -336,11 +351,14 @@ class MemoryCallbackHandler(RecorderStats, BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """Track a chat-model call (a model invoked on its own is its own episode)."""
-        if self._root_for(run_id, parent_run_id) is not None:
-            return
-        task = last_human_text(messages[-1]) if messages else None
-        name = kwargs.get("name") or (serialized or {}).get("name")
-        self._start_root(run_id, "chat_model", task, name, metadata, tags)
+        try:
+            if self._root_for(run_id, parent_run_id) is not None:
+                return
+            task = last_human_text(messages[-1]) if messages else None
+            name = kwargs.get("name") or (serialized or {}).get("name")
+            self._start_root(run_id, "chat_model", task, name, metadata, tags)
+        except Exception as exc:
+            self._recorder.failed(exc, "on_chat_model_start")
 
     @_guarded
     def on_llm_start(
@@ -374,7 +392,7 @@ class MemoryCallbackHandler(RecorderStats, BaseCallbackHandler):
         root = self._root_of.get(run_id)
         if root is None:
             return
-        self._recorder.add_usage(root, usage_from_llm_result(response))
+        self._recorder.add_tokens(root, *token_counts(response))
         if self._end_run(run_id) is not None:
             generations = [g for gens in response.generations for g in gens]
             self._returned(run_id, generations[-1].text if generations else "")

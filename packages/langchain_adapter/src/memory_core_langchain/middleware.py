@@ -39,8 +39,8 @@ from memory_core_langchain._convert import (
     final_summary,
     jsonable,
     last_human_text,
-    tool_result,
-    usage_from_messages,
+    message_token_counts,
+    tool_output,
 )
 from memory_core_langchain._lookup import AnyMemory, Found, Lookup
 from memory_core_langchain.callbacks import OutcomeFn, on_final_output
@@ -140,6 +140,7 @@ class MemoryMiddleware(RecorderStats, AgentMiddleware[MemoryState, Any, Any]):
             task_type=task_type,
             outcome_fn=on_final_output(outcome_fn),
             strict=strict,
+            background=True,
         )
         if k < 0 or patterns < 0:
             raise InvalidInputError("k and patterns must be >= 0")
@@ -210,9 +211,9 @@ class MemoryMiddleware(RecorderStats, AgentMiddleware[MemoryState, Any, Any]):
         if key is None:
             return
         try:
-            usage = usage_from_messages(_response_messages(response))
-            if usage is not None:
-                self._recorder.add_usage(key, usage)
+            counts = message_token_counts(_response_messages(response))
+            if counts is not None:
+                self._recorder.add_tokens(key, *counts)
         except Exception as exc:
             self._recorder.failed(exc, "wrap_model_call")
 
@@ -237,11 +238,14 @@ class MemoryMiddleware(RecorderStats, AgentMiddleware[MemoryState, Any, Any]):
             self._recorder.end_call(call_key, error=error)
             return
         try:
-            result = tool_result(output, self._recorder.max_output_bytes)
+            text, failed = tool_output(output)
         except Exception as exc:
             self._recorder.failed(exc, "wrap_tool_call")
         else:
-            self._recorder.end_call(call_key, result)
+            if failed:
+                self._recorder.end_call(call_key, error=text)
+            else:
+                self._recorder.end_call(call_key, text)
 
     # ----------------------------------------------------------------- hooks
 

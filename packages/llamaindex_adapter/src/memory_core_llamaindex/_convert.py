@@ -28,7 +28,9 @@ __all__ = [
     "result_text",
     "span_name",
     "task_from_start_event",
+    "token_counts",
     "tool_output_result",
+    "tool_output_text",
     "usage_from_response",
 ]
 
@@ -126,15 +128,23 @@ def json_safe(value: Any, depth: int = 0) -> Any:
     return value
 
 
-def tool_output_result(output: ToolOutput | None, max_bytes: int) -> ExecutionResult:
-    """A step result from a tool's output: an error when ``is_error`` is set, else success."""
+def tool_output_text(output: ToolOutput | None) -> tuple[str, bool]:
+    """A tool output's text, and whether it is an error (``is_error`` set, or no output)."""
     if output is None:
-        return ExecutionResult.error("the tool returned no output")
+        return "the tool returned no output", True
     if output.is_error:
         exc = output.exception
         message = f"{type(exc).__name__}: {exc}" if exc is not None else str(output.content)
-        return ExecutionResult.error(clip_bytes(message or "tool error", max_bytes))
-    return ExecutionResult.success(clip_bytes(str(output.content), max_bytes))
+        return message or "tool error", True
+    return str(output.content), False
+
+
+def tool_output_result(output: ToolOutput | None, max_bytes: int) -> ExecutionResult:
+    """A step result from a tool's output: an error when ``is_error`` is set, else success."""
+    text, failed = tool_output_text(output)
+    if failed:
+        return ExecutionResult.error(clip_bytes(text, max_bytes))
+    return ExecutionResult.success(clip_bytes(text, max_bytes))
 
 
 def _first_int(source: Mapping[str, Any], keys: tuple[str, ...]) -> int | None:
@@ -161,8 +171,10 @@ def _as_mapping(value: Any) -> Mapping[str, Any] | None:
     return None
 
 
-def usage_from_response(response: ChatResponse | CompletionResponse | None) -> TokenUsage | None:
-    """Token counts an LLM reported for one call, or None when it reported none.
+def token_counts(
+    response: ChatResponse | CompletionResponse | None,
+) -> tuple[int, int, int] | None:
+    """Input, output and total tokens an LLM reported for one call (None if it did not).
 
     Looks where LlamaIndex integrations put them: ``response.additional_kwargs`` and the
     provider's raw response (``raw.usage`` / ``raw.usage_metadata`` or ``raw`` itself),
@@ -188,10 +200,16 @@ def usage_from_response(response: ChatResponse | CompletionResponse | None) -> T
             continue
         total = _first_int(source, _TOTAL_KEYS)
         prompt, completion = prompt or 0, completion or 0
-        return TokenUsage(
-            input_tokens=prompt,
-            output_tokens=completion,
-            total_tokens=total if total is not None else prompt + completion,
-            llm_calls=1,
-        )
+        return prompt, completion, total if total is not None else prompt + completion
     return None
+
+
+def usage_from_response(response: ChatResponse | CompletionResponse | None) -> TokenUsage | None:
+    """`token_counts` as a `TokenUsage` of one call, or None when the LLM reported none."""
+    counts = token_counts(response)
+    if counts is None:
+        return None
+    prompt, completion, total = counts
+    return TokenUsage(
+        input_tokens=prompt, output_tokens=completion, total_tokens=total, llm_calls=1
+    )
