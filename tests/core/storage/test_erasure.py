@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from uuid import uuid4
 
+import pytest
 from tests.support.lifecycle import (
     EPISODE_TABLES,
     dangling_rows,
@@ -12,8 +13,6 @@ from tests.support.lifecycle import (
     row_counts,
     seed,
 )
-
-import pytest
 
 from memory_core import (
     ChangeFeedTrimmedError,
@@ -160,9 +159,7 @@ def test_old_episode_deletions_are_trimmed_behind_a_horizon(
     position = store.last_change_seq(namespace)
     for item in episodes[:4]:
         store.delete_episode(namespace, item.episode_id)
-    deletions = [
-        c.seq for c in store.changes_since(namespace, position) if c.entity == "episode"
-    ]
+    deletions = [c.seq for c in store.changes_since(namespace, position) if c.entity == "episode"]
     assert len(deletions) == 4
 
     assert store.compact_changes(namespace, keep_deletions=2) >= 2
