@@ -278,6 +278,9 @@ def test_episodes_stored_before_the_index_are_indexed_on_first_search(
         connection.execute(
             text("DELETE FROM mc_search_stats WHERE namespace = :ns"), {"ns": namespace}
         )
+        connection.execute(
+            text("DELETE FROM mc_search_postings WHERE namespace = :ns"), {"ns": namespace}
+        )
     config = MemoryConfig(retrieval={"backend": "database"})  # type: ignore[arg-type]
     retrieval = RetrievalEngine(config, pg_store, namespace)
     found = retrieval.search_episodes(

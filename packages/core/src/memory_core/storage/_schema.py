@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 6
 """1: initial schema. 2: ``mc_heuristic_episodes`` (heuristic <-> episode links), back-filled
 from the heuristics' evidence and the episodes' ``heuristic_ids``. 3: ``mc_episode_usage``
 (retrieval counts) and the change feed indexed by entity. 4: the database search index

@@ -8,6 +8,16 @@ the best-matching episodes of one namespace (BM25 over the query terms, computed
 the namespace's own statistics, plus reward and recency); the caller ranks those with the
 in-memory ranking (`memory_core.retrieval.database`).
 
+Impact-ordered postings (``mc_search_postings``) let a search read each query term's best
+episodes first. A posting's impact is the term's BM25 term-frequency factor in the episode,
+``tf / (tf + k1 · (1 - b + b · length / impact_length))``, with the default ranking knobs
+(`IMPACT_K1`, `IMPACT_B`, both field weights `IMPACT_FIELD_WEIGHT`) and the namespace's
+``impact_length`` (its average weighted length when it was first indexed, then fixed, so
+postings never need rewriting as the namespace grows). With those knobs, an episode's true
+factor under the current average length ``avgdl`` is at most
+``impact / (impact + rho · (1 - impact))`` with ``rho = min(1, impact_length / avgdl)``,
+which bounds what an episode not yet read can score (`SearchIndex.ranked_candidates`).
+
 Terms longer than `MAX_TERM_LENGTH` characters are not indexed.
 """
 
@@ -31,12 +41,17 @@ from memory_core.models import Episode
 from memory_core.storage.browse import micros
 
 __all__ = [
+    "IMPACT_B",
+    "IMPACT_FIELD_WEIGHT",
+    "IMPACT_K1",
     "MAX_TERM_LENGTH",
     "Candidate",
     "CandidateQuery",
     "NamespaceTotals",
+    "PostingQuery",
     "QueryTerm",
     "SearchIndex",
+    "backfill_postings",
     "namespace_key",
 ]
 
@@ -44,6 +59,16 @@ MAX_TERM_LENGTH = 256
 """Longer terms (rare, and never typed in a query) are left out of the index."""
 
 _CHUNK = 1_000
+
+IMPACT_K1 = 1.2
+"""BM25 ``k1`` of the postings' impacts (the default `RetrievalConfig.bm25_k1`)."""
+IMPACT_B = 0.75
+"""BM25 ``b`` of the postings' impacts (the default `RetrievalConfig.bm25_b`)."""
+IMPACT_FIELD_WEIGHT = 2.0
+"""What one occurrence among an episode's ``words`` counts in the impacts (the default
+description boost and context term weight)."""
+_IMPACT_SLACK = 1e-9
+"""Impacts recomputed (to delete postings) match stored ones within this."""
 
 
 def namespace_key(namespace: str) -> str:
@@ -63,6 +88,8 @@ class NamespaceTotals:
     description_length: float
     context_length: float
     other_length: float
+    impact_length: float | None = None
+    """The average weighted length the postings' impacts assume (None: no postings)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +165,43 @@ class CandidateQuery:
 
 
 @dataclass(frozen=True, slots=True)
+class PostingQuery:
+    """A candidate search of one namespace read from the impact-ordered postings.
+
+    Attributes:
+        terms: The terms whose postings are read, best impact first.
+        coefficients: Each term's share of the normalised BM25 score per unit of impact
+            (`QueryTerm.coefficient`), aligned with ``terms``.
+        unread: Most the other query terms can add to an episode's normalised BM25 score.
+        depth: Most postings read per term.
+        rho: ``min(1, impact_length / avgdl)``: the slack of the impacts' bound.
+        min_lexical: Candidates whose normalised BM25 score cannot reach this are left out
+            (0: no floor).
+        lexical_weight: Weight of the (impact-estimated) BM25 score in the candidate order.
+        reward_weight: Weight of ``reward / reward_scale`` (capped to [0, 1]).
+        reward_scale: Reward total that counts as 1.
+        recency_weight: Weight of ``0.5 ** (age / half_life)``.
+        half_life_us: Recency half-life in microseconds.
+        now_us: "Now" for recency, microseconds since the epoch.
+        limit: Most candidates returned.
+    """
+
+    terms: Sequence[str]
+    coefficients: Sequence[float]
+    unread: float
+    depth: int
+    rho: float
+    min_lexical: float
+    lexical_weight: float
+    reward_weight: float
+    reward_scale: float
+    recency_weight: float
+    half_life_us: float
+    now_us: int
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
 class Candidate:
     """A candidate episode: what the in-memory ranking needs of it."""
 
@@ -197,11 +261,68 @@ _COPY_DOCS = f"COPY mc_search_docs ({', '.join(_DOC_COLUMNS)}) FROM STDIN"
 
 def _copy_docs(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert document rows with one ``COPY`` (a bulk import writes thousands at once)."""
+    _copy(connection, _COPY_DOCS, [tuple(row[c] for c in _DOC_COLUMNS) for row in rows])
+
+
+_COPY_POSTINGS = (
+    "COPY mc_search_postings (namespace, term, impact, episode_id, reward_total, end_us) FROM STDIN"
+)
+
+
+def _copy(connection: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert rows with one ``COPY`` on the connection's driver connection."""
+    if not rows:
+        return
     raw = connection.connection.driver_connection
     assert raw is not None
-    with raw.cursor() as cursor, cursor.copy(_COPY_DOCS) as copy:
+    with raw.cursor() as cursor, cursor.copy(sql) as copy:
         for row in rows:
-            copy.write_row(tuple(row[c] for c in _DOC_COLUMNS))
+            copy.write_row(row)
+
+
+def _impact_doc_length(words: Mapping[str, float], other: Mapping[str, float]) -> float:
+    """An episode's weighted length as the impacts count it."""
+    return IMPACT_FIELD_WEIGHT * sum(words.values()) + sum(other.values())
+
+
+def _impacts(
+    words: Mapping[str, float], other: Mapping[str, float], impact_length: float
+) -> list[tuple[str, float]]:
+    """Each term of an episode with its impact (see the module docstring)."""
+    norm = IMPACT_K1 * (
+        1.0 - IMPACT_B + IMPACT_B * _impact_doc_length(words, other) / impact_length
+    )
+    out = []
+    for term in words.keys() | other.keys():
+        tf = IMPACT_FIELD_WEIGHT * words.get(term, 0.0) + other.get(term, 0.0)
+        out.append((term, tf / (tf + norm)))
+    return out
+
+
+_BACKFILL_LENGTH = text(
+    "UPDATE mc_search_stats SET impact_length = greatest((:w * (description_length "
+    "+ context_length) + other_length) / doc_count, 1) "
+    "WHERE doc_count > 0 AND impact_length IS NULL"
+)
+_BACKFILL_POSTINGS = text(
+    "INSERT INTO mc_search_postings (namespace, term, impact, episode_id, reward_total, end_us) "
+    "SELECT d.namespace, t.term, t.tf / (t.tf + :k1 * (1 - :b + :b * (:w * "
+    "(d.description_length + d.context_length) + d.other_length) / s.impact_length)), "
+    "d.episode_id, d.reward_total, d.end_us "
+    "FROM mc_search_docs d JOIN mc_search_stats s ON s.namespace = d.namespace "
+    "CROSS JOIN LATERAL (SELECT u.term, sum(u.n) AS tf FROM ("
+    "SELECT key AS term, :w * CAST(value AS float8) AS n FROM jsonb_each_text(d.words) "
+    "UNION ALL SELECT key, CAST(value AS float8) FROM jsonb_each_text(d.other)) u "
+    "GROUP BY u.term) t "
+    "WHERE s.impact_length IS NOT NULL"
+)
+
+
+def backfill_postings(connection: Connection) -> None:
+    """Fill in the postings of the episodes indexed before there were postings (PostgreSQL)."""
+    weights = {"k1": IMPACT_K1, "b": IMPACT_B, "w": IMPACT_FIELD_WEIGHT}
+    connection.execute(_BACKFILL_LENGTH, {"w": IMPACT_FIELD_WEIGHT})
+    connection.execute(_BACKFILL_POSTINGS, weights)
 
 
 def _quote(lexeme: str) -> str:
@@ -216,8 +337,16 @@ def _tsvector(lexemes: Iterable[str]) -> str:
 
 _DELETE_DOCS = text(
     "DELETE FROM mc_search_docs WHERE namespace = :namespace AND episode_id = ANY(:ids) "
-    "RETURNING words, other, description_length, context_length, other_length"
+    "RETURNING episode_id, words, other, description_length, context_length, other_length"
 )
+_DELETE_POSTINGS = text(
+    "DELETE FROM mc_search_postings p USING unnest(CAST(:terms AS text[]), "
+    "CAST(:impacts AS float8[]), CAST(:ids AS text[])) AS x(term, impact, episode_id) "
+    "WHERE p.namespace = :namespace AND p.term = x.term "
+    "AND p.impact BETWEEN x.impact - :slack AND x.impact + :slack "
+    "AND p.episode_id = x.episode_id"
+)
+_IMPACT_LENGTH = text("SELECT impact_length FROM mc_search_stats WHERE namespace = :namespace")
 _ADD_TERMS = text(
     "INSERT INTO mc_search_terms (namespace, term, df) "
     "SELECT :namespace, t.term, t.n FROM unnest(CAST(:terms AS text[]), CAST(:counts AS int[])) "
@@ -226,24 +355,26 @@ _ADD_TERMS = text(
 )
 _ADD_TOTALS = text(
     "INSERT INTO mc_search_stats (namespace, doc_count, description_length, context_length, "
-    "other_length) VALUES (:namespace, :docs, :description, :context, :other) "
+    "other_length, impact_length) "
+    "VALUES (:namespace, :docs, :description, :context, :other, :impact_length) "
     "ON CONFLICT (namespace) DO UPDATE SET "
+    "impact_length = coalesce(mc_search_stats.impact_length, EXCLUDED.impact_length), "
     "doc_count = mc_search_stats.doc_count + EXCLUDED.doc_count, "
     "description_length = mc_search_stats.description_length + EXCLUDED.description_length, "
     "context_length = mc_search_stats.context_length + EXCLUDED.context_length, "
     "other_length = mc_search_stats.other_length + EXCLUDED.other_length"
 )
 _TOTALS = text(
-    "SELECT doc_count, description_length, context_length, other_length "
+    "SELECT doc_count, description_length, context_length, other_length, impact_length "
     "FROM mc_search_stats WHERE namespace = :namespace"
 )
 _FREQUENCIES = text(
     "SELECT term, df FROM mc_search_terms WHERE namespace = :namespace AND term = ANY(:terms)"
 )
 _STATISTICS = text(
-    "SELECT NULL, doc_count, description_length, context_length, other_length "
+    "SELECT NULL, doc_count, description_length, context_length, other_length, impact_length "
     "FROM mc_search_stats WHERE namespace = :namespace UNION ALL "
-    "SELECT term, df, 0, 0, 0 FROM mc_search_terms WHERE namespace = :namespace "
+    "SELECT term, df, 0, 0, 0, NULL FROM mc_search_terms WHERE namespace = :namespace "
     "AND term = ANY(:terms)"
 )
 _UNINDEXED = text(
@@ -311,11 +442,17 @@ class SearchIndex:
             return
         df: Counter[str] = Counter()
         totals = [0, 0.0, 0.0, 0.0]
-        self._forget(connection, namespace, list(complete), df, totals)
+        impact_length = self._impact_length(connection, namespace)
+        self._forget(connection, namespace, list(complete), df, totals, impact_length)
         key = namespace_key(namespace)
         rows: list[dict[str, Any]] = []
+        fields = {episode_id: _fields(e) for episode_id, e in complete.items()}
+        if impact_length is None:  # the namespace's first episodes: their average length
+            lengths = [_impact_doc_length(w, o) for w, o in fields.values()]
+            impact_length = max(sum(lengths) / len(lengths), 1.0)
+        postings: list[tuple[Any, ...]] = []
         for episode_id, episode in complete.items():
-            words, other = _fields(episode)
+            words, other = fields[episode_id]
             terms = words.keys() | other.keys()
             df.update(terms)
             context_length = sum(n for t, n in words.items() if t[:1] == _FIELD_MARK)
@@ -345,8 +482,15 @@ class SearchIndex:
                     "lexemes": _tsvector(key + t for t in terms),
                 }
             )
+            reward = episode.reward.total if episode.reward else None
+            end_us = micros(episode.end_time)
+            postings += [
+                (namespace, term, impact, episode_id, reward, end_us)
+                for term, impact in _impacts(words, other, impact_length)
+            ]
         _copy_docs(connection, rows)
-        self._count(connection, namespace, df, totals)
+        _copy(connection, _COPY_POSTINGS, postings)
+        self._count(connection, namespace, df, totals, impact_length)
 
     def episodes_deleted(self, connection: Connection, namespace: str, ids: Sequence[str]) -> None:
         """Forget deleted episodes (call before deleting them)."""
@@ -354,8 +498,15 @@ class SearchIndex:
             return
         df: Counter[str] = Counter()
         totals = [0, 0.0, 0.0, 0.0]
-        self._forget(connection, namespace, list(ids), df, totals)
+        impact_length = self._impact_length(connection, namespace)
+        self._forget(connection, namespace, list(ids), df, totals, impact_length)
         self._count(connection, namespace, df, totals)
+
+    @staticmethod
+    def _impact_length(connection: Connection, namespace: str) -> float | None:
+        """The namespace's ``impact_length`` (None before its first indexed episode)."""
+        found = connection.execute(_IMPACT_LENGTH, {"namespace": namespace}).scalar()
+        return None if found is None else float(found)
 
     @staticmethod
     def _forget(
@@ -364,22 +515,50 @@ class SearchIndex:
         ids: list[str],
         df: Counter[str],
         totals: list[Any],
+        impact_length: float | None,
     ) -> None:
-        """Delete the documents of ``ids``, subtracting them from ``df`` and ``totals``."""
+        """Delete the documents of ``ids`` and their postings (updating ``df``, ``totals``)."""
         for start in range(0, len(ids), _CHUNK):
             removed = connection.execute(
                 _DELETE_DOCS, {"namespace": namespace, "ids": ids[start : start + _CHUNK]}
             )
-            for words, other, description, context, rest in removed:
+            postings: list[tuple[str, float, str]] = []
+            for episode_id, words, other, description, context, rest in removed:
                 df.subtract(words.keys() | other.keys())
                 totals[0] -= 1
                 totals[1] -= description
                 totals[2] -= context
                 totals[3] -= rest
+                if impact_length is not None:
+                    postings += [
+                        (term, impact, episode_id)
+                        for term, impact in _impacts(words, other, impact_length)
+                    ]
+            for first in range(0, len(postings), 10 * _CHUNK):
+                chunk = postings[first : first + 10 * _CHUNK]
+                connection.execute(
+                    _DELETE_POSTINGS,
+                    {
+                        "namespace": namespace,
+                        "terms": [t for t, _, _ in chunk],
+                        "impacts": [i for _, i, _ in chunk],
+                        "ids": [e for _, _, e in chunk],
+                        "slack": _IMPACT_SLACK,
+                    },
+                )
 
     @staticmethod
-    def _count(connection: Connection, namespace: str, df: Counter[str], totals: list[Any]) -> None:
-        """Apply document-frequency and total deltas (terms in one order: no deadlocks)."""
+    def _count(
+        connection: Connection,
+        namespace: str,
+        df: Counter[str],
+        totals: list[Any],
+        impact_length: float | None = None,
+    ) -> None:
+        """Apply document-frequency and total deltas (terms in one order: no deadlocks).
+
+        ``impact_length`` is recorded if the namespace has none yet.
+        """
         changed = sorted((t, n) for t, n in df.items() if n)
         if changed:
             connection.execute(
@@ -399,6 +578,7 @@ class SearchIndex:
                     "description": totals[1],
                     "context": totals[2],
                     "other": totals[3],
+                    "impact_length": impact_length,
                 },
             )
 
@@ -422,7 +602,13 @@ class SearchIndex:
         row = connection.execute(_TOTALS, {"namespace": namespace}).first()
         if row is None:
             return None
-        return NamespaceTotals(int(row[0]), float(row[1]), float(row[2]), float(row[3]))
+        return NamespaceTotals(
+            int(row[0]),
+            float(row[1]),
+            float(row[2]),
+            float(row[3]),
+            None if row[4] is None else float(row[4]),
+        )
 
     @staticmethod
     def statistics(
@@ -431,12 +617,16 @@ class SearchIndex:
         """The namespace's totals and the document frequencies of ``terms`` (one query)."""
         wanted = [t for t in dict.fromkeys(terms) if len(t) <= MAX_TERM_LENGTH][:_CHUNK]
         totals, found = None, {}
-        for term, count, description, context, other in connection.execute(
+        for term, count, description, context, other, impact_length in connection.execute(
             _STATISTICS, {"namespace": namespace, "terms": wanted}
         ):
             if term is None:
                 totals = NamespaceTotals(
-                    int(count), float(description), float(context), float(other)
+                    int(count),
+                    float(description),
+                    float(context),
+                    float(other),
+                    None if impact_length is None else float(impact_length),
                 )
             else:
                 found[str(term)] = int(count)
@@ -475,6 +665,111 @@ class SearchIndex:
             )
             for r in rows
         ]
+
+    @staticmethod
+    def ranked_candidates(
+        connection: Connection, namespace: str, query: PostingQuery
+    ) -> tuple[list[Candidate], float]:
+        """The best candidates read from the impact-ordered postings, best first.
+
+        Reads the ``depth`` best postings of each term. An episode none of whose postings
+        was read scores at most the returned bound (from each term's last impact read, or
+        nothing for a term read to its end, plus ``unread``); an episode read is left out
+        when even its upper bound is below ``min_lexical``. Candidates are ordered by the
+        impact-estimated BM25 score plus reward and recency.
+
+        Returns:
+            (the candidates, the bound on the normalised BM25 score of an episode not read).
+        """
+        if not query.terms:
+            return [], query.unread
+        params = {
+            "namespace": namespace,
+            "terms": list(query.terms),
+            "coefficients": list(query.coefficients),
+            "unread": query.unread,
+            "depth": query.depth,
+            "rho": query.rho,
+            "min_lexical": query.min_lexical,
+            "w_lexical": query.lexical_weight,
+            "w_reward": query.reward_weight,
+            "reward_scale": query.reward_scale,
+            "w_recency": query.recency_weight,
+            "half_life_us": query.half_life_us,
+            "now_us": query.now_us,
+            "limit": query.limit,
+        }
+        candidates: list[Candidate] = []
+        bound = query.unread
+        for r in connection.execute(_POSTING_CANDIDATES, params):
+            bound = float(r[9])
+            if r[0] is not None:
+                candidates.append(
+                    Candidate(
+                        episode_id=r[0],
+                        words=r[1],
+                        other=r[2],
+                        context=r[3],
+                        task_type=r[4],
+                        outcome_kind=r[5],
+                        start_us=int(r[6]),
+                        end_us=int(r[7]),
+                        reward_total=r[8],
+                    )
+                )
+        return candidates, bound
+
+
+def _bounded(impact: str) -> str:
+    """SQL of the upper bound of the true BM25 factor of a posting of ``impact``."""
+    return f"{impact} / ({impact} + :rho * (1 - {impact}))"
+
+
+# Each term's best postings (index order); its frontier (the last impact read, 0 when the
+# term was read to its end); per episode the estimated score (impacts read) and what it
+# gains over the frontiers; the best episodes by estimate, reward and recency whose upper
+# bound reaches the floor; their documents. The last row (NULL id) carries the bound.
+_POSTING_CANDIDATES = text(
+    f"""
+WITH q AS (
+  SELECT * FROM unnest(CAST(:terms AS text[]), CAST(:coefficients AS float8[])) AS q(term, c)
+), p AS (
+  SELECT q.term, q.c, x.episode_id, x.impact, x.reward_total, x.end_us
+  FROM q CROSS JOIN LATERAL (
+    SELECT s.episode_id, s.impact, s.reward_total, s.end_us FROM mc_search_postings s
+    WHERE s.namespace = :namespace AND s.term = q.term
+    ORDER BY s.impact DESC LIMIT :depth
+  ) x
+), f AS (
+  SELECT p.term, CASE WHEN count(*) < :depth THEN 0.0 ELSE min(p.impact) END AS frontier
+  FROM p GROUP BY p.term
+), b AS (
+  SELECT :unread + coalesce(sum(q.c * {_bounded("f.frontier")}), 0) AS unseen
+  FROM q JOIN f ON f.term = q.term
+), e AS (
+  SELECT p.episode_id, max(p.reward_total) AS reward_total, max(p.end_us) AS end_us,
+         sum(p.c * p.impact) AS estimate,
+         sum(p.c * ({_bounded("p.impact")} - {_bounded("f.frontier")})) AS gain
+  FROM p JOIN f ON f.term = p.term GROUP BY p.episode_id
+), top AS (
+  SELECT e.episode_id,
+         :w_lexical * least(e.estimate, 1)
+         + :w_reward * least(greatest(coalesce(e.reward_total, 0) / :reward_scale, 0), 1)
+         + :w_recency * power(2.0, -CAST(greatest(:now_us - e.end_us, 0) AS float8)
+                                   / :half_life_us) AS score
+  FROM e, b
+  WHERE b.unseen + e.gain >= :min_lexical
+  ORDER BY score DESC, e.episode_id
+  LIMIT :limit
+)
+SELECT d.episode_id, d.words, d.other, d.context, d.task_type, d.outcome_kind,
+       d.start_us, d.end_us, d.reward_total, (SELECT unseen FROM b), top.score
+FROM top JOIN mc_search_docs d ON d.namespace = :namespace AND d.episode_id = top.episode_id
+UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, (SELECT unseen FROM b),
+       NULL
+ORDER BY 11 DESC NULLS LAST, 1
+"""
+)
 
 
 def _lock_key(namespace: str) -> int:
