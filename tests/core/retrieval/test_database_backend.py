@@ -38,8 +38,9 @@ from memory_core import (
 from memory_core.errors import ConfigurationError
 from memory_core.retrieval import EpisodeFilters, EpisodeIndex, RetrievalEngine
 from memory_core.retrieval.database import DatabaseRanker, _narrowed
-from memory_core.retrieval.index import episode_fields, episode_terms
+from memory_core.retrieval.index import episode_fields, episode_terms, query_weights
 from memory_core.retrieval.lexical import FIELD_MARK
+from memory_core.retrieval.tokenize import tokenize
 from memory_core.storage import WriteBatch
 from memory_core.storage.search_index import _FIELD_MARK, namespace_key
 
@@ -220,6 +221,113 @@ def test_deletes_and_rewrites_keep_the_statistics_exact(
     assert totals.doc_count == 39
     for term, df in frequencies.items():
         assert df == sum(term in episode_terms(e, 2.0, 2.0) for e in episodes[1:]), term
+    assert _postings(pg_store, namespace) == _expected_postings(episodes[1:], episodes)
+
+
+def _postings(store: SQLAlchemyEpisodeStore, namespace: str) -> dict[tuple[str, str], float]:
+    """The namespace's postings: (term, episode id) -> impact."""
+    with store._engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT term, episode_id, impact FROM mc_search_postings WHERE namespace = :ns"),
+            {"ns": namespace},
+        )
+        return {(t, e): pytest.approx(i, abs=1e-9) for t, e, i in rows}
+
+
+def _expected_postings(episodes: list, first: list) -> dict[tuple[str, str], float]:
+    """Postings as the impacts define them, ``first`` (the first batch) setting the length."""
+    fields = {str(e.episode_id): episode_fields(e) for e in first}
+    lengths = {
+        i: 2.0 * (sum(f.description.values()) + sum(f.context.values())) + sum(f.other.values())
+        for i, f in fields.items()
+    }
+    average = sum(lengths.values()) / len(lengths)
+    expected = {}
+    for episode_id in (str(e.episode_id) for e in episodes):
+        f = fields[episode_id]
+        words = {**f.description}
+        for term, n in f.context.items():
+            words[term] = words.get(term, 0.0) + n
+        norm = 1.2 * (0.25 + 0.75 * lengths[episode_id] / average)
+        for term in words.keys() | f.other.keys():
+            tf = 2.0 * words.get(term, 0.0) + f.other.get(term, 0.0)
+            expected[(term, episode_id)] = tf / (tf + norm)
+    return expected
+
+
+def test_unread_postings_cannot_beat_the_bound(
+    pg_store: SQLAlchemyEpisodeStore, seeded: tuple[str, EpisodeIndex, list]
+) -> None:
+    """An episode none of whose postings a search read scores at most the bound it returns."""
+    namespace, index, _ = seeded
+    assert pg_store.search_index is not None
+    config = MemoryConfig(retrieval={"database_scan_limit": 100}).retrieval  # type: ignore[arg-type]
+    ranker = DatabaseRanker(config, pg_store.search_index, namespace)
+    now = NOW.timestamp()
+    checked = proven = 0
+    for description, context in _queries()[:30]:
+        if not description:
+            continue
+        found = ranker.search(description, context, 5, EpisodeFilters(), now=now)
+        bound = ranker.last_bound
+        assert bound is not None  # read from the postings
+        proven += bound < config.min_relevance
+        if bound < config.min_relevance:
+            # then no episode it did not read could have been a result
+            everything = index.search(
+                description, context, 600, EpisodeFilters(), now=now, diversify=False
+            )
+            assert {h.episode_id for h in found} <= {h.episode_id for h in everything}
+        with pg_store._engine.connect() as connection:
+            read = set(
+                connection.execute(
+                    text(
+                        "SELECT x.episode_id FROM unnest(CAST(:terms AS text[])) AS q(term) "
+                        "CROSS JOIN LATERAL (SELECT episode_id FROM mc_search_postings "
+                        "WHERE namespace = :ns AND term = q.term ORDER BY impact DESC "
+                        "LIMIT 100) x"
+                    ),
+                    {
+                        "ns": namespace,
+                        "terms": sorted(query_weights(tokenize(description), context, config)),
+                    },
+                ).scalars()
+            )
+        every = index.search(
+            description,
+            context,
+            600,
+            EpisodeFilters(),
+            include_below_floor=True,
+            now=now,
+            diversify=False,
+        )
+        for hit in every:
+            if str(hit.episode_id) not in read:
+                lexical = hit.breakdown["lexical"] / config.lexical_weight
+                assert lexical <= bound + 1e-6
+                checked += 1
+    assert checked > 100
+    assert proven
+
+
+def test_postings_follow_the_knobs_they_were_computed_with(
+    pg_store: SQLAlchemyEpisodeStore, seeded: tuple[str, EpisodeIndex, list]
+) -> None:
+    """Other BM25 knobs rank from the term-matching query, still as the memory index would."""
+    namespace, _, episodes = seeded
+    assert pg_store.search_index is not None
+    config = MemoryConfig(retrieval={"bm25_b": 0.5, "description_boost": 3.0}).retrieval  # type: ignore[arg-type]
+    index = EpisodeIndex(config)
+    for episode in episodes:
+        index.add(episode)
+    ranker = DatabaseRanker(config, pg_store.search_index, namespace)
+    now = NOW.timestamp()
+    for description, context in _queries()[:20]:
+        expected = index.search(description, context, 5, EpisodeFilters(), now=now)
+        found = ranker.search(description, context, 5, EpisodeFilters(), now=now)
+        assert ranker.last_bound is None
+        _same(expected, found)
 
 
 def test_backend_switch_and_auto(tmp_path: Path, pg_store: SQLAlchemyEpisodeStore) -> None:
