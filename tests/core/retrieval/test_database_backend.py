@@ -8,12 +8,14 @@ episodes go into an in-memory `EpisodeIndex`; both rank the same queries with th
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -42,7 +44,7 @@ from memory_core.retrieval.index import episode_fields, episode_terms, query_wei
 from memory_core.retrieval.lexical import FIELD_MARK
 from memory_core.retrieval.tokenize import tokenize
 from memory_core.storage import WriteBatch
-from memory_core.storage.search_index import _FIELD_MARK, namespace_key
+from memory_core.storage.search_index import _FIELD_MARK, namespace_key, posting_key
 
 pytestmark = pytest.mark.postgres
 
@@ -224,17 +226,20 @@ def test_deletes_and_rewrites_keep_the_statistics_exact(
     assert _postings(pg_store, namespace) == _expected_postings(episodes[1:], episodes)
 
 
-def _postings(store: SQLAlchemyEpisodeStore, namespace: str) -> dict[tuple[str, str], float]:
-    """The namespace's postings: (term, episode id) -> impact."""
+def _postings(store: SQLAlchemyEpisodeStore, namespace: str) -> dict[tuple[str, str], Any]:
+    """The namespace's postings: (term, episode id) -> (impact, prior)."""
     with store._engine.connect() as connection:
         rows = connection.execute(
-            text("SELECT term, episode_id, impact FROM mc_search_postings WHERE namespace = :ns"),
-            {"ns": namespace},
+            text(
+                "SELECT term, CAST(episode_id AS text), impact, prior FROM mc_search_postings "
+                "WHERE namespace_key = :key"
+            ),
+            {"key": posting_key(namespace)},
         )
-        return {(t, e): pytest.approx(i, abs=1e-9) for t, e, i in rows}
+        return {(t, e): (i, pytest.approx(p, rel=1e-6)) for t, e, i, p in rows}
 
 
-def _expected_postings(episodes: list, first: list) -> dict[tuple[str, str], float]:
+def _expected_postings(episodes: list, first: list) -> dict[tuple[str, str], Any]:
     """Postings as the impacts define them, ``first`` (the first batch) setting the length."""
     fields = {str(e.episode_id): episode_fields(e) for e in first}
     lengths = {
@@ -249,9 +254,12 @@ def _expected_postings(episodes: list, first: list) -> dict[tuple[str, str], flo
         for term, n in f.context.items():
             words[term] = words.get(term, 0.0) + n
         norm = 1.2 * (0.25 + 0.75 * lengths[episode_id] / average)
+        episode = next(e for e in episodes if str(e.episode_id) == episode_id)
+        days = (episode.end_time - datetime(2026, 1, 1, tzinfo=UTC)).total_seconds() / 86_400
+        prior = 0.15 * min(max(episode.reward.total / 2, 0), 1) + 0.1 * 2 ** (days / 30)
         for term in words.keys() | f.other.keys():
             tf = 2.0 * words.get(term, 0.0) + f.other.get(term, 0.0)
-            expected[(term, episode_id)] = tf / (tf + norm)
+            expected[(term, episode_id)] = (math.ceil(tf / (tf + norm) * 16) / 16, prior)
     return expected
 
 
@@ -282,13 +290,13 @@ def test_unread_postings_cannot_beat_the_bound(
             read = set(
                 connection.execute(
                     text(
-                        "SELECT x.episode_id FROM unnest(CAST(:terms AS text[])) AS q(term) "
-                        "CROSS JOIN LATERAL (SELECT episode_id FROM mc_search_postings "
-                        "WHERE namespace = :ns AND term = q.term ORDER BY impact DESC "
-                        "LIMIT 100) x"
+                        "SELECT CAST(x.episode_id AS text) FROM unnest(CAST(:terms AS text[])) "
+                        "AS q(term) CROSS JOIN LATERAL (SELECT episode_id "
+                        "FROM mc_search_postings WHERE namespace_key = :key AND term = q.term "
+                        "ORDER BY impact DESC, prior DESC, episode_id DESC LIMIT 100) x"
                     ),
                     {
-                        "ns": namespace,
+                        "key": posting_key(namespace),
                         "terms": sorted(query_weights(tokenize(description), context, config)),
                     },
                 ).scalars()
@@ -387,7 +395,8 @@ def test_episodes_stored_before_the_index_are_indexed_on_first_search(
             text("DELETE FROM mc_search_stats WHERE namespace = :ns"), {"ns": namespace}
         )
         connection.execute(
-            text("DELETE FROM mc_search_postings WHERE namespace = :ns"), {"ns": namespace}
+            text("DELETE FROM mc_search_postings WHERE namespace_key = :key"),
+            {"key": posting_key(namespace)},
         )
     config = MemoryConfig(retrieval={"backend": "database"})  # type: ignore[arg-type]
     retrieval = RetrievalEngine(config, pg_store, namespace)

@@ -168,7 +168,7 @@ class DatabaseRanker:
                         terms=match,
                         coefficients=[coefficient[t] for t in match],
                         unread=sum(t.coefficient for t in scored if t.term not in chosen),
-                        depth=cfg.database_scan_limit,
+                        depth=max(cfg.database_scan_limit // len(match), 1),
                         rho=min(1.0, totals.impact_length / lexical.average_length) * (1 - 1e-9),
                         min_lexical=max(floor - 1e-6, 0.0),
                         lexical_weight=cfg.lexical_weight,

@@ -18,14 +18,18 @@ PostgreSQL-only parts (the ``tsvector`` column and its GIN index) are added by
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import (
     JSON,
+    REAL,
     BigInteger,
     Float,
     ForeignKeyConstraint,
     Integer,
     String,
     Text,
+    Uuid,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -107,23 +111,27 @@ class SearchPostingRow(Base):
 
     __tablename__ = "mc_search_postings"
 
-    namespace: Mapped[str] = mapped_column(String(200), primary_key=True)
+    namespace_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    """`storage.search_index.posting_key` of the namespace (compact: postings are many)."""
     term: Mapped[str] = mapped_column(Text, primary_key=True)
-    impact: Mapped[float] = mapped_column(Float, primary_key=True)
-    episode_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    impact: Mapped[float] = mapped_column(REAL, primary_key=True)
+    prior: Mapped[float] = mapped_column(REAL, primary_key=True)
+    episode_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     reward_total: Mapped[float | None] = mapped_column(Float, nullable=True)
     end_us: Mapped[int] = mapped_column(BigInteger)
 
 
 POSTINGS_TABLE_POSTGRESQL = """
 CREATE TABLE IF NOT EXISTS mc_search_postings (
-    namespace VARCHAR(200) NOT NULL,
+    namespace_key BIGINT NOT NULL,
     term TEXT NOT NULL,
-    impact FLOAT NOT NULL,
-    episode_id VARCHAR(36) NOT NULL,
+    impact REAL NOT NULL,
+    prior REAL NOT NULL,
+    episode_id UUID NOT NULL,
     reward_total FLOAT,
     end_us BIGINT NOT NULL,
-    CONSTRAINT pk_mc_search_postings PRIMARY KEY (namespace, term, impact, episode_id)
+    CONSTRAINT pk_mc_search_postings
+        PRIMARY KEY (namespace_key, term, impact, prior, episode_id)
         INCLUDE (reward_total, end_us)
 )
 """

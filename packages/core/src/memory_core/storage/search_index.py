@@ -13,10 +13,15 @@ episodes first. A posting's impact is the term's BM25 term-frequency factor in t
 ``tf / (tf + k1 · (1 - b + b · length / impact_length))``, with the default ranking knobs
 (`IMPACT_K1`, `IMPACT_B`, both field weights `IMPACT_FIELD_WEIGHT`) and the namespace's
 ``impact_length`` (its average weighted length when it was first indexed, then fixed, so
-postings never need rewriting as the namespace grows). With those knobs, an episode's true
-factor under the current average length ``avgdl`` is at most
-``impact / (impact + rho · (1 - impact))`` with ``rho = min(1, impact_length / avgdl)``,
-which bounds what an episode not yet read can score (`SearchIndex.ranked_candidates`).
+postings never need rewriting as the namespace grows), rounded up to a multiple of
+`IMPACT_STEP`. With those knobs, an episode's true factor under the current average length
+``avgdl`` is at most ``impact / (impact + rho · (1 - impact))`` with
+``rho = min(1, impact_length / avgdl)``, which bounds what an episode not yet read can score
+(`SearchIndex.ranked_candidates`).
+
+Within an impact step, postings are ordered by the episode's ``prior`` (`episode_prior`:
+its reward and recency as the default weights count them), the same for all its terms, so
+the best episodes of every query term come first in each term's list and the lists meet.
 
 Terms longer than `MAX_TERM_LENGTH` characters are not indexed.
 """
@@ -26,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -44,6 +50,7 @@ __all__ = [
     "IMPACT_B",
     "IMPACT_FIELD_WEIGHT",
     "IMPACT_K1",
+    "IMPACT_STEP",
     "MAX_TERM_LENGTH",
     "Candidate",
     "CandidateQuery",
@@ -52,6 +59,8 @@ __all__ = [
     "QueryTerm",
     "SearchIndex",
     "backfill_postings",
+    "episode_prior",
+    "posting_key",
     "namespace_key",
 ]
 
@@ -67,8 +76,31 @@ IMPACT_B = 0.75
 IMPACT_FIELD_WEIGHT = 2.0
 """What one occurrence among an episode's ``words`` counts in the impacts (the default
 description boost and context term weight)."""
-_IMPACT_SLACK = 1e-9
-"""Impacts recomputed (to delete postings) match stored ones within this."""
+IMPACT_STEP = 1.0 / 16.0
+"""Impacts are rounded up to a multiple of this (a power of two: exact in any float)."""
+_PRIOR_REWARD = 0.15
+"""`episode_prior`: weight of ``reward / 2`` (the default reward weight and scale)."""
+_PRIOR_RECENCY = 0.1
+"""`episode_prior`: weight of recency (the default recency weight)."""
+_PRIOR_HALF_LIFE_US = 30 * 86_400 * 1_000_000
+"""`episode_prior`: recency half-life (the default, 30 days)."""
+_PRIOR_EPOCH_US = 1_767_225_600_000_000
+"""`episode_prior`: recency is 1 at this time (2026-01-01 UTC)."""
+_PRIOR_SLACK = 1e-6
+"""Priors recomputed (to delete postings) match stored (single-precision) ones within this
+share."""
+
+
+def episode_prior(reward_total: float | None, end_us: int) -> float:
+    """The order of an episode's postings within an impact step (higher first).
+
+    ``0.15 · min(max(reward / 2, 0), 1) + 0.1 · 2 ** ((end - 2026-01-01) / 30 days)``: reward
+    and recency as the default ranking weighs them, recency measured from a fixed date (so
+    it never changes; the exponent is capped at ±60).
+    """
+    reward = min(max((reward_total or 0.0) / 2.0, 0.0), 1.0)
+    exponent = min(max((end_us - _PRIOR_EPOCH_US) / _PRIOR_HALF_LIFE_US, -60.0), 60.0)
+    return _PRIOR_REWARD * reward + _PRIOR_RECENCY * 2.0**exponent
 
 
 def namespace_key(namespace: str) -> str:
@@ -265,7 +297,8 @@ def _copy_docs(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> Non
 
 
 _COPY_POSTINGS = (
-    "COPY mc_search_postings (namespace, term, impact, episode_id, reward_total, end_us) FROM STDIN"
+    "COPY mc_search_postings (namespace_key, term, impact, prior, episode_id, reward_total, "
+    "end_us) FROM STDIN"
 )
 
 
@@ -295,7 +328,7 @@ def _impacts(
     out = []
     for term in words.keys() | other.keys():
         tf = IMPACT_FIELD_WEIGHT * words.get(term, 0.0) + other.get(term, 0.0)
-        out.append((term, tf / (tf + norm)))
+        out.append((term, math.ceil(tf / (tf + norm) / IMPACT_STEP) * IMPACT_STEP))
     return out
 
 
@@ -305,24 +338,43 @@ _BACKFILL_LENGTH = text(
     "WHERE doc_count > 0 AND impact_length IS NULL"
 )
 _BACKFILL_POSTINGS = text(
-    "INSERT INTO mc_search_postings (namespace, term, impact, episode_id, reward_total, end_us) "
-    "SELECT d.namespace, t.term, t.tf / (t.tf + :k1 * (1 - :b + :b * (:w * "
-    "(d.description_length + d.context_length) + d.other_length) / s.impact_length)), "
-    "d.episode_id, d.reward_total, d.end_us "
+    "INSERT INTO mc_search_postings (namespace_key, term, impact, prior, episode_id, "
+    "reward_total, end_us) "
+    "SELECT :key, t.term, ceil(t.tf / (t.tf + :k1 * (1 - :b + :b * (:w * "
+    "(d.description_length + d.context_length) + d.other_length) / s.impact_length)) "
+    "/ :step) * :step, "
+    ":prior_reward * least(greatest(coalesce(d.reward_total, 0) / 2.0, 0), 1) "
+    "+ :prior_recency * power(2.0, least(greatest(CAST(d.end_us - :epoch AS float8) "
+    "/ :half_life, -60), 60)), "
+    "CAST(d.episode_id AS uuid), d.reward_total, d.end_us "
     "FROM mc_search_docs d JOIN mc_search_stats s ON s.namespace = d.namespace "
     "CROSS JOIN LATERAL (SELECT u.term, sum(u.n) AS tf FROM ("
     "SELECT key AS term, :w * CAST(value AS float8) AS n FROM jsonb_each_text(d.words) "
     "UNION ALL SELECT key, CAST(value AS float8) FROM jsonb_each_text(d.other)) u "
     "GROUP BY u.term) t "
-    "WHERE s.impact_length IS NOT NULL"
+    "WHERE d.namespace = :namespace AND s.impact_length IS NOT NULL"
 )
 
 
 def backfill_postings(connection: Connection) -> None:
     """Fill in the postings of the episodes indexed before there were postings (PostgreSQL)."""
-    weights = {"k1": IMPACT_K1, "b": IMPACT_B, "w": IMPACT_FIELD_WEIGHT}
+    params = {
+        "k1": IMPACT_K1,
+        "b": IMPACT_B,
+        "w": IMPACT_FIELD_WEIGHT,
+        "step": IMPACT_STEP,
+        "prior_reward": _PRIOR_REWARD,
+        "prior_recency": _PRIOR_RECENCY,
+        "epoch": _PRIOR_EPOCH_US,
+        "half_life": float(_PRIOR_HALF_LIFE_US),
+    }
     connection.execute(_BACKFILL_LENGTH, {"w": IMPACT_FIELD_WEIGHT})
-    connection.execute(_BACKFILL_POSTINGS, weights)
+    namespaces = connection.execute(
+        text("SELECT namespace FROM mc_search_stats WHERE impact_length IS NOT NULL")
+    ).scalars()
+    for namespace in list(namespaces):
+        key = {"namespace": namespace, "key": posting_key(namespace)}
+        connection.execute(_BACKFILL_POSTINGS, {**params, **key})
 
 
 def _quote(lexeme: str) -> str:
@@ -337,13 +389,15 @@ def _tsvector(lexemes: Iterable[str]) -> str:
 
 _DELETE_DOCS = text(
     "DELETE FROM mc_search_docs WHERE namespace = :namespace AND episode_id = ANY(:ids) "
-    "RETURNING episode_id, words, other, description_length, context_length, other_length"
+    "RETURNING episode_id, words, other, description_length, context_length, other_length, "
+    "reward_total, end_us"
 )
 _DELETE_POSTINGS = text(
     "DELETE FROM mc_search_postings p USING unnest(CAST(:terms AS text[]), "
-    "CAST(:impacts AS float8[]), CAST(:ids AS text[])) AS x(term, impact, episode_id) "
-    "WHERE p.namespace = :namespace AND p.term = x.term "
-    "AND p.impact BETWEEN x.impact - :slack AND x.impact + :slack "
+    "CAST(:impacts AS real[]), CAST(:priors AS float8[]), CAST(:ids AS uuid[])) "
+    "AS x(term, impact, prior, episode_id) "
+    "WHERE p.namespace_key = :key AND p.term = x.term AND p.impact = x.impact "
+    "AND p.prior BETWEEN x.prior * (1 - :slack) - 1e-12 AND x.prior * (1 + :slack) + 1e-12 "
     "AND p.episode_id = x.episode_id"
 )
 _IMPACT_LENGTH = text("SELECT impact_length FROM mc_search_stats WHERE namespace = :namespace")
@@ -451,6 +505,7 @@ class SearchIndex:
             lengths = [_impact_doc_length(w, o) for w, o in fields.values()]
             impact_length = max(sum(lengths) / len(lengths), 1.0)
         postings: list[tuple[Any, ...]] = []
+        posting_of = posting_key(namespace)
         for episode_id, episode in complete.items():
             words, other = fields[episode_id]
             terms = words.keys() | other.keys()
@@ -484,8 +539,9 @@ class SearchIndex:
             )
             reward = episode.reward.total if episode.reward else None
             end_us = micros(episode.end_time)
+            prior = episode_prior(reward, end_us)
             postings += [
-                (namespace, term, impact, episode_id, reward, end_us)
+                (posting_of, term, impact, prior, episode_id, reward, end_us)
                 for term, impact in _impacts(words, other, impact_length)
             ]
         _copy_docs(connection, rows)
@@ -522,16 +578,17 @@ class SearchIndex:
             removed = connection.execute(
                 _DELETE_DOCS, {"namespace": namespace, "ids": ids[start : start + _CHUNK]}
             )
-            postings: list[tuple[str, float, str]] = []
-            for episode_id, words, other, description, context, rest in removed:
+            postings: list[tuple[str, float, float, str]] = []
+            for episode_id, words, other, description, context, rest, reward, end in removed:
                 df.subtract(words.keys() | other.keys())
                 totals[0] -= 1
                 totals[1] -= description
                 totals[2] -= context
                 totals[3] -= rest
                 if impact_length is not None:
+                    prior = episode_prior(reward, end)
                     postings += [
-                        (term, impact, episode_id)
+                        (term, impact, prior, episode_id)
                         for term, impact in _impacts(words, other, impact_length)
                     ]
             for first in range(0, len(postings), 10 * _CHUNK):
@@ -539,11 +596,12 @@ class SearchIndex:
                 connection.execute(
                     _DELETE_POSTINGS,
                     {
-                        "namespace": namespace,
-                        "terms": [t for t, _, _ in chunk],
-                        "impacts": [i for _, i, _ in chunk],
-                        "ids": [e for _, _, e in chunk],
-                        "slack": _IMPACT_SLACK,
+                        "key": posting_key(namespace),
+                        "terms": [t for t, _, _, _ in chunk],
+                        "impacts": [i for _, i, _, _ in chunk],
+                        "priors": [p for _, _, p, _ in chunk],
+                        "ids": [e for _, _, _, e in chunk],
+                        "slack": _PRIOR_SLACK,
                     },
                 )
 
@@ -685,6 +743,7 @@ class SearchIndex:
             return [], query.unread
         params = {
             "namespace": namespace,
+            "key": posting_key(namespace),
             "terms": list(query.terms),
             "coefficients": list(query.coefficients),
             "unread": query.unread,
@@ -737,8 +796,8 @@ WITH q AS (
   SELECT q.term, q.c, x.episode_id, x.impact, x.reward_total, x.end_us
   FROM q CROSS JOIN LATERAL (
     SELECT s.episode_id, s.impact, s.reward_total, s.end_us FROM mc_search_postings s
-    WHERE s.namespace = :namespace AND s.term = q.term
-    ORDER BY s.impact DESC LIMIT :depth
+    WHERE s.namespace_key = :key AND s.term = q.term
+    ORDER BY s.impact DESC, s.prior DESC, s.episode_id DESC LIMIT :depth
   ) x
 ), f AS (
   SELECT p.term, CASE WHEN count(*) < :depth THEN 0.0 ELSE min(p.impact) END AS frontier
@@ -764,12 +823,22 @@ WITH q AS (
 )
 SELECT d.episode_id, d.words, d.other, d.context, d.task_type, d.outcome_kind,
        d.start_us, d.end_us, d.reward_total, (SELECT unseen FROM b), top.score
-FROM top JOIN mc_search_docs d ON d.namespace = :namespace AND d.episode_id = top.episode_id
+FROM top JOIN mc_search_docs d
+  ON d.namespace = :namespace AND d.episode_id = CAST(top.episode_id AS text)
 UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, (SELECT unseen FROM b),
        NULL
 ORDER BY 11 DESC NULLS LAST, 1
 """
 )
+
+
+def posting_key(namespace: str) -> int:
+    """The key of a namespace's postings: 64 bits of a hash of its name.
+
+    Candidates are joined to their documents by namespace, so namespaces stay apart even
+    if two keys collided.
+    """
+    return _lock_key(namespace)
 
 
 def _lock_key(namespace: str) -> int:
