@@ -19,7 +19,7 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
 from tests.conftest import postgres_url
 from tests.support.corpus import (
     FAMILIES,
@@ -512,3 +512,47 @@ def test_plan_evidence_agrees_with_the_memory_index(
     finally:
         memory.close()
         database.close()
+
+
+def test_upgrading_fills_in_the_postings_of_episodes_indexed_before() -> None:
+    """A schema-5 database (documents, no postings) gets them from its documents."""
+    base = postgres_url()
+    assert base is not None
+    schema = f"pst_{uuid4().hex[:12]}"
+    admin = create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        rendered = url.render_as_string(hide_password=False)
+        namespace = "old"
+        episodes = generate_corpus(60, seed=31)
+        store = SQLAlchemyEpisodeStore(rendered)
+        store.write(namespace, WriteBatch(new_episodes=episodes))
+        written = _postings(store, namespace)
+        with store._engine.begin() as connection:  # back to schema 5
+            connection.execute(text("DROP TABLE mc_search_postings"))
+            connection.execute(text("ALTER TABLE mc_search_stats DROP COLUMN impact_length"))
+            connection.execute(text("UPDATE mc_schema_version SET version = 5"))
+            connection.execute(text("UPDATE mc_alembic_version SET version_num = '0005'"))
+        store.close()
+        store = SQLAlchemyEpisodeStore(rendered)
+        try:
+            assert store.migration.from_revision == "0005"
+            filled = _postings(store, namespace)
+            assert filled.keys() == written.keys()
+            for key, (impact, prior) in filled.items():
+                assert impact == pytest.approx(written[key][0], abs=1 / 16 + 1e-9)
+                assert prior == written[key][1]
+            config = MemoryConfig().retrieval
+            assert store.search_index is not None
+            ranker = DatabaseRanker(config, store.search_index, namespace)
+            found = ranker.search(episodes[0].task_description, TaskContext(), 5, EpisodeFilters())
+            assert ranker.last_bound is not None
+            assert episodes[0].episode_id in {h.episode_id for h in found}
+        finally:
+            store.close()
+    finally:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()

@@ -275,15 +275,21 @@ class DatabaseRanker:
         """An in-memory index of the candidates that ranks with the namespace's statistics."""
         cfg = self.config
         ranking = EpisodeIndex(cfg, corpus=corpus)
+        boost = cfg.description_boost
         for found in candidates:
-            fields = EpisodeFields(
-                description={t: n for t, n in found.words.items() if t[:1] != FIELD_MARK},
-                context={t: n for t, n in found.words.items() if t[:1] == FIELD_MARK},
-                other=found.other,
-            )
+            if cfg.context_term_weight == boost:  # one weight for all words (the default)
+                counts = {t: n * boost for t, n in found.words.items()}
+                for term, n in found.other.items():
+                    counts[term] = counts.get(term, 0.0) + n
+            else:
+                counts = EpisodeFields(
+                    description={t: n for t, n in found.words.items() if t[:1] != FIELD_MARK},
+                    context={t: n for t, n in found.words.items() if t[:1] == FIELD_MARK},
+                    other=found.other,
+                ).weighted(boost, cfg.context_term_weight)
             ranking.add_entry(
                 UUID(found.episode_id),
-                fields.weighted(cfg.description_boost, cfg.context_term_weight),
+                counts,
                 start_us=found.start_us,
                 end_s=found.end_us / 1_000_000,
                 reward=found.reward_total,
