@@ -13,7 +13,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -227,16 +227,16 @@ def test_deletes_and_rewrites_keep_the_statistics_exact(
 
 
 def _postings(store: SQLAlchemyEpisodeStore, namespace: str) -> dict[tuple[str, str], Any]:
-    """The namespace's postings: (term, episode id) -> (impact, prior)."""
+    """The namespace's postings: (term, episode id) -> (impact, weight)."""
     with store._engine.connect() as connection:
         rows = connection.execute(
             text(
-                "SELECT term, CAST(episode_id AS text), impact, prior FROM mc_search_postings "
+                "SELECT term, CAST(episode_id AS text), impact, weight FROM mc_search_postings "
                 "WHERE namespace_key = :key"
             ),
             {"key": posting_key(namespace)},
         )
-        return {(t, e): (i, pytest.approx(p, rel=1e-6)) for t, e, i, p in rows}
+        return {(t, e): (i, pytest.approx(w, rel=1e-6)) for t, e, i, w in rows}
 
 
 def _expected_postings(episodes: list, first: list) -> dict[tuple[str, str], Any]:
@@ -255,11 +255,11 @@ def _expected_postings(episodes: list, first: list) -> dict[tuple[str, str], Any
             words[term] = words.get(term, 0.0) + n
         norm = 1.2 * (0.25 + 0.75 * lengths[episode_id] / average)
         episode = next(e for e in episodes if str(e.episode_id) == episode_id)
-        days = (episode.end_time - datetime(2026, 1, 1, tzinfo=UTC)).total_seconds() / 86_400
-        prior = 0.15 * min(max(episode.reward.total / 2, 0), 1) + 0.1 * 2 ** (days / 30)
+        reward = 0.15 * min(max(episode.reward.total / 2, 0), 1)
         for term in words.keys() | f.other.keys():
             tf = 2.0 * words.get(term, 0.0) + f.other.get(term, 0.0)
-            expected[(term, episode_id)] = (math.ceil(tf / (tf + norm) * 16) / 16, prior)
+            impact = math.ceil(tf / (tf + norm) * 16) / 16
+            expected[(term, episode_id)] = (impact, 0.05 * impact + reward)
     return expected
 
 
@@ -293,7 +293,7 @@ def test_unread_postings_cannot_beat_the_bound(
                         "SELECT CAST(x.episode_id AS text) FROM unnest(CAST(:terms AS text[])) "
                         "AS q(term) CROSS JOIN LATERAL (SELECT episode_id "
                         "FROM mc_search_postings WHERE namespace_key = :key AND term = q.term "
-                        "ORDER BY impact DESC, prior DESC, episode_id DESC LIMIT 100) x"
+                        "ORDER BY weight DESC, episode_id DESC LIMIT 100) x"
                     ),
                     {
                         "key": posting_key(namespace),
@@ -541,9 +541,9 @@ def test_upgrading_fills_in_the_postings_of_episodes_indexed_before() -> None:
             assert store.migration.from_revision == "0005"
             filled = _postings(store, namespace)
             assert filled.keys() == written.keys()
-            for key, (impact, prior) in filled.items():
+            for key, (impact, weight) in filled.items():
                 assert impact == pytest.approx(written[key][0], abs=1 / 16 + 1e-9)
-                assert prior == written[key][1]
+                assert weight == pytest.approx(written[key][1].expected, abs=0.05 / 16 + 1e-6)
             config = MemoryConfig().retrieval
             assert store.search_index is not None
             ranker = DatabaseRanker(config, store.search_index, namespace)

@@ -10,10 +10,11 @@ PostgreSQL-only parts (the ``tsvector`` column and its GIN index) are added by
   the field lengths, and the columns ranking and filters read.
 - ``mc_search_terms``: document frequency of every term of a namespace.
 - ``mc_search_stats``: per namespace, the episodes indexed and the total field lengths.
-- ``mc_search_postings``: one row per (namespace, term, episode), keyed by the term's BM25
-  impact in the episode, so a search reads each query term's best episodes first, in index
-  order (with the reward and end time the candidate order needs, on PostgreSQL as included
-  columns of the key, so reading them touches the index only).
+- ``mc_search_postings``: one row per (namespace, term, episode), keyed by the term's
+  weight (BM25 impact and the episode's reward) in the episode, so a search reads each
+  query term's best episodes first, in index order (with the reward and end time the
+  candidate order needs, on PostgreSQL as included columns of the key, so reading them
+  touches the index only).
 """
 
 from __future__ import annotations
@@ -114,8 +115,9 @@ class SearchPostingRow(Base):
     namespace_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     """`storage.search_index.posting_key` of the namespace (compact: postings are many)."""
     term: Mapped[str] = mapped_column(Text, primary_key=True)
+    weight: Mapped[float] = mapped_column(REAL, primary_key=True)
+    """The order of the term's postings (`storage.search_index.posting_weight`)."""
     impact: Mapped[float] = mapped_column(REAL, primary_key=True)
-    prior: Mapped[float] = mapped_column(REAL, primary_key=True)
     episode_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     reward_total: Mapped[float | None] = mapped_column(Float, nullable=True)
     end_us: Mapped[int] = mapped_column(BigInteger)
@@ -125,13 +127,13 @@ POSTINGS_TABLE_POSTGRESQL = """
 CREATE TABLE IF NOT EXISTS mc_search_postings (
     namespace_key BIGINT NOT NULL,
     term TEXT NOT NULL,
+    weight REAL NOT NULL,
     impact REAL NOT NULL,
-    prior REAL NOT NULL,
     episode_id UUID NOT NULL,
     reward_total FLOAT,
     end_us BIGINT NOT NULL,
     CONSTRAINT pk_mc_search_postings
-        PRIMARY KEY (namespace_key, term, impact, prior, episode_id)
+        PRIMARY KEY (namespace_key, term, weight, impact, episode_id)
         INCLUDE (reward_total, end_us)
 )
 """

@@ -19,11 +19,12 @@ postings never need rewriting as the namespace grows), rounded up to a multiple 
 ``rho = min(1, impact_length / avgdl)``, which bounds what an episode not yet read can score
 (`SearchIndex.ranked_candidates`).
 
-Within an impact step, postings are ordered by the episode's ``prior`` (`episode_prior`:
-its reward and recency as the default weights count them), the same for all its terms, so
-the best episodes of every query term come first in each term's list and the lists meet.
-
-Terms longer than `MAX_TERM_LENGTH` characters are not indexed.
+A term's postings are read in the order of their ``weight`` (`posting_weight`): the
+impact plus the episode's reward as the default weights count them in an episode's score
+(``0.05 · impact + 0.15 · min(max(reward / 2, 0), 1)``), so each list starts with the
+episodes that would rank best on that term, and the lists of a query's terms meet on the
+well-rewarded episodes holding several of them. An unread posting of weight at most ``w``
+has an impact of at most ``min(1, w / 0.05)``.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ __all__ = [
     "IMPACT_FIELD_WEIGHT",
     "IMPACT_K1",
     "IMPACT_STEP",
+    "WEIGHT_IMPACT",
     "MAX_TERM_LENGTH",
     "Candidate",
     "CandidateQuery",
@@ -59,7 +61,7 @@ __all__ = [
     "QueryTerm",
     "SearchIndex",
     "backfill_postings",
-    "episode_prior",
+    "posting_weight",
     "posting_key",
     "namespace_key",
 ]
@@ -78,29 +80,20 @@ IMPACT_FIELD_WEIGHT = 2.0
 description boost and context term weight)."""
 IMPACT_STEP = 1.0 / 16.0
 """Impacts are rounded up to a multiple of this (a power of two: exact in any float)."""
-_PRIOR_REWARD = 0.15
-"""`episode_prior`: weight of ``reward / 2`` (the default reward weight and scale)."""
-_PRIOR_RECENCY = 0.1
-"""`episode_prior`: weight of recency (the default recency weight)."""
-_PRIOR_HALF_LIFE_US = 30 * 86_400 * 1_000_000
-"""`episode_prior`: recency half-life (the default, 30 days)."""
-_PRIOR_EPOCH_US = 1_767_225_600_000_000
-"""`episode_prior`: recency is 1 at this time (2026-01-01 UTC)."""
-_PRIOR_SLACK = 1e-6
-"""Priors recomputed (to delete postings) match stored (single-precision) ones within this
+WEIGHT_IMPACT = 0.05
+"""`posting_weight`: what a unit of impact counts (the default lexical weight times a
+typical term's share of a query)."""
+_WEIGHT_REWARD = 0.15
+"""`posting_weight`: weight of ``reward / 2`` (the default reward weight and scale)."""
+_WEIGHT_SLACK = 1e-6
+"""Weights recomputed (to delete postings) match stored (single-precision) ones within this
 share."""
 
 
-def episode_prior(reward_total: float | None, end_us: int) -> float:
-    """The order of an episode's postings within an impact step (higher first).
-
-    ``0.15 · min(max(reward / 2, 0), 1) + 0.1 · 2 ** ((end - 2026-01-01) / 30 days)``: reward
-    and recency as the default ranking weighs them, recency measured from a fixed date (so
-    it never changes; the exponent is capped at ±60).
-    """
+def posting_weight(impact: float, reward_total: float | None) -> float:
+    """The order of a term's postings (higher first): impact, then the episode's reward."""
     reward = min(max((reward_total or 0.0) / 2.0, 0.0), 1.0)
-    exponent = min(max((end_us - _PRIOR_EPOCH_US) / _PRIOR_HALF_LIFE_US, -60.0), 60.0)
-    return _PRIOR_REWARD * reward + _PRIOR_RECENCY * 2.0**exponent
+    return WEIGHT_IMPACT * impact + _WEIGHT_REWARD * reward
 
 
 def namespace_key(namespace: str) -> str:
@@ -297,7 +290,7 @@ def _copy_docs(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> Non
 
 
 _COPY_POSTINGS = (
-    "COPY mc_search_postings (namespace_key, term, impact, prior, episode_id, reward_total, "
+    "COPY mc_search_postings (namespace_key, term, weight, impact, episode_id, reward_total, "
     "end_us) FROM STDIN"
 )
 
@@ -338,21 +331,20 @@ _BACKFILL_LENGTH = text(
     "WHERE doc_count > 0 AND impact_length IS NULL"
 )
 _BACKFILL_POSTINGS = text(
-    "INSERT INTO mc_search_postings (namespace_key, term, impact, prior, episode_id, "
+    "INSERT INTO mc_search_postings (namespace_key, term, weight, impact, episode_id, "
     "reward_total, end_us) "
-    "SELECT :key, t.term, ceil(t.tf / (t.tf + :k1 * (1 - :b + :b * (:w * "
+    "SELECT :key, i.term, :weight_impact * i.impact + :weight_reward * least(greatest("
+    "coalesce(i.reward_total, 0) / 2.0, 0), 1), i.impact, CAST(i.episode_id AS uuid), "
+    "i.reward_total, i.end_us FROM (SELECT t.term, d.episode_id, d.reward_total, d.end_us, "
+    "ceil(t.tf / (t.tf + :k1 * (1 - :b + :b * (:w * "
     "(d.description_length + d.context_length) + d.other_length) / s.impact_length)) "
-    "/ :step) * :step, "
-    ":prior_reward * least(greatest(coalesce(d.reward_total, 0) / 2.0, 0), 1) "
-    "+ :prior_recency * power(2.0, least(greatest(CAST(d.end_us - :epoch AS float8) "
-    "/ :half_life, -60), 60)), "
-    "CAST(d.episode_id AS uuid), d.reward_total, d.end_us "
+    "/ :step) * :step AS impact "
     "FROM mc_search_docs d JOIN mc_search_stats s ON s.namespace = d.namespace "
     "CROSS JOIN LATERAL (SELECT u.term, sum(u.n) AS tf FROM ("
     "SELECT key AS term, :w * CAST(value AS float8) AS n FROM jsonb_each_text(d.words) "
     "UNION ALL SELECT key, CAST(value AS float8) FROM jsonb_each_text(d.other)) u "
     "GROUP BY u.term) t "
-    "WHERE d.namespace = :namespace AND s.impact_length IS NOT NULL"
+    "WHERE d.namespace = :namespace AND s.impact_length IS NOT NULL) i"
 )
 
 
@@ -363,10 +355,8 @@ def backfill_postings(connection: Connection) -> None:
         "b": IMPACT_B,
         "w": IMPACT_FIELD_WEIGHT,
         "step": IMPACT_STEP,
-        "prior_reward": _PRIOR_REWARD,
-        "prior_recency": _PRIOR_RECENCY,
-        "epoch": _PRIOR_EPOCH_US,
-        "half_life": float(_PRIOR_HALF_LIFE_US),
+        "weight_impact": WEIGHT_IMPACT,
+        "weight_reward": _WEIGHT_REWARD,
     }
     connection.execute(_BACKFILL_LENGTH, {"w": IMPACT_FIELD_WEIGHT})
     namespaces = connection.execute(
@@ -390,14 +380,14 @@ def _tsvector(lexemes: Iterable[str]) -> str:
 _DELETE_DOCS = text(
     "DELETE FROM mc_search_docs WHERE namespace = :namespace AND episode_id = ANY(:ids) "
     "RETURNING episode_id, words, other, description_length, context_length, other_length, "
-    "reward_total, end_us"
+    "reward_total"
 )
 _DELETE_POSTINGS = text(
     "DELETE FROM mc_search_postings p USING unnest(CAST(:terms AS text[]), "
-    "CAST(:impacts AS real[]), CAST(:priors AS float8[]), CAST(:ids AS uuid[])) "
-    "AS x(term, impact, prior, episode_id) "
+    "CAST(:impacts AS real[]), CAST(:weights AS float8[]), CAST(:ids AS uuid[])) "
+    "AS x(term, impact, weight, episode_id) "
     "WHERE p.namespace_key = :key AND p.term = x.term AND p.impact = x.impact "
-    "AND p.prior BETWEEN x.prior * (1 - :slack) - 1e-12 AND x.prior * (1 + :slack) + 1e-12 "
+    "AND p.weight BETWEEN x.weight * (1 - :slack) - 1e-12 AND x.weight * (1 + :slack) + 1e-12 "
     "AND p.episode_id = x.episode_id"
 )
 _IMPACT_LENGTH = text("SELECT impact_length FROM mc_search_stats WHERE namespace = :namespace")
@@ -539,10 +529,9 @@ class SearchIndex:
             )
             reward = episode.reward.total if episode.reward else None
             end_us = micros(episode.end_time)
-            prior = episode_prior(reward, end_us)
             postings += [
-                (posting_of, term, impact, prior, episode_id, reward, end_us)
-                for term, impact in _impacts(words, other, impact_length)
+                (posting_of, term, posting_weight(i, reward), i, episode_id, reward, end_us)
+                for term, i in _impacts(words, other, impact_length)
             ]
         _copy_docs(connection, rows)
         _copy(connection, _COPY_POSTINGS, postings)
@@ -579,16 +568,15 @@ class SearchIndex:
                 _DELETE_DOCS, {"namespace": namespace, "ids": ids[start : start + _CHUNK]}
             )
             postings: list[tuple[str, float, float, str]] = []
-            for episode_id, words, other, description, context, rest, reward, end in removed:
+            for episode_id, words, other, description, context, rest, reward in removed:
                 df.subtract(words.keys() | other.keys())
                 totals[0] -= 1
                 totals[1] -= description
                 totals[2] -= context
                 totals[3] -= rest
                 if impact_length is not None:
-                    prior = episode_prior(reward, end)
                     postings += [
-                        (term, impact, prior, episode_id)
+                        (term, impact, posting_weight(impact, reward), episode_id)
                         for term, impact in _impacts(words, other, impact_length)
                     ]
             for first in range(0, len(postings), 10 * _CHUNK):
@@ -599,9 +587,9 @@ class SearchIndex:
                         "key": posting_key(namespace),
                         "terms": [t for t, _, _, _ in chunk],
                         "impacts": [i for _, i, _, _ in chunk],
-                        "priors": [p for _, _, p, _ in chunk],
+                        "weights": [w for _, _, w, _ in chunk],
                         "ids": [e for _, _, _, e in chunk],
-                        "slack": _PRIOR_SLACK,
+                        "slack": _WEIGHT_SLACK,
                     },
                 )
 
@@ -757,6 +745,7 @@ class SearchIndex:
             "half_life_us": query.half_life_us,
             "now_us": query.now_us,
             "limit": query.limit,
+            "weight_impact": WEIGHT_IMPACT,
         }
         candidates: list[Candidate] = []
         bound = query.unread
@@ -793,14 +782,17 @@ _POSTING_CANDIDATES = text(
 WITH q AS (
   SELECT * FROM unnest(CAST(:terms AS text[]), CAST(:coefficients AS float8[])) AS q(term, c)
 ), p AS (
-  SELECT q.term, q.c, x.episode_id, x.impact, x.reward_total, x.end_us
+  SELECT q.term, q.c, x.episode_id, x.weight, x.impact, x.reward_total, x.end_us
   FROM q CROSS JOIN LATERAL (
-    SELECT s.episode_id, s.impact, s.reward_total, s.end_us FROM mc_search_postings s
+    SELECT s.episode_id, s.weight, s.impact, s.reward_total, s.end_us
+    FROM mc_search_postings s
     WHERE s.namespace_key = :key AND s.term = q.term
-    ORDER BY s.impact DESC, s.prior DESC, s.episode_id DESC LIMIT :depth
+    ORDER BY s.weight DESC, s.episode_id DESC LIMIT :depth
   ) x
 ), f AS (
-  SELECT p.term, CASE WHEN count(*) < :depth THEN 0.0 ELSE min(p.impact) END AS frontier
+  SELECT p.term,
+         CASE WHEN count(*) < :depth THEN 0.0
+              ELSE least(min(p.weight) / :weight_impact, 1) END AS frontier
   FROM p GROUP BY p.term
 ), b AS (
   SELECT :unread + coalesce(sum(q.c * {_bounded("f.frontier")}), 0) AS unseen

@@ -1,9 +1,9 @@
 """Schema 6: impact-ordered postings of the database search index.
 
-``mc_search_postings`` (one row per namespace, term and episode, keyed by the term's BM25
-impact in the episode, then the episode's prior) and ``mc_search_stats.impact_length``
-(the average length the impacts assume). On PostgreSQL the postings of the episodes
-already indexed are filled in from ``mc_search_docs``.
+``mc_search_postings`` (one row per namespace, term and episode, keyed by the term's
+weight: its BM25 impact in the episode and the episode's reward) and
+``mc_search_stats.impact_length`` (the average length the impacts assume). On PostgreSQL
+the postings of the episodes already indexed are filled in from ``mc_search_docs``.
 
 Revision ID: 0006
 Revises: 0005
@@ -42,8 +42,8 @@ def upgrade() -> None:
                 "mc_search_postings",
                 sa.Column("namespace_key", sa.BigInteger, primary_key=True),
                 sa.Column("term", sa.Text, primary_key=True),
+                sa.Column("weight", sa.REAL, primary_key=True),
                 sa.Column("impact", sa.REAL, primary_key=True),
-                sa.Column("prior", sa.REAL, primary_key=True),
                 sa.Column("episode_id", sa.Uuid, primary_key=True),
                 sa.Column("reward_total", sa.Float, nullable=True),
                 sa.Column("end_us", sa.BigInteger, nullable=False),
