@@ -1091,6 +1091,7 @@ class SQLAlchemyEpisodeStore(BrowseQueries, ErasureQueries):
         columns = list(rows[0])
         if self.dialect == "postgresql":
             raw = session.connection().connection.driver_connection
+            assert raw is not None
             sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
             with raw.cursor() as cursor, cursor.copy(sql) as copy:
                 for values in rows:
