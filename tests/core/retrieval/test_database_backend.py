@@ -224,6 +224,8 @@ def test_deletes_and_rewrites_keep_the_statistics_exact(
     for term, df in frequencies.items():
         assert df == sum(term in episode_terms(e, 2.0, 2.0) for e in episodes[1:]), term
     assert _postings(pg_store, namespace) == _expected_postings(episodes[1:], episodes)
+    pg_store.delete_namespace(namespace)
+    assert _postings(pg_store, namespace) == {}
 
 
 def _postings(store: SQLAlchemyEpisodeStore, namespace: str) -> dict[tuple[str, str], Any]:

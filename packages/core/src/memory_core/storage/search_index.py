@@ -548,6 +548,14 @@ class SearchIndex:
         self._count(connection, namespace, df, totals)
 
     @staticmethod
+    def namespace_deleted(connection: Connection, namespace: str) -> None:
+        """Forget every posting of a namespace whose other rows are being deleted."""
+        connection.execute(
+            text("DELETE FROM mc_search_postings WHERE namespace_key = :key"),
+            {"key": posting_key(namespace)},
+        )
+
+    @staticmethod
     def _impact_length(connection: Connection, namespace: str) -> float | None:
         """The namespace's ``impact_length`` (None before its first indexed episode)."""
         found = connection.execute(_IMPACT_LENGTH, {"namespace": namespace}).scalar()
