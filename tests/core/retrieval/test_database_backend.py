@@ -295,7 +295,7 @@ def test_unread_postings_cannot_beat_the_bound(
                         "SELECT CAST(x.episode_id AS text) FROM unnest(CAST(:terms AS text[])) "
                         "AS q(term) CROSS JOIN LATERAL (SELECT episode_id "
                         "FROM mc_search_postings WHERE namespace_key = :key AND term = q.term "
-                        "ORDER BY weight DESC, episode_id DESC LIMIT 100) x"
+                        "ORDER BY weight DESC, impact DESC, episode_id DESC LIMIT 100) x"
                     ),
                     {
                         "key": posting_key(namespace),

@@ -795,7 +795,7 @@ WITH q AS (
     SELECT s.episode_id, s.weight, s.impact, s.reward_total, s.end_us
     FROM mc_search_postings s
     WHERE s.namespace_key = :key AND s.term = q.term
-    ORDER BY s.weight DESC, s.episode_id DESC LIMIT :depth
+    ORDER BY s.weight DESC, s.impact DESC, s.episode_id DESC LIMIT :depth
   ) x
 ), f AS (
   SELECT p.term,
