@@ -8,16 +8,18 @@ episodes go into an in-memory `EpisodeIndex`; both rank the same queries with th
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
 from tests.conftest import postgres_url
 from tests.support.corpus import (
     FAMILIES,
@@ -38,10 +40,11 @@ from memory_core import (
 from memory_core.errors import ConfigurationError
 from memory_core.retrieval import EpisodeFilters, EpisodeIndex, RetrievalEngine
 from memory_core.retrieval.database import DatabaseRanker, _narrowed
-from memory_core.retrieval.index import episode_fields, episode_terms
+from memory_core.retrieval.index import episode_fields, episode_terms, query_weights
 from memory_core.retrieval.lexical import FIELD_MARK
+from memory_core.retrieval.tokenize import tokenize
 from memory_core.storage import WriteBatch
-from memory_core.storage.search_index import _FIELD_MARK, namespace_key
+from memory_core.storage.search_index import _FIELD_MARK, namespace_key, posting_key
 
 pytestmark = pytest.mark.postgres
 
@@ -220,6 +223,121 @@ def test_deletes_and_rewrites_keep_the_statistics_exact(
     assert totals.doc_count == 39
     for term, df in frequencies.items():
         assert df == sum(term in episode_terms(e, 2.0, 2.0) for e in episodes[1:]), term
+    assert _postings(pg_store, namespace) == _expected_postings(episodes[1:], episodes)
+    pg_store.delete_namespace(namespace)
+    assert _postings(pg_store, namespace) == {}
+
+
+def _postings(store: SQLAlchemyEpisodeStore, namespace: str) -> dict[tuple[str, str], Any]:
+    """The namespace's postings: (term, episode id) -> (impact, weight)."""
+    with store._engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT term, CAST(episode_id AS text), impact, weight FROM mc_search_postings "
+                "WHERE namespace_key = :key"
+            ),
+            {"key": posting_key(namespace)},
+        )
+        return {(t, e): (i, pytest.approx(w, rel=1e-6)) for t, e, i, w in rows}
+
+
+def _expected_postings(episodes: list, first: list) -> dict[tuple[str, str], Any]:
+    """Postings as the impacts define them, ``first`` (the first batch) setting the length."""
+    fields = {str(e.episode_id): episode_fields(e) for e in first}
+    lengths = {
+        i: 2.0 * (sum(f.description.values()) + sum(f.context.values())) + sum(f.other.values())
+        for i, f in fields.items()
+    }
+    average = sum(lengths.values()) / len(lengths)
+    expected = {}
+    for episode_id in (str(e.episode_id) for e in episodes):
+        f = fields[episode_id]
+        words = {**f.description}
+        for term, n in f.context.items():
+            words[term] = words.get(term, 0.0) + n
+        norm = 1.2 * (0.25 + 0.75 * lengths[episode_id] / average)
+        episode = next(e for e in episodes if str(e.episode_id) == episode_id)
+        reward = 0.15 * min(max(episode.reward.total / 2, 0), 1)
+        for term in words.keys() | f.other.keys():
+            tf = 2.0 * words.get(term, 0.0) + f.other.get(term, 0.0)
+            impact = math.ceil(tf / (tf + norm) * 16) / 16
+            expected[(term, episode_id)] = (impact, 0.05 * impact + reward)
+    return expected
+
+
+def test_unread_postings_cannot_beat_the_bound(
+    pg_store: SQLAlchemyEpisodeStore, seeded: tuple[str, EpisodeIndex, list]
+) -> None:
+    """An episode none of whose postings a search read scores at most the bound it returns."""
+    namespace, index, _ = seeded
+    assert pg_store.search_index is not None
+    config = MemoryConfig(retrieval={"database_scan_limit": 100}).retrieval  # type: ignore[arg-type]
+    ranker = DatabaseRanker(config, pg_store.search_index, namespace)
+    now = NOW.timestamp()
+    checked = proven = 0
+    for description, context in _queries()[:30]:
+        if not description:
+            continue
+        found = ranker.search(description, context, 5, EpisodeFilters(), now=now)
+        bound = ranker.last_bound
+        assert bound is not None  # read from the postings
+        proven += bound < config.min_relevance
+        if bound < config.min_relevance:
+            # then no episode it did not read could have been a result
+            everything = index.search(
+                description, context, 600, EpisodeFilters(), now=now, diversify=False
+            )
+            assert {h.episode_id for h in found} <= {h.episode_id for h in everything}
+        with pg_store._engine.connect() as connection:
+            read = set(
+                connection.execute(
+                    text(
+                        "SELECT CAST(x.episode_id AS text) FROM unnest(CAST(:terms AS text[])) "
+                        "AS q(term) CROSS JOIN LATERAL (SELECT episode_id "
+                        "FROM mc_search_postings WHERE namespace_key = :key AND term = q.term "
+                        "ORDER BY weight DESC, impact DESC, episode_id DESC LIMIT 100) x"
+                    ),
+                    {
+                        "key": posting_key(namespace),
+                        "terms": sorted(query_weights(tokenize(description), context, config)),
+                    },
+                ).scalars()
+            )
+        every = index.search(
+            description,
+            context,
+            600,
+            EpisodeFilters(),
+            include_below_floor=True,
+            now=now,
+            diversify=False,
+        )
+        for hit in every:
+            if str(hit.episode_id) not in read:
+                lexical = hit.breakdown["lexical"] / config.lexical_weight
+                assert lexical <= bound + 1e-6
+                checked += 1
+    assert checked > 100
+    assert proven
+
+
+def test_postings_follow_the_knobs_they_were_computed_with(
+    pg_store: SQLAlchemyEpisodeStore, seeded: tuple[str, EpisodeIndex, list]
+) -> None:
+    """Other BM25 knobs rank from the term-matching query, still as the memory index would."""
+    namespace, _, episodes = seeded
+    assert pg_store.search_index is not None
+    config = MemoryConfig(retrieval={"bm25_b": 0.5, "description_boost": 3.0}).retrieval  # type: ignore[arg-type]
+    index = EpisodeIndex(config)
+    for episode in episodes:
+        index.add(episode)
+    ranker = DatabaseRanker(config, pg_store.search_index, namespace)
+    now = NOW.timestamp()
+    for description, context in _queries()[:20]:
+        expected = index.search(description, context, 5, EpisodeFilters(), now=now)
+        found = ranker.search(description, context, 5, EpisodeFilters(), now=now)
+        assert ranker.last_bound is None
+        _same(expected, found)
 
 
 def test_backend_switch_and_auto(tmp_path: Path, pg_store: SQLAlchemyEpisodeStore) -> None:
@@ -277,6 +395,10 @@ def test_episodes_stored_before_the_index_are_indexed_on_first_search(
         )
         connection.execute(
             text("DELETE FROM mc_search_stats WHERE namespace = :ns"), {"ns": namespace}
+        )
+        connection.execute(
+            text("DELETE FROM mc_search_postings WHERE namespace_key = :key"),
+            {"key": posting_key(namespace)},
         )
     config = MemoryConfig(retrieval={"backend": "database"})  # type: ignore[arg-type]
     retrieval = RetrievalEngine(config, pg_store, namespace)
@@ -392,3 +514,47 @@ def test_plan_evidence_agrees_with_the_memory_index(
     finally:
         memory.close()
         database.close()
+
+
+def test_upgrading_fills_in_the_postings_of_episodes_indexed_before() -> None:
+    """A schema-5 database (documents, no postings) gets them from its documents."""
+    base = postgres_url()
+    assert base is not None
+    schema = f"pst_{uuid4().hex[:12]}"
+    admin = create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        rendered = url.render_as_string(hide_password=False)
+        namespace = "old"
+        episodes = generate_corpus(60, seed=31)
+        store = SQLAlchemyEpisodeStore(rendered)
+        store.write(namespace, WriteBatch(new_episodes=episodes))
+        written = _postings(store, namespace)
+        with store._engine.begin() as connection:  # back to schema 5
+            connection.execute(text("DROP TABLE mc_search_postings"))
+            connection.execute(text("ALTER TABLE mc_search_stats DROP COLUMN impact_length"))
+            connection.execute(text("UPDATE mc_schema_version SET version = 5"))
+            connection.execute(text("UPDATE mc_alembic_version SET version_num = '0005'"))
+        store.close()
+        store = SQLAlchemyEpisodeStore(rendered)
+        try:
+            assert store.migration.from_revision == "0005"
+            filled = _postings(store, namespace)
+            assert filled.keys() == written.keys()
+            for key, (impact, weight) in filled.items():
+                assert impact == pytest.approx(written[key][0], abs=1 / 16 + 1e-9)
+                assert weight == pytest.approx(written[key][1].expected, abs=0.05 / 16 + 1e-6)
+            config = MemoryConfig().retrieval
+            assert store.search_index is not None
+            ranker = DatabaseRanker(config, store.search_index, namespace)
+            found = ranker.search(episodes[0].task_description, TaskContext(), 5, EpisodeFilters())
+            assert ranker.last_bound is not None
+            assert episodes[0].episode_id in {h.episode_id for h in found}
+        finally:
+            store.close()
+    finally:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()

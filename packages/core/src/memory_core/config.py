@@ -245,8 +245,10 @@ class RetrievalConfig(BaseModel):
     database_candidates: int = Field(default=100, ge=1, le=10_000)
     """Candidates the database returns to be ranked in-process (at least ``mmr_pool``)."""
     database_scan_limit: int = Field(default=2_000, ge=100)
-    """Most matching episodes one database search scores; queries of common words only
-    then ask candidates to share several of them (see `memory_core.retrieval.database`)."""
+    """Most postings one database search reads (split among its candidate terms, best
+    first), or, with filters or non-default BM25 knobs, most matching episodes it scores
+    (queries of common words only then ask candidates to share several of them); see
+    `memory_core.retrieval.database`."""
     memory_budget_mb: float = Field(default=1_024.0, ge=0)
     """Bytes of in-memory episode indexes one process keeps across all its memories
     (namespaces); past it, the least recently searched indexes are dropped (rebuilt when

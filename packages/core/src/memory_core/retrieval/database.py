@@ -2,7 +2,10 @@
 
 The database picks the candidates: the episodes of the namespace that hold at least one of
 the query's selected terms, ordered by BM25 (with the namespace's own document frequencies
-and lengths) plus reward and recency, best ``database_candidates`` first. Those are ranked
+and lengths) plus reward and recency, best ``database_candidates`` first. With the default
+BM25 knobs and no filters they are read from the impact-ordered postings
+(`SearchIndex.ranked_candidates`): each selected term's ``database_scan_limit`` best
+episodes, in index order, never the whole list of episodes holding a common term. Those are ranked
 in-process by `EpisodeIndex` given the namespace's statistics (`CorpusStats`), so scores,
 breakdowns, the relevance floor and diversity are computed by the one implementation the
 in-memory index uses, with the idf and average length a full in-memory index would use.
@@ -15,7 +18,11 @@ exact; two things make them approximate, both to bound the work of one search:
 
 - The order in which candidates are cut (at ``database_candidates``) leaves out context
   similarity, which weighs at most ``context_weight``.
-- When the selected terms are common (their episodes would number more than
+- Postings: a term's postings past its ``database_scan_limit`` best are not read. The
+  query returns a bound on what an episode none of whose postings was read can score
+  (`DatabaseRanker.last_bound`); below the relevance floor, no such episode could have
+  been a result.
+- Otherwise, when the selected terms are common (their episodes would number more than
   ``database_scan_limit``), candidates must hold several of them (the fewest that brings
   the expected number of matches under the limit, of the four rarest terms), and at most
   ``database_scan_limit`` matching episodes are scored.
@@ -43,9 +50,13 @@ from memory_core.retrieval.lexical import FIELD_MARK, CorpusStats, LexicalIndex
 from memory_core.retrieval.tokenize import tokenize
 from memory_core.storage.browse import micros
 from memory_core.storage.search_index import (
+    IMPACT_B,
+    IMPACT_FIELD_WEIGHT,
+    IMPACT_K1,
     Candidate,
     CandidateQuery,
     NamespaceTotals,
+    PostingQuery,
     QueryTerm,
     SearchIndex,
 )
@@ -53,6 +64,7 @@ from memory_core.storage.search_index import (
 __all__ = ["DatabaseRanker"]
 
 _SECONDS_PER_DAY = 86_400.0
+_NO_FILTERS = EpisodeFilters()
 
 
 @lru_cache(maxsize=4_096)
@@ -76,6 +88,9 @@ class DatabaseRanker:
         self.config = config
         self._index = index
         self._namespace = namespace
+        self.last_bound: float | None = None
+        """After a search from the postings: the most an episode not read could score
+        (normalised BM25); None after a search that did not read postings."""
 
     def totals(self) -> NamespaceTotals | None:
         """What the index holds for the namespace (None: nothing yet)."""
@@ -140,9 +155,44 @@ class DatabaseRanker:
                 return []  # no episode can reach the floor
             if not match and not include_below_floor:
                 return []  # neither words nor context terms to go by
+            pool = max(cfg.mmr_pool, 3 * limit)
+            self.last_bound = None
+            if match and filters == _NO_FILTERS and self._impacts_apply(totals):
+                assert totals.impact_length is not None
+                chosen = set(match)
+                coefficient = {t.term: t.coefficient for t in scored}
+                candidates, self.last_bound = index.ranked_candidates(
+                    connection,
+                    namespace,
+                    PostingQuery(
+                        terms=match,
+                        coefficients=[coefficient[t] for t in match],
+                        unread=sum(t.coefficient for t in scored if t.term not in chosen),
+                        depth=max(cfg.database_scan_limit // len(match), 1),
+                        rho=min(1.0, totals.impact_length / lexical.average_length) * (1 - 1e-9),
+                        min_lexical=max(floor - 1e-6, 0.0),
+                        lexical_weight=cfg.lexical_weight,
+                        reward_weight=cfg.reward_weight,
+                        reward_scale=cfg.reward_scale,
+                        recency_weight=cfg.recency_weight,
+                        half_life_us=cfg.recency_half_life_days * _SECONDS_PER_DAY * 1e6,
+                        now_us=int(now_s * 1_000_000),
+                        limit=max(cfg.database_candidates, pool),
+                    ),
+                )
+                return self._rank(
+                    candidates,
+                    corpus,
+                    task_description,
+                    context,
+                    limit,
+                    filters,
+                    include_below_floor=include_below_floor,
+                    now=now_s,
+                    diversify=diversify,
+                )
             match, at_least = _narrowed(match, corpus.df, totals.doc_count, cfg.database_scan_limit)
             k_len = cfg.bm25_k1 * cfg.bm25_b / lexical.average_length
-            pool = max(cfg.mmr_pool, 3 * limit)
             candidates = index.candidates(
                 connection,
                 namespace,
@@ -171,10 +221,9 @@ class DatabaseRanker:
                     min_reward=filters.min_reward,
                 ),
             )
-            if not candidates:
-                return []
-            ranked = self._ranking_index(candidates, corpus)
-            return ranked.search(
+            return self._rank(
+                candidates,
+                corpus,
                 task_description,
                 context,
                 limit,
@@ -184,19 +233,63 @@ class DatabaseRanker:
                 diversify=diversify,
             )
 
+    def _impacts_apply(self, totals: NamespaceTotals) -> bool:
+        """Whether the postings' impacts bound this configuration's scores."""
+        cfg = self.config
+        return (
+            totals.impact_length is not None
+            and cfg.bm25_k1 == IMPACT_K1
+            and cfg.bm25_b == IMPACT_B
+            and cfg.description_boost == IMPACT_FIELD_WEIGHT
+            and cfg.context_term_weight == IMPACT_FIELD_WEIGHT
+        )
+
+    def _rank(
+        self,
+        candidates: Sequence[Candidate],
+        corpus: CorpusStats,
+        task_description: str,
+        context: TaskContext,
+        limit: int,
+        filters: EpisodeFilters,
+        *,
+        include_below_floor: bool,
+        now: float,
+        diversify: bool,
+    ) -> list[EpisodeHit]:
+        """Rank the candidates in-process with the namespace's statistics."""
+        if not candidates:
+            return []
+        ranked = self._ranking_index(candidates, corpus)
+        return ranked.search(
+            task_description,
+            context,
+            limit,
+            filters,
+            include_below_floor=include_below_floor,
+            now=now,
+            diversify=diversify,
+        )
+
     def _ranking_index(self, candidates: Sequence[Candidate], corpus: CorpusStats) -> EpisodeIndex:
         """An in-memory index of the candidates that ranks with the namespace's statistics."""
         cfg = self.config
         ranking = EpisodeIndex(cfg, corpus=corpus)
+        boost = cfg.description_boost
         for found in candidates:
-            fields = EpisodeFields(
-                description={t: n for t, n in found.words.items() if t[:1] != FIELD_MARK},
-                context={t: n for t, n in found.words.items() if t[:1] == FIELD_MARK},
-                other=found.other,
-            )
+            if cfg.context_term_weight == boost:  # one weight for all words (the default)
+                counts = {t: n * boost for t, n in found.words.items()}
+                for term, n in found.other.items():
+                    counts[term] = counts.get(term, 0.0) + n
+            else:
+                counts = EpisodeFields(
+                    description={t: n for t, n in found.words.items() if t[:1] != FIELD_MARK},
+                    context={t: n for t, n in found.words.items() if t[:1] == FIELD_MARK},
+                    other=found.other,
+                ).weighted(boost, cfg.context_term_weight)
             ranking.add_entry(
                 UUID(found.episode_id),
-                fields.weighted(cfg.description_boost, cfg.context_term_weight),
+                counts,
                 start_us=found.start_us,
                 end_s=found.end_us / 1_000_000,
                 reward=found.reward_total,

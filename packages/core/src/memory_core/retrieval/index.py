@@ -297,7 +297,11 @@ class EpisodeIndex:
     def __init__(self, config: RetrievalConfig, corpus: CorpusStats | None = None) -> None:
         self.config = config
         self._lexical = LexicalIndex(
-            config.bm25_k1, config.bm25_b, config.bm25_min_corpus, corpus=corpus
+            config.bm25_k1,
+            config.bm25_b,
+            config.bm25_min_corpus,
+            corpus=corpus,
+            postings=corpus is None,  # candidates: indexed once, queried once
         )
         self._slots: dict[UUID, int] = {}
         self._ids: list[UUID | None] = []

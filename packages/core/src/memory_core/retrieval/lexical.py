@@ -68,6 +68,11 @@ class LexicalIndex:
             unseen word would swamp the score; counting as if the corpus held at least this
             many documents keeps small memories' relevance meaningful and changes nothing
             once they are larger.
+        corpus: Statistics of the whole corpus when this index holds only some of its
+            documents.
+        postings: Keep inverted postings. Without them (for a few hundred candidate
+            documents, indexed once and queried once) a query finds its terms' documents
+            in the forward vectors: adding a document costs less, querying a little more.
     """
 
     def __init__(
@@ -76,6 +81,8 @@ class LexicalIndex:
         b: float = 0.75,
         min_corpus: int = 0,
         corpus: CorpusStats | None = None,
+        *,
+        postings: bool = True,
     ) -> None:
         self.k1 = k1
         self.b = b
@@ -95,6 +102,7 @@ class LexicalIndex:
         self._fwd_tfs: array[float] = array("f")
         self._total_length = 0.0
         self.live_count = 0
+        self._postings = postings
 
     # ------------------------------------------------------------ building
 
@@ -106,23 +114,29 @@ class LexicalIndex:
     def add(self, counts: Mapping[str, float]) -> int:
         """Index one document given its term counts; return its slot."""
         slot = self._length.size
-        length = 0.0
-        for term, tf in counts.items():
-            term_id = self._vocab.get(term)
+        vocab, df = self._vocab, self._df
+        ids = []
+        for term in counts:
+            term_id = vocab.get(term)
             if term_id is None:
-                term_id = len(self._df)
-                self._vocab[term] = term_id
+                term_id = len(df)
+                vocab[term] = term_id
                 self._names.append(term)
                 self._docs.append(array("i"))
                 self._tfs.append(array("f"))
-                self._df.append(0)
+                df.append(0)
                 self._in_similarity.append(not term.startswith(FIELD_MARK))
-            self._docs[term_id].append(slot)
-            self._tfs[term_id].append(tf)
-            self._df[term_id] += 1
-            self._fwd_terms.append(term_id)
-            self._fwd_tfs.append(tf)
-            length += tf
+            df[term_id] += 1
+            ids.append(term_id)
+        tfs = counts.values()
+        if self._postings:
+            docs, doc_tfs = self._docs, self._tfs
+            for term_id, tf in zip(ids, tfs, strict=True):
+                docs[term_id].append(slot)
+                doc_tfs[term_id].append(tf)
+        self._fwd_terms.extend(ids)
+        self._fwd_tfs.extend(tfs)
+        length = sum(tfs, 0.0)
         self._fwd_start.append(len(self._fwd_terms))
         self._length.append(length)
         self._live.append(True)
@@ -209,14 +223,23 @@ class LexicalIndex:
             term_id = self._vocab.get(term)
             if term_id is None or self._df[term_id] == 0:
                 continue
-            docs = np.frombuffer(self._docs[term_id], dtype=np.int32)
-            tfs = np.frombuffer(self._tfs[term_id], dtype=np.float32)
+            docs, tfs = self._postings_of(term_id)
             norm = k_base + k_len * lengths[docs]
             out[docs] += (idf * (self.k1 + 1.0)) * tfs / (tfs + norm)
         if reference > 0:
             out *= np.float32(1.0 / reference)
             np.minimum(out, 1.0, out=out)
         return out, reference
+
+    def _postings_of(self, term_id: int) -> tuple[np.ndarray[Any, Any], FloatArray]:
+        """The slots holding a term (ascending) and its counts there."""
+        if self._postings:
+            docs = np.frombuffer(self._docs[term_id], dtype=np.int32)
+            return docs, np.frombuffer(self._tfs[term_id], dtype=np.float32)
+        positions = np.flatnonzero(np.frombuffer(self._fwd_terms, dtype=np.int32) == term_id)
+        bounds = np.frombuffer(self._fwd_start, dtype=np.int64)
+        slots = np.searchsorted(bounds, positions, side="right") - 1
+        return slots, np.frombuffer(self._fwd_tfs, dtype=np.float32)[positions]
 
     def cosine_matrix(self, slots: np.ndarray[Any, np.dtype[np.int64]]) -> FloatArray:
         """Pairwise cosine similarity of the slots' tf-idf vectors (for diversity)."""

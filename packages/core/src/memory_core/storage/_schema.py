@@ -19,12 +19,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """1: initial schema. 2: ``mc_heuristic_episodes`` (heuristic <-> episode links), back-filled
 from the heuristics' evidence and the episodes' ``heuristic_ids``. 3: ``mc_episode_usage``
 (retrieval counts) and the change feed indexed by entity. 4: the database search index
 (``memory_core.storage._search_schema``). 5: ``mc_feed_horizon`` (how far each namespace's
-change feed was trimmed). Every change is an Alembic revision
+change feed was trimmed). 6: impact-ordered postings of the search index
+(``mc_search_postings``, PostgreSQL). Every change is an Alembic revision
 in ``memory_core/storage/migrations/versions``; these models must match their result."""
 
 

@@ -10,18 +10,27 @@ PostgreSQL-only parts (the ``tsvector`` column and its GIN index) are added by
   the field lengths, and the columns ranking and filters read.
 - ``mc_search_terms``: document frequency of every term of a namespace.
 - ``mc_search_stats``: per namespace, the episodes indexed and the total field lengths.
+- ``mc_search_postings``: one row per (namespace, term, episode), keyed by the term's
+  weight (BM25 impact and the episode's reward) in the episode, so a search reads each
+  query term's best episodes first, in index order (with the reward and end time the
+  candidate order needs, on PostgreSQL as included columns of the key, so reading them
+  touches the index only).
 """
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import (
     JSON,
+    REAL,
     BigInteger,
     Float,
     ForeignKeyConstraint,
     Integer,
     String,
     Text,
+    Uuid,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -32,6 +41,7 @@ from memory_core.storage._schema import Base
 
 __all__ = [
     "SearchDocRow",
+    "SearchPostingRow",
     "SearchStatsRow",
     "SearchTermRow",
     "create_postgresql_objects",
@@ -93,6 +103,41 @@ class SearchStatsRow(Base):
     description_length: Mapped[float] = mapped_column(Float)
     context_length: Mapped[float] = mapped_column(Float)
     other_length: Mapped[float] = mapped_column(Float)
+    impact_length: Mapped[float | None] = mapped_column(Float, nullable=True)
+    """The average weighted length the postings' impacts assume (fixed at the first index)."""
+
+
+class SearchPostingRow(Base):
+    """One term of one indexed episode, keyed by its impact (see `storage.search_index`)."""
+
+    __tablename__ = "mc_search_postings"
+
+    namespace_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    """`storage.search_index.posting_key` of the namespace (compact: postings are many)."""
+    term: Mapped[str] = mapped_column(Text, primary_key=True)
+    weight: Mapped[float] = mapped_column(REAL, primary_key=True)
+    """The order of the term's postings (`storage.search_index.posting_weight`)."""
+    impact: Mapped[float] = mapped_column(REAL, primary_key=True)
+    episode_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    reward_total: Mapped[float | None] = mapped_column(Float, nullable=True)
+    end_us: Mapped[int] = mapped_column(BigInteger)
+
+
+POSTINGS_TABLE_POSTGRESQL = """
+CREATE TABLE IF NOT EXISTS mc_search_postings (
+    namespace_key BIGINT NOT NULL,
+    term TEXT NOT NULL,
+    weight REAL NOT NULL,
+    impact REAL NOT NULL,
+    episode_id UUID NOT NULL,
+    reward_total FLOAT,
+    end_us BIGINT NOT NULL,
+    CONSTRAINT pk_mc_search_postings
+        PRIMARY KEY (namespace_key, term, weight, impact, episode_id)
+        INCLUDE (reward_total, end_us)
+)
+"""
+"""``mc_search_postings`` on PostgreSQL: the key includes the columns candidates are ordered by."""
 
 
 def create_postgresql_objects(connection: Connection) -> None:

@@ -685,6 +685,8 @@ class ErasureQueries:
             }
             for table in _namespaced_tables():
                 session.execute(delete(table).where(table.c.namespace == namespace))
+            if self.search_index is not None:  # keyed by a hash of the namespace
+                self.search_index.namespace_deleted(session.connection(), namespace)
             for entity, ids in gone.items():
                 self._announce(session, namespace, entity, ids, "delete")
         return before or NamespaceUsage(namespace, 0, 0, 0, 0)

@@ -8,7 +8,23 @@ the best-matching episodes of one namespace (BM25 over the query terms, computed
 the namespace's own statistics, plus reward and recency); the caller ranks those with the
 in-memory ranking (`memory_core.retrieval.database`).
 
-Terms longer than `MAX_TERM_LENGTH` characters are not indexed.
+Impact-ordered postings (``mc_search_postings``) let a search read each query term's best
+episodes first. A posting's impact is the term's BM25 term-frequency factor in the episode,
+``tf / (tf + k1 · (1 - b + b · length / impact_length))``, with the default ranking knobs
+(`IMPACT_K1`, `IMPACT_B`, both field weights `IMPACT_FIELD_WEIGHT`) and the namespace's
+``impact_length`` (its average weighted length when it was first indexed, then fixed, so
+postings never need rewriting as the namespace grows), rounded up to a multiple of
+`IMPACT_STEP`. With those knobs, an episode's true factor under the current average length
+``avgdl`` is at most ``impact / (impact + rho · (1 - impact))`` with
+``rho = min(1, impact_length / avgdl)``, which bounds what an episode not yet read can score
+(`SearchIndex.ranked_candidates`).
+
+A term's postings are read in the order of their ``weight`` (`posting_weight`): the
+impact plus the episode's reward as the default weights count them in an episode's score
+(``0.05 · impact + 0.15 · min(max(reward / 2, 0), 1)``), so each list starts with the
+episodes that would rank best on that term, and the lists of a query's terms meet on the
+well-rewarded episodes holding several of them. An unread posting of weight at most ``w``
+has an impact of at most ``min(1, w / 0.05)``.
 """
 
 from __future__ import annotations
@@ -16,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -31,12 +48,21 @@ from memory_core.models import Episode
 from memory_core.storage.browse import micros
 
 __all__ = [
+    "IMPACT_B",
+    "IMPACT_FIELD_WEIGHT",
+    "IMPACT_K1",
+    "IMPACT_STEP",
+    "WEIGHT_IMPACT",
     "MAX_TERM_LENGTH",
     "Candidate",
     "CandidateQuery",
     "NamespaceTotals",
+    "PostingQuery",
     "QueryTerm",
     "SearchIndex",
+    "backfill_postings",
+    "posting_weight",
+    "posting_key",
     "namespace_key",
 ]
 
@@ -44,6 +70,30 @@ MAX_TERM_LENGTH = 256
 """Longer terms (rare, and never typed in a query) are left out of the index."""
 
 _CHUNK = 1_000
+
+IMPACT_K1 = 1.2
+"""BM25 ``k1`` of the postings' impacts (the default `RetrievalConfig.bm25_k1`)."""
+IMPACT_B = 0.75
+"""BM25 ``b`` of the postings' impacts (the default `RetrievalConfig.bm25_b`)."""
+IMPACT_FIELD_WEIGHT = 2.0
+"""What one occurrence among an episode's ``words`` counts in the impacts (the default
+description boost and context term weight)."""
+IMPACT_STEP = 1.0 / 16.0
+"""Impacts are rounded up to a multiple of this (a power of two: exact in any float)."""
+WEIGHT_IMPACT = 0.05
+"""`posting_weight`: what a unit of impact counts (the default lexical weight times a
+typical term's share of a query)."""
+_WEIGHT_REWARD = 0.15
+"""`posting_weight`: weight of ``reward / 2`` (the default reward weight and scale)."""
+_WEIGHT_SLACK = 1e-6
+"""Weights recomputed (to delete postings) match stored (single-precision) ones within this
+share."""
+
+
+def posting_weight(impact: float, reward_total: float | None) -> float:
+    """The order of a term's postings (higher first): impact, then the episode's reward."""
+    reward = min(max((reward_total or 0.0) / 2.0, 0.0), 1.0)
+    return WEIGHT_IMPACT * impact + _WEIGHT_REWARD * reward
 
 
 def namespace_key(namespace: str) -> str:
@@ -63,6 +113,8 @@ class NamespaceTotals:
     description_length: float
     context_length: float
     other_length: float
+    impact_length: float | None = None
+    """The average weighted length the postings' impacts assume (None: no postings)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +190,43 @@ class CandidateQuery:
 
 
 @dataclass(frozen=True, slots=True)
+class PostingQuery:
+    """A candidate search of one namespace read from the impact-ordered postings.
+
+    Attributes:
+        terms: The terms whose postings are read, best impact first.
+        coefficients: Each term's share of the normalised BM25 score per unit of impact
+            (`QueryTerm.coefficient`), aligned with ``terms``.
+        unread: Most the other query terms can add to an episode's normalised BM25 score.
+        depth: Most postings read per term.
+        rho: ``min(1, impact_length / avgdl)``: the slack of the impacts' bound.
+        min_lexical: Candidates whose normalised BM25 score cannot reach this are left out
+            (0: no floor).
+        lexical_weight: Weight of the (impact-estimated) BM25 score in the candidate order.
+        reward_weight: Weight of ``reward / reward_scale`` (capped to [0, 1]).
+        reward_scale: Reward total that counts as 1.
+        recency_weight: Weight of ``0.5 ** (age / half_life)``.
+        half_life_us: Recency half-life in microseconds.
+        now_us: "Now" for recency, microseconds since the epoch.
+        limit: Most candidates returned.
+    """
+
+    terms: Sequence[str]
+    coefficients: Sequence[float]
+    unread: float
+    depth: int
+    rho: float
+    min_lexical: float
+    lexical_weight: float
+    reward_weight: float
+    reward_scale: float
+    recency_weight: float
+    half_life_us: float
+    now_us: int
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
 class Candidate:
     """A candidate episode: what the in-memory ranking needs of it."""
 
@@ -197,11 +286,85 @@ _COPY_DOCS = f"COPY mc_search_docs ({', '.join(_DOC_COLUMNS)}) FROM STDIN"
 
 def _copy_docs(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert document rows with one ``COPY`` (a bulk import writes thousands at once)."""
+    _copy(connection, _COPY_DOCS, [tuple(row[c] for c in _DOC_COLUMNS) for row in rows])
+
+
+_COPY_POSTINGS = (
+    "COPY mc_search_postings (namespace_key, term, weight, impact, episode_id, reward_total, "
+    "end_us) FROM STDIN"
+)
+
+
+def _copy(connection: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert rows with one ``COPY`` on the connection's driver connection."""
+    if not rows:
+        return
     raw = connection.connection.driver_connection
     assert raw is not None
-    with raw.cursor() as cursor, cursor.copy(_COPY_DOCS) as copy:
+    with raw.cursor() as cursor, cursor.copy(sql) as copy:
         for row in rows:
-            copy.write_row(tuple(row[c] for c in _DOC_COLUMNS))
+            copy.write_row(row)
+
+
+def _impact_doc_length(words: Mapping[str, float], other: Mapping[str, float]) -> float:
+    """An episode's weighted length as the impacts count it."""
+    return IMPACT_FIELD_WEIGHT * sum(words.values()) + sum(other.values())
+
+
+def _impacts(
+    words: Mapping[str, float], other: Mapping[str, float], impact_length: float
+) -> list[tuple[str, float]]:
+    """Each term of an episode with its impact (see the module docstring)."""
+    norm = IMPACT_K1 * (
+        1.0 - IMPACT_B + IMPACT_B * _impact_doc_length(words, other) / impact_length
+    )
+    out = []
+    for term in words.keys() | other.keys():
+        tf = IMPACT_FIELD_WEIGHT * words.get(term, 0.0) + other.get(term, 0.0)
+        out.append((term, math.ceil(tf / (tf + norm) / IMPACT_STEP) * IMPACT_STEP))
+    return out
+
+
+_BACKFILL_LENGTH = text(
+    "UPDATE mc_search_stats SET impact_length = greatest((:w * (description_length "
+    "+ context_length) + other_length) / doc_count, 1) "
+    "WHERE doc_count > 0 AND impact_length IS NULL"
+)
+_BACKFILL_POSTINGS = text(
+    "INSERT INTO mc_search_postings (namespace_key, term, weight, impact, episode_id, "
+    "reward_total, end_us) "
+    "SELECT :key, i.term, :weight_impact * i.impact + :weight_reward * least(greatest("
+    "coalesce(i.reward_total, 0) / 2.0, 0), 1), i.impact, CAST(i.episode_id AS uuid), "
+    "i.reward_total, i.end_us FROM (SELECT t.term, d.episode_id, d.reward_total, d.end_us, "
+    "ceil(t.tf / (t.tf + :k1 * (1 - :b + :b * (:w * "
+    "(d.description_length + d.context_length) + d.other_length) / s.impact_length)) "
+    "/ :step) * :step AS impact "
+    "FROM mc_search_docs d JOIN mc_search_stats s ON s.namespace = d.namespace "
+    "CROSS JOIN LATERAL (SELECT u.term, sum(u.n) AS tf FROM ("
+    "SELECT key AS term, :w * CAST(value AS float8) AS n FROM jsonb_each_text(d.words) "
+    "UNION ALL SELECT key, CAST(value AS float8) FROM jsonb_each_text(d.other)) u "
+    "GROUP BY u.term) t "
+    "WHERE d.namespace = :namespace AND s.impact_length IS NOT NULL) i"
+)
+
+
+def backfill_postings(connection: Connection) -> None:
+    """Fill in the postings of the episodes indexed before there were postings (PostgreSQL)."""
+    params = {
+        "k1": IMPACT_K1,
+        "b": IMPACT_B,
+        "w": IMPACT_FIELD_WEIGHT,
+        "step": IMPACT_STEP,
+        "weight_impact": WEIGHT_IMPACT,
+        "weight_reward": _WEIGHT_REWARD,
+    }
+    connection.execute(_BACKFILL_LENGTH, {"w": IMPACT_FIELD_WEIGHT})
+    namespaces = connection.execute(
+        text("SELECT namespace FROM mc_search_stats WHERE impact_length IS NOT NULL")
+    ).scalars()
+    for namespace in list(namespaces):
+        key = {"namespace": namespace, "key": posting_key(namespace)}
+        connection.execute(_BACKFILL_POSTINGS, {**params, **key})
 
 
 def _quote(lexeme: str) -> str:
@@ -216,8 +379,18 @@ def _tsvector(lexemes: Iterable[str]) -> str:
 
 _DELETE_DOCS = text(
     "DELETE FROM mc_search_docs WHERE namespace = :namespace AND episode_id = ANY(:ids) "
-    "RETURNING words, other, description_length, context_length, other_length"
+    "RETURNING episode_id, words, other, description_length, context_length, other_length, "
+    "reward_total"
 )
+_DELETE_POSTINGS = text(
+    "DELETE FROM mc_search_postings p USING unnest(CAST(:terms AS text[]), "
+    "CAST(:impacts AS real[]), CAST(:weights AS float8[]), CAST(:ids AS uuid[])) "
+    "AS x(term, impact, weight, episode_id) "
+    "WHERE p.namespace_key = :key AND p.term = x.term AND p.impact = x.impact "
+    "AND p.weight BETWEEN x.weight * (1 - :slack) - 1e-12 AND x.weight * (1 + :slack) + 1e-12 "
+    "AND p.episode_id = x.episode_id"
+)
+_IMPACT_LENGTH = text("SELECT impact_length FROM mc_search_stats WHERE namespace = :namespace")
 _ADD_TERMS = text(
     "INSERT INTO mc_search_terms (namespace, term, df) "
     "SELECT :namespace, t.term, t.n FROM unnest(CAST(:terms AS text[]), CAST(:counts AS int[])) "
@@ -226,24 +399,26 @@ _ADD_TERMS = text(
 )
 _ADD_TOTALS = text(
     "INSERT INTO mc_search_stats (namespace, doc_count, description_length, context_length, "
-    "other_length) VALUES (:namespace, :docs, :description, :context, :other) "
+    "other_length, impact_length) "
+    "VALUES (:namespace, :docs, :description, :context, :other, :impact_length) "
     "ON CONFLICT (namespace) DO UPDATE SET "
+    "impact_length = coalesce(mc_search_stats.impact_length, EXCLUDED.impact_length), "
     "doc_count = mc_search_stats.doc_count + EXCLUDED.doc_count, "
     "description_length = mc_search_stats.description_length + EXCLUDED.description_length, "
     "context_length = mc_search_stats.context_length + EXCLUDED.context_length, "
     "other_length = mc_search_stats.other_length + EXCLUDED.other_length"
 )
 _TOTALS = text(
-    "SELECT doc_count, description_length, context_length, other_length "
+    "SELECT doc_count, description_length, context_length, other_length, impact_length "
     "FROM mc_search_stats WHERE namespace = :namespace"
 )
 _FREQUENCIES = text(
     "SELECT term, df FROM mc_search_terms WHERE namespace = :namespace AND term = ANY(:terms)"
 )
 _STATISTICS = text(
-    "SELECT NULL, doc_count, description_length, context_length, other_length "
+    "SELECT NULL, doc_count, description_length, context_length, other_length, impact_length "
     "FROM mc_search_stats WHERE namespace = :namespace UNION ALL "
-    "SELECT term, df, 0, 0, 0 FROM mc_search_terms WHERE namespace = :namespace "
+    "SELECT term, df, 0, 0, 0, NULL FROM mc_search_terms WHERE namespace = :namespace "
     "AND term = ANY(:terms)"
 )
 _UNINDEXED = text(
@@ -311,11 +486,18 @@ class SearchIndex:
             return
         df: Counter[str] = Counter()
         totals = [0, 0.0, 0.0, 0.0]
-        self._forget(connection, namespace, list(complete), df, totals)
+        impact_length = self._impact_length(connection, namespace)
+        self._forget(connection, namespace, list(complete), df, totals, impact_length)
         key = namespace_key(namespace)
         rows: list[dict[str, Any]] = []
+        fields = {episode_id: _fields(e) for episode_id, e in complete.items()}
+        if impact_length is None:  # the namespace's first episodes: their average length
+            lengths = [_impact_doc_length(w, o) for w, o in fields.values()]
+            impact_length = max(sum(lengths) / len(lengths), 1.0)
+        postings: list[tuple[Any, ...]] = []
+        posting_of = posting_key(namespace)
         for episode_id, episode in complete.items():
-            words, other = _fields(episode)
+            words, other = fields[episode_id]
             terms = words.keys() | other.keys()
             df.update(terms)
             context_length = sum(n for t, n in words.items() if t[:1] == _FIELD_MARK)
@@ -345,8 +527,15 @@ class SearchIndex:
                     "lexemes": _tsvector(key + t for t in terms),
                 }
             )
+            reward = episode.reward.total if episode.reward else None
+            end_us = micros(episode.end_time)
+            postings += [
+                (posting_of, term, posting_weight(i, reward), i, episode_id, reward, end_us)
+                for term, i in _impacts(words, other, impact_length)
+            ]
         _copy_docs(connection, rows)
-        self._count(connection, namespace, df, totals)
+        _copy(connection, _COPY_POSTINGS, postings)
+        self._count(connection, namespace, df, totals, impact_length)
 
     def episodes_deleted(self, connection: Connection, namespace: str, ids: Sequence[str]) -> None:
         """Forget deleted episodes (call before deleting them)."""
@@ -354,8 +543,23 @@ class SearchIndex:
             return
         df: Counter[str] = Counter()
         totals = [0, 0.0, 0.0, 0.0]
-        self._forget(connection, namespace, list(ids), df, totals)
+        impact_length = self._impact_length(connection, namespace)
+        self._forget(connection, namespace, list(ids), df, totals, impact_length)
         self._count(connection, namespace, df, totals)
+
+    @staticmethod
+    def namespace_deleted(connection: Connection, namespace: str) -> None:
+        """Forget every posting of a namespace whose other rows are being deleted."""
+        connection.execute(
+            text("DELETE FROM mc_search_postings WHERE namespace_key = :key"),
+            {"key": posting_key(namespace)},
+        )
+
+    @staticmethod
+    def _impact_length(connection: Connection, namespace: str) -> float | None:
+        """The namespace's ``impact_length`` (None before its first indexed episode)."""
+        found = connection.execute(_IMPACT_LENGTH, {"namespace": namespace}).scalar()
+        return None if found is None else float(found)
 
     @staticmethod
     def _forget(
@@ -364,22 +568,51 @@ class SearchIndex:
         ids: list[str],
         df: Counter[str],
         totals: list[Any],
+        impact_length: float | None,
     ) -> None:
-        """Delete the documents of ``ids``, subtracting them from ``df`` and ``totals``."""
+        """Delete the documents of ``ids`` and their postings (updating ``df``, ``totals``)."""
         for start in range(0, len(ids), _CHUNK):
             removed = connection.execute(
                 _DELETE_DOCS, {"namespace": namespace, "ids": ids[start : start + _CHUNK]}
             )
-            for words, other, description, context, rest in removed:
+            postings: list[tuple[str, float, float, str]] = []
+            for episode_id, words, other, description, context, rest, reward in removed:
                 df.subtract(words.keys() | other.keys())
                 totals[0] -= 1
                 totals[1] -= description
                 totals[2] -= context
                 totals[3] -= rest
+                if impact_length is not None:
+                    postings += [
+                        (term, impact, posting_weight(impact, reward), episode_id)
+                        for term, impact in _impacts(words, other, impact_length)
+                    ]
+            for first in range(0, len(postings), 10 * _CHUNK):
+                chunk = postings[first : first + 10 * _CHUNK]
+                connection.execute(
+                    _DELETE_POSTINGS,
+                    {
+                        "key": posting_key(namespace),
+                        "terms": [t for t, _, _, _ in chunk],
+                        "impacts": [i for _, i, _, _ in chunk],
+                        "weights": [w for _, _, w, _ in chunk],
+                        "ids": [e for _, _, _, e in chunk],
+                        "slack": _WEIGHT_SLACK,
+                    },
+                )
 
     @staticmethod
-    def _count(connection: Connection, namespace: str, df: Counter[str], totals: list[Any]) -> None:
-        """Apply document-frequency and total deltas (terms in one order: no deadlocks)."""
+    def _count(
+        connection: Connection,
+        namespace: str,
+        df: Counter[str],
+        totals: list[Any],
+        impact_length: float | None = None,
+    ) -> None:
+        """Apply document-frequency and total deltas (terms in one order: no deadlocks).
+
+        ``impact_length`` is recorded if the namespace has none yet.
+        """
         changed = sorted((t, n) for t, n in df.items() if n)
         if changed:
             connection.execute(
@@ -399,6 +632,7 @@ class SearchIndex:
                     "description": totals[1],
                     "context": totals[2],
                     "other": totals[3],
+                    "impact_length": impact_length,
                 },
             )
 
@@ -422,7 +656,13 @@ class SearchIndex:
         row = connection.execute(_TOTALS, {"namespace": namespace}).first()
         if row is None:
             return None
-        return NamespaceTotals(int(row[0]), float(row[1]), float(row[2]), float(row[3]))
+        return NamespaceTotals(
+            int(row[0]),
+            float(row[1]),
+            float(row[2]),
+            float(row[3]),
+            None if row[4] is None else float(row[4]),
+        )
 
     @staticmethod
     def statistics(
@@ -431,12 +671,16 @@ class SearchIndex:
         """The namespace's totals and the document frequencies of ``terms`` (one query)."""
         wanted = [t for t in dict.fromkeys(terms) if len(t) <= MAX_TERM_LENGTH][:_CHUNK]
         totals, found = None, {}
-        for term, count, description, context, other in connection.execute(
+        for term, count, description, context, other, impact_length in connection.execute(
             _STATISTICS, {"namespace": namespace, "terms": wanted}
         ):
             if term is None:
                 totals = NamespaceTotals(
-                    int(count), float(description), float(context), float(other)
+                    int(count),
+                    float(description),
+                    float(context),
+                    float(other),
+                    None if impact_length is None else float(impact_length),
                 )
             else:
                 found[str(term)] = int(count)
@@ -475,6 +719,126 @@ class SearchIndex:
             )
             for r in rows
         ]
+
+    @staticmethod
+    def ranked_candidates(
+        connection: Connection, namespace: str, query: PostingQuery
+    ) -> tuple[list[Candidate], float]:
+        """The best candidates read from the impact-ordered postings, best first.
+
+        Reads the ``depth`` best postings of each term. An episode none of whose postings
+        was read scores at most the returned bound (from each term's last impact read, or
+        nothing for a term read to its end, plus ``unread``); an episode read is left out
+        when even its upper bound is below ``min_lexical``. Candidates are ordered by the
+        impact-estimated BM25 score plus reward and recency.
+
+        Returns:
+            (the candidates, the bound on the normalised BM25 score of an episode not read).
+        """
+        if not query.terms:
+            return [], query.unread
+        params = {
+            "namespace": namespace,
+            "key": posting_key(namespace),
+            "terms": list(query.terms),
+            "coefficients": list(query.coefficients),
+            "unread": query.unread,
+            "depth": query.depth,
+            "rho": query.rho,
+            "min_lexical": query.min_lexical,
+            "w_lexical": query.lexical_weight,
+            "w_reward": query.reward_weight,
+            "reward_scale": query.reward_scale,
+            "w_recency": query.recency_weight,
+            "half_life_us": query.half_life_us,
+            "now_us": query.now_us,
+            "limit": query.limit,
+            "weight_impact": WEIGHT_IMPACT,
+        }
+        candidates: list[Candidate] = []
+        bound = query.unread
+        for r in connection.execute(_POSTING_CANDIDATES, params):
+            bound = float(r[9])
+            if r[0] is not None:
+                candidates.append(
+                    Candidate(
+                        episode_id=r[0],
+                        words=r[1],
+                        other=r[2],
+                        context=r[3],
+                        task_type=r[4],
+                        outcome_kind=r[5],
+                        start_us=int(r[6]),
+                        end_us=int(r[7]),
+                        reward_total=r[8],
+                    )
+                )
+        return candidates, bound
+
+
+def _bounded(impact: str) -> str:
+    """SQL of the upper bound of the true BM25 factor of a posting of ``impact``."""
+    return f"{impact} / ({impact} + :rho * (1 - {impact}))"
+
+
+# Each term's best postings (index order); its frontier (the last impact read, 0 when the
+# term was read to its end); per episode the estimated score (impacts read) and what it
+# gains over the frontiers; the best episodes by estimate, reward and recency whose upper
+# bound reaches the floor; their documents. The last row (NULL id) carries the bound.
+_POSTING_CANDIDATES = text(
+    f"""
+WITH q AS (
+  SELECT * FROM unnest(CAST(:terms AS text[]), CAST(:coefficients AS float8[])) AS q(term, c)
+), p AS (
+  SELECT q.term, q.c, x.episode_id, x.weight, x.impact, x.reward_total, x.end_us
+  FROM q CROSS JOIN LATERAL (
+    SELECT s.episode_id, s.weight, s.impact, s.reward_total, s.end_us
+    FROM mc_search_postings s
+    WHERE s.namespace_key = :key AND s.term = q.term
+    ORDER BY s.weight DESC, s.impact DESC, s.episode_id DESC LIMIT :depth
+  ) x
+), f AS (
+  SELECT p.term,
+         CASE WHEN count(*) < :depth THEN 0.0
+              ELSE least(min(p.weight) / :weight_impact, 1) END AS frontier
+  FROM p GROUP BY p.term
+), b AS (
+  SELECT :unread + coalesce(sum(q.c * {_bounded("f.frontier")}), 0) AS unseen
+  FROM q JOIN f ON f.term = q.term
+), e AS (
+  SELECT p.episode_id, max(p.reward_total) AS reward_total, max(p.end_us) AS end_us,
+         sum(p.c * p.impact) AS estimate,
+         sum(p.c * ({_bounded("p.impact")} - {_bounded("f.frontier")})) AS gain
+  FROM p JOIN f ON f.term = p.term GROUP BY p.episode_id
+), top AS (
+  SELECT e.episode_id,
+         :w_lexical * least(e.estimate, 1)
+         + :w_reward * least(greatest(coalesce(e.reward_total, 0) / :reward_scale, 0), 1)
+         + :w_recency * power(2.0, -CAST(greatest(:now_us - e.end_us, 0) AS float8)
+                                   / :half_life_us) AS score
+  FROM e, b
+  WHERE b.unseen + e.gain >= :min_lexical
+  ORDER BY score DESC, e.episode_id
+  LIMIT :limit
+)
+SELECT d.episode_id, d.words, d.other, d.context, d.task_type, d.outcome_kind,
+       d.start_us, d.end_us, d.reward_total, (SELECT unseen FROM b), top.score
+FROM top JOIN mc_search_docs d
+  ON d.namespace = :namespace AND d.episode_id = CAST(top.episode_id AS text)
+UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, (SELECT unseen FROM b),
+       NULL
+ORDER BY 11 DESC NULLS LAST, 1
+"""
+)
+
+
+def posting_key(namespace: str) -> int:
+    """The key of a namespace's postings: 64 bits of a hash of its name.
+
+    Candidates are joined to their documents by namespace, so namespaces stay apart even
+    if two keys collided.
+    """
+    return _lock_key(namespace)
 
 
 def _lock_key(namespace: str) -> int:

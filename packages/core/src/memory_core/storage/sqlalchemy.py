@@ -1100,11 +1100,19 @@ class SQLAlchemyEpisodeStore(BrowseQueries, ErasureQueries):
         return [(UUID(p), UUID(e)) for p, e in rows]
 
     def _bulk_insert(self, session: Session, row: type[Base], rows: list[dict[str, Any]]) -> None:
-        """Insert many rows with one driver-level ``executemany`` (no per-row ORM work)."""
+        """Insert many rows with one driver-level ``COPY`` (PostgreSQL) or ``executemany``."""
         if not rows:
             return
         table = cast("Table", row.__table__)
         columns = list(rows[0])
+        if self.dialect == "postgresql":
+            raw = session.connection().connection.driver_connection
+            assert raw is not None
+            sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+            with raw.cursor() as cursor, cursor.copy(sql) as copy:
+                for values in rows:
+                    copy.write_row(tuple(values[c] for c in columns))
+            return
         mark = "?" if self._engine.dialect.paramstyle == "qmark" else "%s"
         sql = (
             f"INSERT INTO {table.name} ({', '.join(columns)}) "

@@ -38,10 +38,10 @@ __all__ = [
 VERSION_TABLE = "mc_alembic_version"
 """Where Alembic records the revision (prefixed: the database may hold other apps' tables)."""
 
-HEAD = "0005"
+HEAD = "0006"
 """The newest revision in ``versions/``."""
 
-_REVISION_OF_VERSION = {1: "0001", 2: "0002", 3: "0003", 4: "0004", 5: "0005"}
+_REVISION_OF_VERSION = {1: "0001", 2: "0002", 3: "0003", 4: "0004", 5: "0005", 6: "0006"}
 """The revision that produced each schema version recorded in ``mc_schema_version``."""
 
 SCRIPT_LOCATION = Path(__file__).resolve().parent
