@@ -180,47 +180,41 @@ class DatabaseRanker:
                         limit=max(cfg.database_candidates, pool),
                     ),
                 )
-                return self._rank(
-                    candidates,
-                    corpus,
-                    task_description,
-                    context,
-                    limit,
-                    filters,
-                    include_below_floor=include_below_floor,
-                    now=now_s,
-                    diversify=diversify,
+            else:
+                match, at_least = _narrowed(
+                    match, corpus.df, totals.doc_count, cfg.database_scan_limit
                 )
-            match, at_least = _narrowed(match, corpus.df, totals.doc_count, cfg.database_scan_limit)
-            k_len = cfg.bm25_k1 * cfg.bm25_b / lexical.average_length
-            candidates = index.candidates(
-                connection,
-                namespace,
-                CandidateQuery(
-                    match=match,
-                    at_least=at_least,
-                    scan_limit=cfg.database_scan_limit,
-                    scored=scored,
-                    k_base=cfg.bm25_k1 * (1.0 - cfg.bm25_b),
-                    k_description=k_len * cfg.description_boost,
-                    k_context=k_len * cfg.context_term_weight,
-                    k_other=k_len,
-                    min_lexical=max(floor - 1e-6, 0.0),
-                    lexical_weight=cfg.lexical_weight,
-                    reward_weight=cfg.reward_weight,
-                    reward_scale=cfg.reward_scale,
-                    recency_weight=cfg.recency_weight,
-                    half_life_us=cfg.recency_half_life_days * _SECONDS_PER_DAY * 1e6,
-                    now_us=int(now_s * 1_000_000),
-                    limit=max(cfg.database_candidates, pool),
-                    domain=None if filters.domain is None else filters.domain.lower(),
-                    task_type=None if filters.task_type is None else str(filters.task_type.value),
-                    outcome_kind=filters.outcome_kind,
-                    since_us=None if filters.since is None else micros(filters.since),
-                    until_us=None if filters.until is None else micros(filters.until),
-                    min_reward=filters.min_reward,
-                ),
-            )
+                k_len = cfg.bm25_k1 * cfg.bm25_b / lexical.average_length
+                candidates = index.candidates(
+                    connection,
+                    namespace,
+                    CandidateQuery(
+                        match=match,
+                        at_least=at_least,
+                        scan_limit=cfg.database_scan_limit,
+                        scored=scored,
+                        k_base=cfg.bm25_k1 * (1.0 - cfg.bm25_b),
+                        k_description=k_len * cfg.description_boost,
+                        k_context=k_len * cfg.context_term_weight,
+                        k_other=k_len,
+                        min_lexical=max(floor - 1e-6, 0.0),
+                        lexical_weight=cfg.lexical_weight,
+                        reward_weight=cfg.reward_weight,
+                        reward_scale=cfg.reward_scale,
+                        recency_weight=cfg.recency_weight,
+                        half_life_us=cfg.recency_half_life_days * _SECONDS_PER_DAY * 1e6,
+                        now_us=int(now_s * 1_000_000),
+                        limit=max(cfg.database_candidates, pool),
+                        domain=None if filters.domain is None else filters.domain.lower(),
+                        task_type=None
+                        if filters.task_type is None
+                        else str(filters.task_type.value),
+                        outcome_kind=filters.outcome_kind,
+                        since_us=None if filters.since is None else micros(filters.since),
+                        until_us=None if filters.until is None else micros(filters.until),
+                        min_reward=filters.min_reward,
+                    ),
+                )
             return self._rank(
                 candidates,
                 corpus,

@@ -704,21 +704,7 @@ class SearchIndex:
     ) -> list[Candidate]:
         """The best candidates of the namespace for ``query``, best first."""
         sql, params = _candidate_sql(namespace, query)
-        rows = connection.execute(text(sql), params)
-        return [
-            Candidate(
-                episode_id=r[0],
-                words=r[1],
-                other=r[2],
-                context=r[3],
-                task_type=r[4],
-                outcome_kind=r[5],
-                start_us=int(r[6]),
-                end_us=int(r[7]),
-                reward_total=r[8],
-            )
-            for r in rows
-        ]
+        return [_candidate(r) for r in connection.execute(text(sql), params)]
 
     @staticmethod
     def ranked_candidates(
@@ -760,20 +746,23 @@ class SearchIndex:
         for r in connection.execute(_POSTING_CANDIDATES, params):
             bound = float(r[9])
             if r[0] is not None:
-                candidates.append(
-                    Candidate(
-                        episode_id=r[0],
-                        words=r[1],
-                        other=r[2],
-                        context=r[3],
-                        task_type=r[4],
-                        outcome_kind=r[5],
-                        start_us=int(r[6]),
-                        end_us=int(r[7]),
-                        reward_total=r[8],
-                    )
-                )
+                candidates.append(_candidate(r))
         return candidates, bound
+
+
+def _candidate(row: Sequence[Any]) -> Candidate:
+    """A candidate from the first nine columns of a candidate query's row."""
+    return Candidate(
+        episode_id=row[0],
+        words=row[1],
+        other=row[2],
+        context=row[3],
+        task_type=row[4],
+        outcome_kind=row[5],
+        start_us=int(row[6]),
+        end_us=int(row[7]),
+        reward_total=row[8],
+    )
 
 
 def _bounded(impact: str) -> str:
