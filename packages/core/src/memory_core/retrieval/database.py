@@ -54,6 +54,7 @@ from memory_core.storage.search_index import (
     IMPACT_FIELD_WEIGHT,
     IMPACT_K1,
     Candidate,
+    CandidateOrder,
     CandidateQuery,
     NamespaceTotals,
     PostingQuery,
@@ -156,6 +157,16 @@ class DatabaseRanker:
             if not match and not include_below_floor:
                 return []  # neither words nor context terms to go by
             pool = max(cfg.mmr_pool, 3 * limit)
+            order = CandidateOrder(
+                min_lexical=max(floor - 1e-6, 0.0),
+                lexical_weight=cfg.lexical_weight,
+                reward_weight=cfg.reward_weight,
+                reward_scale=cfg.reward_scale,
+                recency_weight=cfg.recency_weight,
+                half_life_us=cfg.recency_half_life_days * _SECONDS_PER_DAY * 1e6,
+                now_us=int(now_s * 1_000_000),
+                limit=max(cfg.database_candidates, pool),
+            )
             self.last_bound = None
             if match and filters == _NO_FILTERS and self._impacts_apply(totals):
                 assert totals.impact_length is not None
@@ -170,14 +181,7 @@ class DatabaseRanker:
                         unread=sum(t.coefficient for t in scored if t.term not in chosen),
                         depth=max(cfg.database_scan_limit // len(match), 1),
                         rho=min(1.0, totals.impact_length / lexical.average_length) * (1 - 1e-9),
-                        min_lexical=max(floor - 1e-6, 0.0),
-                        lexical_weight=cfg.lexical_weight,
-                        reward_weight=cfg.reward_weight,
-                        reward_scale=cfg.reward_scale,
-                        recency_weight=cfg.recency_weight,
-                        half_life_us=cfg.recency_half_life_days * _SECONDS_PER_DAY * 1e6,
-                        now_us=int(now_s * 1_000_000),
-                        limit=max(cfg.database_candidates, pool),
+                        order=order,
                     ),
                 )
             else:
@@ -197,14 +201,7 @@ class DatabaseRanker:
                         k_description=k_len * cfg.description_boost,
                         k_context=k_len * cfg.context_term_weight,
                         k_other=k_len,
-                        min_lexical=max(floor - 1e-6, 0.0),
-                        lexical_weight=cfg.lexical_weight,
-                        reward_weight=cfg.reward_weight,
-                        reward_scale=cfg.reward_scale,
-                        recency_weight=cfg.recency_weight,
-                        half_life_us=cfg.recency_half_life_days * _SECONDS_PER_DAY * 1e6,
-                        now_us=int(now_s * 1_000_000),
-                        limit=max(cfg.database_candidates, pool),
+                        order=order,
                         domain=None if filters.domain is None else filters.domain.lower(),
                         task_type=None
                         if filters.task_type is None

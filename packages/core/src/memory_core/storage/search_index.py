@@ -55,6 +55,7 @@ __all__ = [
     "WEIGHT_IMPACT",
     "MAX_TERM_LENGTH",
     "Candidate",
+    "CandidateOrder",
     "CandidateQuery",
     "NamespaceTotals",
     "PostingQuery",
@@ -137,6 +138,44 @@ class QueryTerm:
 
 
 @dataclass(frozen=True, slots=True)
+class CandidateOrder:
+    """How a candidate query orders and cuts its candidates.
+
+    Attributes:
+        min_lexical: Candidates whose normalised BM25 score cannot reach this are left
+            out (0: no floor).
+        lexical_weight: Weight of the BM25 score in the candidate order.
+        reward_weight: Weight of ``reward / reward_scale`` (capped to [0, 1]).
+        reward_scale: Reward total that counts as 1.
+        recency_weight: Weight of ``0.5 ** (age / half_life)``.
+        half_life_us: Recency half-life in microseconds.
+        now_us: "Now" for recency, microseconds since the epoch.
+        limit: Most candidates returned.
+    """
+
+    min_lexical: float
+    lexical_weight: float
+    reward_weight: float
+    reward_scale: float
+    recency_weight: float
+    half_life_us: float
+    now_us: int
+    limit: int
+
+    def params(self) -> dict[str, Any]:
+        """The SQL parameters of the order (``min_lexical`` is each query's own)."""
+        return {
+            "w_lexical": self.lexical_weight,
+            "w_reward": self.reward_weight,
+            "reward_scale": self.reward_scale,
+            "w_recency": self.recency_weight,
+            "half_life_us": self.half_life_us,
+            "now_us": self.now_us,
+            "limit": self.limit,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class CandidateQuery:
     """A candidate search of one namespace.
 
@@ -149,14 +188,7 @@ class CandidateQuery:
         k_description: ``k1 · b / avgdl`` times the description boost.
         k_context: ``k1 · b / avgdl`` times the context term weight.
         k_other: ``k1 · b / avgdl``.
-        min_lexical: Candidates must score at least this (0: no floor).
-        lexical_weight: Weight of the BM25 score in the candidate order.
-        reward_weight: Weight of ``reward / reward_scale`` (capped to [0, 1]).
-        reward_scale: Reward total that counts as 1.
-        recency_weight: Weight of ``0.5 ** (age / half_life)``.
-        half_life_us: Recency half-life in microseconds.
-        now_us: "Now" for recency, microseconds since the epoch.
-        limit: Most candidates returned.
+        order: How candidates are ordered and cut.
         domain: Only this domain (lower-cased).
         task_type: Only this task type.
         outcome_kind: Only this outcome.
@@ -173,14 +205,7 @@ class CandidateQuery:
     k_description: float
     k_context: float
     k_other: float
-    min_lexical: float
-    lexical_weight: float
-    reward_weight: float
-    reward_scale: float
-    recency_weight: float
-    half_life_us: float
-    now_us: int
-    limit: int
+    order: CandidateOrder
     domain: str | None = None
     task_type: str | None = None
     outcome_kind: str | None = None
@@ -200,15 +225,8 @@ class PostingQuery:
         unread: Most the other query terms can add to an episode's normalised BM25 score.
         depth: Most postings read per term.
         rho: ``min(1, impact_length / avgdl)``: the slack of the impacts' bound.
-        min_lexical: Candidates whose normalised BM25 score cannot reach this are left out
-            (0: no floor).
-        lexical_weight: Weight of the (impact-estimated) BM25 score in the candidate order.
-        reward_weight: Weight of ``reward / reward_scale`` (capped to [0, 1]).
-        reward_scale: Reward total that counts as 1.
-        recency_weight: Weight of ``0.5 ** (age / half_life)``.
-        half_life_us: Recency half-life in microseconds.
-        now_us: "Now" for recency, microseconds since the epoch.
-        limit: Most candidates returned.
+        order: How candidates are ordered and cut (the BM25 score is the one estimated
+            from the impacts, and ``min_lexical`` applies to its upper bound).
     """
 
     terms: Sequence[str]
@@ -216,14 +234,7 @@ class PostingQuery:
     unread: float
     depth: int
     rho: float
-    min_lexical: float
-    lexical_weight: float
-    reward_weight: float
-    reward_scale: float
-    recency_weight: float
-    half_life_us: float
-    now_us: int
-    limit: int
+    order: CandidateOrder
 
 
 @dataclass(frozen=True, slots=True)
@@ -731,14 +742,8 @@ class SearchIndex:
             "unread": query.unread,
             "depth": query.depth,
             "rho": query.rho,
-            "min_lexical": query.min_lexical,
-            "w_lexical": query.lexical_weight,
-            "w_reward": query.reward_weight,
-            "reward_scale": query.reward_scale,
-            "w_recency": query.recency_weight,
-            "half_life_us": query.half_life_us,
-            "now_us": query.now_us,
-            "limit": query.limit,
+            "min_lexical": query.order.min_lexical,
+            **query.order.params(),
             "weight_impact": WEIGHT_IMPACT,
         }
         candidates: list[Candidate] = []
@@ -847,13 +852,7 @@ def _candidate_sql(namespace: str, query: CandidateQuery) -> tuple[str, Mapping[
         "k_description": query.k_description,
         "k_context": query.k_context,
         "k_other": query.k_other,
-        "w_lexical": query.lexical_weight,
-        "w_reward": query.reward_weight,
-        "reward_scale": query.reward_scale,
-        "w_recency": query.recency_weight,
-        "half_life_us": query.half_life_us,
-        "now_us": query.now_us,
-        "limit": query.limit,
+        **query.order.params(),
     }
     where = ["d.namespace = :namespace"]
     if query.match:
@@ -886,8 +885,8 @@ def _candidate_sql(namespace: str, query: CandidateQuery) -> tuple[str, Mapping[
         tfs.append(f", {tf} AS tf{i}")
         parts.append(f":c{i} * f.tf{i} / (f.tf{i} + f.norm)")
     floor = ""
-    if query.min_lexical > 0:
-        params["min_lexical"] = query.min_lexical
+    if query.order.min_lexical > 0:
+        params["min_lexical"] = query.order.min_lexical
         floor = "WHERE r.lexical >= :min_lexical"
     # OFFSET 0 keeps each level from being inlined: every term frequency is read once
     sql = f"""
