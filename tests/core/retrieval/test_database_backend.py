@@ -265,15 +265,24 @@ def _expected_postings(episodes: list, first: list) -> dict[tuple[str, str], Any
     return expected
 
 
-def test_unread_postings_cannot_beat_the_bound(
+@pytest.fixture
+def narrow_ranker(
     pg_store: SQLAlchemyEpisodeStore, seeded: tuple[str, EpisodeIndex, list]
+) -> DatabaseRanker:
+    """A database ranker of the seeded namespace that reads at most 100 candidates."""
+    assert pg_store.search_index is not None
+    config = MemoryConfig(retrieval={"database_scan_limit": 100}).retrieval  # type: ignore[arg-type]
+    return DatabaseRanker(config, pg_store.search_index, seeded[0])
+
+
+def test_unread_postings_cannot_beat_the_bound(
+    pg_store: SQLAlchemyEpisodeStore,
+    seeded: tuple[str, EpisodeIndex, list],
+    narrow_ranker: DatabaseRanker,
 ) -> None:
     """An episode none of whose postings a search read scores at most the bound it returns."""
     namespace, index, _ = seeded
-    assert pg_store.search_index is not None
-    config = MemoryConfig(retrieval={"database_scan_limit": 100}).retrieval  # type: ignore[arg-type]
-    ranker = DatabaseRanker(config, pg_store.search_index, namespace)
-    now = NOW.timestamp()
+    ranker, config, now = narrow_ranker, narrow_ranker.config, NOW.timestamp()
     checked = proven = 0
     for description, context in _queries()[:30]:
         if not description:
@@ -457,13 +466,10 @@ def test_an_episode_completed_in_another_process_is_searchable_at_once() -> None
 
 
 def test_common_words_narrow_the_candidates_to_episodes_sharing_several(
-    pg_store: SQLAlchemyEpisodeStore, seeded: tuple[str, EpisodeIndex, list]
+    seeded: tuple[str, EpisodeIndex, list], narrow_ranker: DatabaseRanker
 ) -> None:
-    namespace, index, _ = seeded
-    assert pg_store.search_index is not None
-    config = MemoryConfig(retrieval={"database_scan_limit": 100}).retrieval  # type: ignore[arg-type]
-    ranker = DatabaseRanker(config, pg_store.search_index, namespace)
-    now = NOW.timestamp()
+    _, index, _ = seeded
+    ranker, config, now = narrow_ranker, narrow_ranker.config, NOW.timestamp()
     agree = total = 0
     for description, context in _queries()[:40]:
         memory = index.search(description, context, 5, EpisodeFilters(), now=now)
