@@ -256,7 +256,7 @@ class LexicalIndex:
         terms = np.frombuffer(self._fwd_terms, dtype=np.int32)[positions]
         tfs = np.frombuffer(self._fwd_tfs, dtype=np.float32)[positions]
         tfs = tfs * np.frombuffer(self._in_similarity, dtype=np.int8)[terms]
-        vocab, cols = np.unique(terms, return_inverse=True)
+        vocab, cols = _distinct(terms, len(self._df))
         if self.corpus is None:
             n = max(self.live_count, 1)
             counts = np.frombuffer(self._df, dtype=np.int32)[vocab]
@@ -282,3 +282,20 @@ class LexicalIndex:
         postings += len(self._df) * 4
         forward = (len(self._fwd_terms) + len(self._fwd_tfs)) * 4 + len(self._fwd_start) * 8
         return postings + forward + self._length.nbytes + self._live.nbytes
+
+
+def _distinct(
+    values: np.ndarray[Any, np.dtype[np.int32]], bound: int
+) -> tuple[np.ndarray[Any, np.dtype[np.int32]], np.ndarray[Any, np.dtype[np.int32]]]:
+    """The sorted distinct ``values`` (all in ``[0, bound)``) and each value's position there.
+
+    The same as ``np.unique(values, return_inverse=True)``, with scatters into a scratch
+    table of ``bound`` entries (only the entries of ``values`` are ever read) instead of
+    sorting all the values: only the distinct ones are sorted.
+    """
+    table = np.empty(bound, np.int32)
+    order = np.arange(len(values), dtype=np.int32)
+    table[values] = order
+    distinct = np.sort(values[table[values] == order])
+    table[distinct] = np.arange(len(distinct), dtype=np.int32)
+    return distinct, table[values]
