@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from uuid import UUID
 
+from memory_core._priority import callers
 from memory_core.learning.candidates import CandidateIndex
 from memory_core.learning.extractors import outcome_weight
 from memory_core.learning.heuristics import HeuristicMerger
@@ -76,16 +77,22 @@ application for, and the update recording it."""
 class Pause:
     """Gives other threads the interpreter between episodes, every couple of milliseconds.
 
-    Only when there are other threads: yielding costs a system call.
+    Only when there are other threads: yielding costs a system call. With ``give_way``, it
+    also waits (briefly) while a caller's search runs (`memory_core._priority`).
     """
 
-    __slots__ = ("_last",)
+    __slots__ = ("_give_way", "_last")
 
-    def __init__(self) -> None:
+    def __init__(self, *, give_way: bool = False) -> None:
         self._last = time.perf_counter()
+        self._give_way = give_way
 
     def __call__(self) -> None:
         """Yield the interpreter if the current slice is used up and another thread exists."""
+        if self._give_way and callers.busy:
+            callers.give_way()
+            self._last = time.perf_counter()
+            return
         now = time.perf_counter()
         if now - self._last >= _SLICE_SECONDS:
             if threading.active_count() > 1:

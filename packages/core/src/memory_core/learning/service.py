@@ -610,25 +610,30 @@ class LearningService:
         loaded = {e.episode_id: e for e in self._store.get_episodes(self._namespace, ids)}
         episodes = [i if isinstance(i, Episode) else loaded.get(i) for i in items]
         work = [(e, True) for e in episodes if e is not None and e.is_complete]
-        return len(self._learn_episodes(work))
+        # Callers' searches go first while the queue has room; a queue filling up means
+        # learning needs its share of the interpreter back.
+        give_way = self._queue.counters().queued < self._queue.maxsize // 2
+        return len(self._learn_episodes(work, give_way=give_way))
 
     def _learn_episodes(
         self,
         work: Sequence[tuple[Episode, bool]],
         *,
         restore: EffectivenessByKey | None = None,
+        give_way: bool = False,
     ) -> list[_Failure]:
         """Learn (episode, first time) pairs in one transaction; return those that failed.
 
         If the batch fails, its episodes are learned one by one, so only the episodes that
-        fail on their own are returned (each logged).
+        fail on their own are returned (each logged). ``give_way``: extraction waits while a
+        caller's search runs (see `memory_core._priority`).
         """
         if not work:
             return []
         if not isinstance(self._store, BatchLearningStore):
             return self._learn_each(work, restore)
         items: list[LearnItem] = []
-        pause = Pause()
+        pause = Pause(give_way=give_way)
         for episode, first_time in work:
             pause()  # extraction is pure Python: let other threads run now and then
             items.append(self._prepare(episode, first_time, restore))

@@ -33,6 +33,7 @@ from uuid import UUID
 
 from cachetools import LRUCache
 
+from memory_core._priority import serves_caller
 from memory_core.config import MemoryConfig
 from memory_core.embeddings import Embedder
 from memory_core.errors import ChangeFeedTrimmedError, ConfigurationError, MemoryCoreError
@@ -280,6 +281,7 @@ class RetrievalEngine:
 
     # -------------------------------------------------------------- episodes
 
+    @serves_caller
     def search_episodes(
         self,
         task_description: str,
@@ -322,6 +324,7 @@ class RetrievalEngine:
             )
         return self._with_episodes(hits)
 
+    @serves_caller
     def search_by_outcome(
         self,
         task_description: str,
@@ -518,6 +521,7 @@ class RetrievalEngine:
 
     # -------------------------------------------------------------- patterns
 
+    @serves_caller
     def search_patterns(
         self, context: TaskContext, task_description: str | None, limit: int
     ) -> list[RetrievedPattern]:
