@@ -196,7 +196,8 @@ class CandidateIndex:
             self._seq = tx.last_change_seq()
             return
         changes = tx.pattern_changes_since(self._seq, _MAX_CATCH_UP)
-        if len(changes) >= _MAX_CATCH_UP:
+        if len(changes) >= _MAX_CATCH_UP or any(c.entity == "namespace" for c in changes):
+            # too far behind to replay, or the namespace was deleted meanwhile
             self.reset()
             self._seq = tx.last_change_seq()
             return

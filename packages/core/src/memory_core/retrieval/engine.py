@@ -193,10 +193,13 @@ class RetrievalEngine:
             try:
                 changes = self._store.changes_since(self._namespace, cursor, limit=_FEED_PAGE)
             except ChangeFeedTrimmedError as exc:
-                self._restart(exc)
+                self._restart(str(exc))
                 return
             for change in changes:
                 cursor = change.seq
+                if change.entity == "namespace":  # deleted (and maybe written to since)
+                    self._restart(f"namespace {self._namespace!r} was deleted")
+                    return
                 if change.seq <= self._seq and self._gaps.pop(change.seq, None) is None:
                     continue  # already applied
                 if change.seq > self._seq:
@@ -234,12 +237,14 @@ class RetrievalEngine:
             self._index = None  # reclaim tombstones: rebuilt on the next search
             self._build()
 
-    def _restart(self, trimmed: ChangeFeedTrimmedError) -> None:
-        """Rebuild what follows the feed: the entries since our position were trimmed."""
-        logger.info("%s; rebuilding the retrieval index of %r", trimmed, self._namespace)
+    def _restart(self, reason: str) -> None:
+        """Rebuild what follows the feed, which cannot be replayed from our position."""
+        logger.info("%s; rebuilding the retrieval index of %r", reason, self._namespace)
         self._patterns = None
         self._ranker = None
         self._gaps = {}
+        if self._episodes is not None:
+            self._episodes.clear()
         if self._index is not None:
             self._index = None
             self._build()

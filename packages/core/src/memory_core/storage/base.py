@@ -34,6 +34,7 @@ __all__ = [
     "LearnedEpisode",
     "LearningTransaction",
     "LearningWrites",
+    "NAMESPACE_DELETED",
     "PatternMerge",
     "PatternUpdate",
     "WriteBatch",
@@ -80,12 +81,20 @@ class WriteBatch:
         return len(self.new_episodes) + len(self.steps) + len(self.completed)
 
 
+NAMESPACE_DELETED = UUID(int=0)
+"""``entity_id`` of the change-feed entry (entity ``"namespace"``) left by a deleted namespace."""
+
+
 @dataclass(frozen=True, slots=True)
 class Change:
-    """One entry of a store's change feed, used to keep other processes' views fresh."""
+    """One entry of a store's change feed, used to keep other processes' views fresh.
+
+    An entry of entity ``"namespace"`` (op ``"delete"``) says the whole namespace was
+    deleted: whatever a process holds of it is gone.
+    """
 
     seq: int
-    entity: Literal["episode", "pattern", "heuristic"]
+    entity: Literal["episode", "pattern", "heuristic", "namespace"]
     entity_id: UUID
     op: Literal["upsert", "delete"]
 
@@ -168,7 +177,10 @@ class LearningTransaction(Protocol):
         ...
 
     def pattern_changes_since(self, seq: int, limit: int) -> list[Change]:
-        """Pattern and heuristic entries of the change feed above ``seq`` (at most ``limit``)."""
+        """Pattern, heuristic and namespace entries of the change feed above ``seq``.
+
+        At most ``limit`` of them, in order.
+        """
         ...
 
     def patterns_of(self, kind: PatternKind, domain: str | None) -> list[Pattern]:

@@ -42,6 +42,7 @@ from memory_core.storage._schema import (
     PatternRow,
     StepRow,
 )
+from memory_core.storage.base import NAMESPACE_DELETED
 from memory_core.storage.search_index import SearchIndex
 
 __all__ = [
@@ -636,7 +637,10 @@ class ErasureQueries:
         found: dict[str, dict[str, int]] = {}
         with self._session() as session:
             for table in _namespaced_tables():
-                for (name,) in session.execute(select(table.c.namespace).distinct()):
+                names = select(table.c.namespace).distinct()
+                if table is ChangeRow.__table__:  # a deleted namespace's last entry
+                    names = names.where(table.c.entity != "namespace")
+                for (name,) in session.execute(names):
                     found.setdefault(name, {})
             for row, what in counted.items():
                 for name, count in session.execute(
@@ -664,8 +668,10 @@ class ErasureQueries:
         """Delete every row of every memory-core table in ``namespace``, in one transaction.
 
         Nothing of any other namespace is touched. In-process listeners hear of the deleted
-        episodes, patterns and heuristics; the namespace's change feed goes too, so other
-        processes with the namespace open should close it first.
+        episodes, patterns and heuristics. The namespace's change feed goes too, but for one
+        entry saying the namespace was deleted: other processes with the namespace open drop
+        what they hold of it (index, cached episodes, learning candidates) when they next
+        read the feed. That entry is all that is left of the namespace.
 
         Returns:
             What the namespace held (all zero when it did not exist).
@@ -683,8 +689,19 @@ class ErasureQueries:
                     ("heuristic", HeuristicRow.heuristic_id),
                 )
             }
+            # The entry saying so comes first: its sequence number must be above every
+            # entry of the namespace (SQLite reuses the numbers of the newest rows deleted).
+            self._record(session, namespace, "namespace", [str(NAMESPACE_DELETED)], "delete")
+            marker = session.scalar(
+                select(func.max(ChangeRow.seq)).where(
+                    ChangeRow.namespace == namespace, ChangeRow.entity == "namespace"
+                )
+            )
             for table in _namespaced_tables():
-                session.execute(delete(table).where(table.c.namespace == namespace))
+                rows = delete(table).where(table.c.namespace == namespace)
+                if table is ChangeRow.__table__:
+                    rows = rows.where(table.c.seq != marker)
+                session.execute(rows)
             if self.search_index is not None:  # keyed by a hash of the namespace
                 self.search_index.namespace_deleted(session.connection(), namespace)
             for entity, ids in gone.items():

@@ -1372,7 +1372,7 @@ class _LearningTransaction:
             .where(
                 ChangeRow.namespace == self._namespace,
                 ChangeRow.seq > seq,
-                ChangeRow.entity.in_(("pattern", "heuristic")),
+                ChangeRow.entity.in_(("pattern", "heuristic", "namespace")),
             )
             .order_by(ChangeRow.seq)
             .limit(limit)
