@@ -212,11 +212,10 @@ class LexicalIndex:
         out = np.zeros(self.size, np.float32)
         if not unique or self.live_count == 0:
             return out, 0.0
-        avg = self.average_length
-        lengths = self._length.values
         reference = 0.0
-        k_base = self.k1 * (1.0 - self.b)
-        k_len = self.k1 * self.b / avg
+        docs_of: list[np.ndarray[Any, Any]] = []
+        tfs_of: list[FloatArray] = []
+        weights: list[float] = []
         for term in unique:
             idf = self.idf(term)
             reference += idf * self.saturation(wanted[term])
@@ -224,8 +223,19 @@ class LexicalIndex:
             if term_id is None or self._df[term_id] == 0:
                 continue
             docs, tfs = self._postings_of(term_id)
-            norm = k_base + k_len * lengths[docs]
-            out[docs] += (idf * (self.k1 + 1.0)) * tfs / (tfs + norm)
+            docs_of.append(docs)
+            tfs_of.append(tfs)
+            weights.append(idf * (self.k1 + 1.0))
+        if docs_of:  # all terms at once: a few array operations per query, not per term
+            docs = np.concatenate(docs_of)
+            tfs = np.concatenate(tfs_of)
+            weight = np.repeat(np.asarray(weights, np.float32), [len(d) for d in docs_of])
+            norm = (
+                self.k1 * (1.0 - self.b)
+                + (self.k1 * self.b / self.average_length) * (self._length.values[docs])
+            )
+            # unbuffered, in term order: each slot sums its terms as a loop over terms would
+            np.add.at(out, docs, weight * tfs / (tfs + norm))
         if reference > 0:
             out *= np.float32(1.0 / reference)
             np.minimum(out, 1.0, out=out)
