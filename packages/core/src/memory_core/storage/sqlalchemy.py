@@ -1429,6 +1429,9 @@ class _LearningTransaction:
         ):
             sql = f"SELECT {column}, episode_id FROM {table} WHERE namespace = ? AND episode_id "
             if self._store.dialect == "sqlite":
+                # Without the hint SQLite walks the namespace's whole primary key (every link
+                # it has) instead of looking the episodes up in the by-episode index.
+                sql = sql.replace(" WHERE", f" INDEXED BY ix_{table}_episode WHERE")
                 sql += "IN (SELECT value FROM json_each(?))"
                 ids: Any = json.dumps(keys)
             else:
