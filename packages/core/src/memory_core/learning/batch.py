@@ -25,7 +25,7 @@ from uuid import UUID
 
 from memory_core.learning.candidates import CandidateIndex
 from memory_core.learning.extractors import outcome_weight
-from memory_core.learning.heuristics import HeuristicMerger
+from memory_core.learning.heuristics import HeuristicMerger, heuristic_key
 from memory_core.learning.merging import PatternMerger
 from memory_core.learning.similarity import similarity_key
 from memory_core.models import Episode, Heuristic, Pattern
@@ -233,27 +233,28 @@ class BatchLearner:
             return []
         known = self.index.heuristics(tx)
         episode = item.episode
+        keys = [heuristic_key(c) for c in candidates]  # distinct: one candidate per key
+        keyed = [(c, known.match(c, key), key) for c, key in zip(candidates, keys, strict=True)]
         if outcome_weight(episode) < 0.5:
             # A failed episode only counts against rules learned from successes that ended
             # before it did (decided by time, so learning it again decides the same way).
             until = episode.end_time
-            candidates = [
-                c
-                for c in candidates
-                if (match := known.match(c)) is not None
-                and (until is None or match.created_at <= until)
+            keyed = [
+                (c, match, key)
+                for c, match, key in keyed
+                if match is not None and (until is None or match.created_at <= until)
             ]
         merger = HeuristicMerger(episode.episode_id)
         out: list[Heuristic] = []
-        for heuristic in candidates:
-            merged = merger.resolve(heuristic, known.match(heuristic))
+        for heuristic, match, key in keyed:
+            merged = merger.resolve(heuristic, match)
             if merged is not None and merged.heuristic_id in linked:
                 current = known.get(merged.heuristic_id)
                 if current is not None:  # counted when the episode was first learned
                     out.append(current)
                     continue
             value = heuristic if merged is None else merged
-            known.put(value)
+            staged.writes.serialized[value.heuristic_id] = known.put(value, key)
             staged.heuristic(value, new=merged is None)
             out.append(value)
         staged.writes.heuristic_links += [

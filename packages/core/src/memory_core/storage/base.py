@@ -127,6 +127,8 @@ class LearningWrites:
         pattern_links: (pattern id, episode id) evidence links to add.
         heuristic_links: (heuristic id, episode id) links to add.
         learned: Episodes to mark learned.
+        serialized: JSON already made of some of the heuristics above, by id (written as
+            it is instead of being serialised again).
     """
 
     new_patterns: list[Pattern] = field(default_factory=list)
@@ -136,6 +138,7 @@ class LearningWrites:
     pattern_links: list[tuple[UUID, UUID]] = field(default_factory=list)
     heuristic_links: list[tuple[UUID, UUID]] = field(default_factory=list)
     learned: list[LearnedEpisode] = field(default_factory=list)
+    serialized: dict[UUID, str] = field(default_factory=dict)
 
 
 class LearningTransaction(Protocol):
