@@ -67,9 +67,12 @@ class PatternGroup:
         ``key`` is its similarity key when the caller knows it already.
         """
         pattern_id = pattern.pattern_id
-        self.remove(pattern_id)
         if key is None:
             key = similarity_key(pattern)
+        if self._keys.get(pattern_id) == key:  # a new version: same key, so same shape
+            self.patterns[pattern_id] = pattern
+            return
+        self.remove(pattern_id)
         self.patterns[pattern_id] = pattern
         self._keys[pattern_id] = key
         self._shapes[pattern_id] = pattern_shape(pattern)

@@ -89,6 +89,8 @@ def best_candidate(pool: Sequence[Pattern]) -> Pattern:
 
     More occurrences first, then the older one, then the lower id.
     """
+    if len(pool) == 1:
+        return pool[0]
     return min(pool, key=lambda c: (-c.occurrence_count, c.created_at, str(c.pattern_id)))
 
 
