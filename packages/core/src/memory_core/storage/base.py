@@ -129,6 +129,8 @@ class LearningWrites:
         learned: Episodes to mark learned.
         serialized: JSON already made of some of the heuristics above, by id (written as
             it is instead of being serialised again).
+        pause: Called now and then while the rows are made (the learner's chance to let
+            other threads run; see `memory_core.learning.batch.Pause`).
     """
 
     new_patterns: list[Pattern] = field(default_factory=list)
@@ -139,6 +141,7 @@ class LearningWrites:
     heuristic_links: list[tuple[UUID, UUID]] = field(default_factory=list)
     learned: list[LearnedEpisode] = field(default_factory=list)
     serialized: dict[UUID, str] = field(default_factory=dict)
+    pause: Callable[[], None] = field(default=lambda: None, repr=False, compare=False)
 
 
 class LearningTransaction(Protocol):

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from pydantic import TypeAdapter
@@ -90,6 +90,7 @@ __all__ = ["SQLAlchemyEpisodeStore", "normalize_database_url"]
 
 _PATTERN = TypeAdapter[Pattern](Pattern)
 _PATTERN_TYPES = frozenset({ToolSequence, DecisionPoint, ErrorRecovery, ContextPattern})
+_T = TypeVar("_T")
 _WRITE = "memory_core_write"
 _CHANGES = "memory_core_changes"
 _EPISODES = cast(Table, EpisodeRow.__table__)
@@ -1314,6 +1315,14 @@ def _pattern_values(pattern: Pattern) -> tuple[Any, ...]:
     )
 
 
+def _paced(items: Sequence[_T], pause: Callable[[], None], every: int = 16) -> Iterator[_T]:
+    """``items``, calling ``pause`` before every ``every``-th one."""
+    for number, item in enumerate(items):
+        if not number % every:
+            pause()
+        yield item
+
+
 def _heuristic_values(heuristic: Heuristic, data: str | None = None) -> tuple[Any, ...]:
     """(heuristic_id, updated_us, data); ``data`` is its JSON when already made."""
     return (
@@ -1466,13 +1475,14 @@ class _LearningTransaction:
         statements themselves.
         """
         ns = self._namespace
-        patterns = [_pattern_values(p) for p in writes.new_patterns]
+        pause = writes.pause
+        patterns = [_pattern_values(p) for p in _paced(writes.new_patterns, pause)]
         self._many(
             "INSERT INTO mc_patterns (pattern_id, kind, domain, success_rate, occurrence_count, "
             "updated_us, data, namespace) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [(*v, ns) for v in patterns],
         )
-        changed = [_pattern_values(p) for p in writes.changed_patterns]
+        changed = [_pattern_values(p) for p in _paced(writes.changed_patterns, pause)]
         self._many(
             "UPDATE mc_patterns SET kind = ?, domain = ?, success_rate = ?, occurrence_count = ?, "
             "updated_us = ?, data = ? WHERE namespace = ? AND pattern_id = ?",
