@@ -89,7 +89,7 @@ from memory_core.storage.search_index import SearchIndex
 __all__ = ["SQLAlchemyEpisodeStore", "normalize_database_url"]
 
 _PATTERN = TypeAdapter[Pattern](Pattern)
-_PATTERN_TYPES = frozenset({ToolSequence, DecisionPoint, ErrorRecovery, ContextPattern})
+_PATTERN_TYPES = frozenset[type]((ToolSequence, DecisionPoint, ErrorRecovery, ContextPattern))
 _T = TypeVar("_T")
 _WRITE = "memory_core_write"
 _CHANGES = "memory_core_changes"
