@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from uuid import NAMESPACE_URL, uuid5
 
 import pytest
 
@@ -25,6 +26,9 @@ from memory_core.learning import (
     error_signature,
     extract_patterns,
 )
+from memory_core.learning.extractors import name_uuid
+from memory_core.learning.heuristics import heuristic_candidates, heuristic_key
+from memory_core.learning.similarity import similarity_key
 from memory_core.learning.text import is_decision
 
 BuildEpisode = Callable[..., Episode]
@@ -192,3 +196,35 @@ def test_failing_extractor_is_reported_and_others_kept(build: BuildEpisode) -> N
     assert {p.kind for p in patterns} == {"tool_sequence", "context_pattern"}
     with pytest.raises(RuntimeError, match="bug"):
         extract_patterns(build([("a", "x", True)]), CONFIG, [Broken()])  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize("name", ["", "a", "memory-core:x:tool_seq:a→b:web-api", "é" * 300])
+def test_name_uuid_is_the_standard_version_5_uuid(name: str) -> None:
+    assert name_uuid(name) == uuid5(NAMESPACE_URL, name)
+    assert name_uuid(name).version == 5
+
+
+def test_extracted_ids_are_the_documented_version_5_uuids(build: BuildEpisode) -> None:
+    steps = [("http", "check status", True), ("db", "query", False), ("db", "retry", True)]
+    steps.append(("git", "commit", True))
+    episode = build(steps, errors=["KeyError: 'user_42'"])
+    eid = episode.episode_id
+    patterns = extract_patterns(episode, CONFIG, default_extractors())
+    assert len(patterns) == 4
+    for pattern in patterns:
+        key = similarity_key(pattern)
+        assert pattern.pattern_id == uuid5(NAMESPACE_URL, f"memory-core:{eid}:{key}")
+        assert pattern.created_at == pattern.updated_at == episode.end_time
+        assert pattern.effectiveness.created_at == episode.end_time
+    heuristics = heuristic_candidates(episode)
+    assert heuristics
+    for heuristic in heuristics:
+        key = heuristic_key(heuristic)
+        name = f"memory-core:heuristic:{eid}:{key}"
+        assert heuristic.heuristic_id == uuid5(NAMESPACE_URL, name)
+
+
+def test_decision_matching_answers_the_same_when_asked_again() -> None:
+    for _ in range(2):
+        assert is_decision("Check if the token expired")
+        assert not is_decision("run analysis of the logs")

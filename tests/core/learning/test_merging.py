@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -25,7 +25,7 @@ from memory_core import (
     ToolSequence,
 )
 from memory_core.learning import PatternMerger, merge_into, pattern_similarity, similarity_key
-from memory_core.learning.merging import find_match
+from memory_core.learning.merging import find_match, lists_episode, merge_evidence
 from memory_core.models import MAX_EVIDENCE
 
 BuildEpisode = Callable[..., Episode]
@@ -91,6 +91,19 @@ def test_evidence_is_bounded() -> None:
         stored = merge_into(stored, _sequence(FAMILY))
     assert stored.occurrence_count == MAX_EVIDENCE + 21
     assert len(stored.evidence) == MAX_EVIDENCE
+
+
+def test_merged_evidence_is_old_then_new_without_duplicates_newest_kept() -> None:
+    ids = [uuid4() for _ in range(MAX_EVIDENCE + 5)]
+    assert merge_evidence(ids[:3], ids[2:5]) == ids[:5]
+    assert merge_evidence([ids[0], ids[0], ids[1]], [ids[1]]) == ids[:2]
+    assert merge_evidence([], []) == []
+    assert merge_evidence(ids[:MAX_EVIDENCE], ids[MAX_EVIDENCE:]) == ids[5:]
+    copies = [UUID(str(i)) for i in ids[:2]]  # equal values, other objects
+    assert merge_evidence(ids[:2], copies) == ids[:2]
+    assert lists_episode(ids[:3], copies[1])
+    assert not lists_episode(ids[:3], ids[3])
+    assert not lists_episode([], ids[0])
 
 
 def test_near_duplicates_merge_and_others_do_not() -> None:

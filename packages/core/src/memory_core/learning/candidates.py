@@ -67,9 +67,12 @@ class PatternGroup:
         ``key`` is its similarity key when the caller knows it already.
         """
         pattern_id = pattern.pattern_id
-        self.remove(pattern_id)
         if key is None:
             key = similarity_key(pattern)
+        if self._keys.get(pattern_id) == key:  # a new version: same key, so same shape
+            self.patterns[pattern_id] = pattern
+            return
+        self.remove(pattern_id)
         self.patterns[pattern_id] = pattern
         self._keys[pattern_id] = key
         self._shapes[pattern_id] = pattern_shape(pattern)
@@ -129,7 +132,7 @@ class HeuristicSet:
     __slots__ = ("_by_key", "_data", "_keys", "_parsed")
 
     def __init__(self, heuristics: Iterable[Heuristic] = ()) -> None:
-        self._data: dict[UUID, bytes] = {}
+        self._data: dict[UUID, str] = {}
         self._parsed: LRUCache[UUID, Heuristic] = LRUCache(_PARSED_HEURISTICS)
         self._keys: dict[UUID, str] = {}
         self._by_key: dict[str, dict[UUID, None]] = {}  # insertion order: the first one wins
@@ -146,16 +149,21 @@ class HeuristicSet:
             found = self._parsed[heuristic_id] = Heuristic.model_validate_json(data)
         return found
 
-    def put(self, heuristic: Heuristic) -> None:
-        """Add a heuristic or replace the stored version of it."""
+    def put(self, heuristic: Heuristic, key: str | None = None) -> str:
+        """Add a heuristic or replace the stored version of it; return its JSON.
+
+        ``key`` is its merge key when the caller knows it already.
+        """
         heuristic_id = heuristic.heuristic_id
-        key = heuristic_key(heuristic)
+        if key is None:
+            key = heuristic_key(heuristic)
         if self._keys.get(heuristic_id) != key:
             self.remove(heuristic_id)
             self._keys[heuristic_id] = key
             self._by_key.setdefault(key, {})[heuristic_id] = None
-        self._data[heuristic_id] = heuristic.model_dump_json().encode()
+        data = self._data[heuristic_id] = heuristic.model_dump_json()
         self._parsed[heuristic_id] = heuristic
+        return data
 
     def remove(self, heuristic_id: UUID) -> None:
         """Forget a heuristic (no-op when absent)."""
@@ -168,9 +176,9 @@ class HeuristicSet:
         if not same:
             del self._by_key[key]
 
-    def match(self, new: Heuristic) -> Heuristic | None:
-        """The stored heuristic with ``new``'s merge key, or None."""
-        same = self._by_key.get(heuristic_key(new))
+    def match(self, new: Heuristic, key: str | None = None) -> Heuristic | None:
+        """The stored heuristic with ``new``'s merge key (``key`` when known), or None."""
+        same = self._by_key.get(heuristic_key(new) if key is None else key)
         return None if not same else self.get(next(iter(same)))
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
+from hashlib import sha1
 from typing import Protocol, runtime_checkable
-from uuid import NAMESPACE_URL, uuid5
+from uuid import NAMESPACE_URL, UUID
 
 from memory_core.config import LearningConfig
 from memory_core.learning.similarity import similarity_key
@@ -38,6 +39,7 @@ __all__ = [
     "context_features",
     "default_extractors",
     "extract_patterns",
+    "name_uuid",
     "outcome_weight",
 ]
 
@@ -93,16 +95,33 @@ def _short(text: str) -> str:
     return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 1].rstrip() + "…"
 
 
-def _finish(episode: Episode, key: str, pattern: Pattern) -> Pattern:
-    """Give a freshly extracted pattern its deterministic id, evidence and timestamps."""
-    when = episode.end_time or utcnow()
+_URL_NAMESPACE = NAMESPACE_URL.bytes
+_VERSION_MASK = ~(0xF000 << 64) & ~(0xC000 << 48)
+_VERSION_5 = (5 << 76) | (0x8000 << 48)
+
+
+def name_uuid(name: str) -> UUID:
+    """``uuid5(NAMESPACE_URL, name)``, without the standard library's per-call overhead."""
+    digest = int.from_bytes(sha1(_URL_NAMESPACE + name.encode()).digest()[:16], "big")
+    return UUID(int=(digest & _VERSION_MASK) | _VERSION_5)
+
+
+def _finish(
+    episode: Episode, prefix: str, key: str, pattern: Pattern, effectiveness: PatternEffectiveness
+) -> Pattern:
+    """Give a freshly extracted pattern its deterministic id, evidence and timestamps.
+
+    ``prefix`` is ``"memory-core:<episode id>:"``; ``effectiveness`` the fresh record every
+    pattern of the episode starts with (shared: records are replaced, never changed).
+    """
+    when = effectiveness.created_at
     return pattern.model_copy(
         update={
-            "pattern_id": uuid5(NAMESPACE_URL, f"memory-core:{episode.episode_id}:{key}"),
+            "pattern_id": name_uuid(prefix + key),
             "evidence": pattern.evidence or [episode.episode_id],
             "created_at": when,
             "updated_at": when,
-            "effectiveness": PatternEffectiveness(created_at=when),
+            "effectiveness": effectiveness,
         }
     )
 
@@ -266,4 +285,10 @@ def extract_patterns(
             key = similarity_key(pattern)
             known = by_key.get(key)
             by_key[key] = pattern if known is None else merge_into(known, pattern)
-    return [_finish(episode, key, pattern) for key, pattern in by_key.items()]
+    if not by_key:
+        return []
+    prefix = f"memory-core:{episode.episode_id}:"
+    effectiveness = PatternEffectiveness(created_at=episode.end_time or utcnow())
+    return [
+        _finish(episode, prefix, key, pattern, effectiveness) for key, pattern in by_key.items()
+    ]

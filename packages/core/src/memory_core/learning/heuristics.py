@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
-from memory_core.learning.extractors import outcome_weight
-from memory_core.learning.merging import merge_evidence
+from memory_core.learning.extractors import name_uuid, outcome_weight
+from memory_core.learning.merging import lists_episode, merge_evidence
 from memory_core.learning.text import error_signature, is_decision
 from memory_core.models import Episode, ExecutionStep, Heuristic, TaskContext, utcnow
 
@@ -87,11 +87,14 @@ def heuristic_candidates(episode: Episode) -> list[Heuristic]:
     for condition, action in proposals:
         condition, action = _clip(condition), _clip(action)
         unique.setdefault(_key(condition, action), (condition, action))
+    if not unique:
+        return []
     success = int(outcome_weight(episode) >= 0.5)
     when = episode.end_time or utcnow()
+    prefix = f"memory-core:heuristic:{episode.episode_id}:"
     return [
         Heuristic(
-            heuristic_id=uuid5(NAMESPACE_URL, f"memory-core:heuristic:{episode.episode_id}:{key}"),
+            heuristic_id=name_uuid(prefix + key),
             condition=condition,
             action=action,
             context=episode.context,
@@ -126,7 +129,7 @@ class HeuristicMerger:
         """Like calling the merger, with the stored same-key heuristic already found."""
         if match is None:
             return None
-        if self.episode_id in match.evidence:
+        if lists_episode(match.evidence, self.episode_id):
             return match
         return match.model_copy(
             update={

@@ -24,7 +24,14 @@ from memory_core.models import (
     ToolSequence,
 )
 
-__all__ = ["PatternMerger", "best_candidate", "find_match", "merge_evidence", "merge_into"]
+__all__ = [
+    "PatternMerger",
+    "best_candidate",
+    "find_match",
+    "lists_episode",
+    "merge_evidence",
+    "merge_into",
+]
 
 
 def _weighted(a: float, wa: int, b: float, wb: int) -> float:
@@ -34,8 +41,15 @@ def _weighted(a: float, wa: int, b: float, wb: int) -> float:
 
 def merge_evidence(old: Sequence[UUID], new: Sequence[UUID]) -> list[UUID]:
     """Old then new episode ids without duplicates, keeping the newest `MAX_EVIDENCE`."""
-    merged = list(dict.fromkeys([*old, *new]))
+    ids = [*old, *new]
+    # Deduplicated by their integer values: hashing a `UUID` runs Python code, an int's not.
+    merged = list(dict(zip([i.int for i in ids], ids, strict=True)).values())
     return merged[-MAX_EVIDENCE:]
+
+
+def lists_episode(evidence: Sequence[UUID], episode_id: UUID) -> bool:
+    """Whether ``episode_id`` is in ``evidence`` (compared as integers, see `merge_evidence`)."""
+    return episode_id.int in [i.int for i in evidence]
 
 
 def merge_into(stored: Pattern, new: Pattern) -> Pattern:
@@ -75,6 +89,8 @@ def best_candidate(pool: Sequence[Pattern]) -> Pattern:
 
     More occurrences first, then the older one, then the lower id.
     """
+    if len(pool) == 1:
+        return pool[0]
     return min(pool, key=lambda c: (-c.occurrence_count, c.created_at, str(c.pattern_id)))
 
 
@@ -130,7 +146,7 @@ class PatternMerger:
         if match is None:
             self._touched.add(new.pattern_id)
             return None
-        if match.pattern_id not in self._touched and self.episode_id in match.evidence:
+        if match.pattern_id not in self._touched and lists_episode(match.evidence, self.episode_id):
             return match
         self._touched.add(match.pattern_id)
         return merge_into(match, new)

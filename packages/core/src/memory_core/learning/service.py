@@ -699,7 +699,9 @@ class LearningService:
                     self._baselines = baselines
                 raise
             self._batcher.committed()
+        pause = Pause()
         for item in learned:
+            pause()  # the memory's caches and pattern ranking are updated in Python
             self._announce(item)
         return learned
 

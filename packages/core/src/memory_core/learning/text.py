@@ -66,6 +66,17 @@ def error_signature(message: str, *, max_length: int = _MAX_SIGNATURE) -> str:
     return text or "unknown error"
 
 
+_decisions: dict[str, bool] = {}
+
+
 def is_decision(action: str) -> bool:
-    """True when a step's action reads like a decision or check (whole words or prefixes)."""
-    return _DECISION.search(action.lower()) is not None
+    """True when a step's action reads like a decision or check (whole words or prefixes).
+
+    Memoised like `normalize_text`: the same actions come back episode after episode.
+    """
+    found = _decisions.get(action)
+    if found is None:
+        if len(_decisions) >= _MEMO_SIZE:
+            _decisions.clear()
+        found = _decisions[action] = _DECISION.search(action.lower()) is not None
+    return found

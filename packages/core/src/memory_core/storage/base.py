@@ -136,6 +136,10 @@ class LearningWrites:
         pattern_links: (pattern id, episode id) evidence links to add.
         heuristic_links: (heuristic id, episode id) links to add.
         learned: Episodes to mark learned.
+        serialized: JSON already made of some of the heuristics above, by id (written as
+            it is instead of being serialised again).
+        pause: Called now and then while the rows are made (the learner's chance to let
+            other threads run; see `memory_core.learning.batch.Pause`).
     """
 
     new_patterns: list[Pattern] = field(default_factory=list)
@@ -145,6 +149,8 @@ class LearningWrites:
     pattern_links: list[tuple[UUID, UUID]] = field(default_factory=list)
     heuristic_links: list[tuple[UUID, UUID]] = field(default_factory=list)
     learned: list[LearnedEpisode] = field(default_factory=list)
+    serialized: dict[UUID, str] = field(default_factory=dict)
+    pause: Callable[[], None] = field(default=lambda: None, repr=False, compare=False)
 
 
 class LearningTransaction(Protocol):

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from pydantic import TypeAdapter
@@ -45,7 +45,17 @@ from memory_core.errors import (
     MissingDependencyError,
     StorageError,
 )
-from memory_core.models import Episode, ExecutionStep, Heuristic, Pattern, PatternKind
+from memory_core.models import (
+    ContextPattern,
+    DecisionPoint,
+    Episode,
+    ErrorRecovery,
+    ExecutionStep,
+    Heuristic,
+    Pattern,
+    PatternKind,
+    ToolSequence,
+)
 from memory_core.storage import _search_schema  # noqa: F401 - registers the search tables
 from memory_core.storage._schema import (
     Base,
@@ -79,6 +89,8 @@ from memory_core.storage.search_index import SearchIndex
 __all__ = ["SQLAlchemyEpisodeStore", "normalize_database_url"]
 
 _PATTERN = TypeAdapter[Pattern](Pattern)
+_PATTERN_TYPES = frozenset[type]((ToolSequence, DecisionPoint, ErrorRecovery, ContextPattern))
+_T = TypeVar("_T")
 _WRITE = "memory_core_write"
 _CHANGES = "memory_core_changes"
 _EPISODES = cast(Table, EpisodeRow.__table__)
@@ -1296,13 +1308,28 @@ def _pattern_values(pattern: Pattern) -> tuple[Any, ...]:
         pattern.success_rate,
         pattern.occurrence_count,
         _us(pattern.updated_at),
-        _PATTERN.dump_json(pattern).decode(),
+        # An exact member's own serializer writes what the union's does, without choosing.
+        pattern.model_dump_json()
+        if type(pattern) in _PATTERN_TYPES
+        else _PATTERN.dump_json(pattern).decode(),
     )
 
 
-def _heuristic_values(heuristic: Heuristic) -> tuple[Any, ...]:
-    """(heuristic_id, updated_us, data)."""
-    return (str(heuristic.heuristic_id), _us(heuristic.updated_at), heuristic.model_dump_json())
+def _paced(items: Sequence[_T], pause: Callable[[], None], every: int = 16) -> Iterator[_T]:
+    """``items``, calling ``pause`` before every ``every``-th one."""
+    for number, item in enumerate(items):
+        if not number % every:
+            pause()
+        yield item
+
+
+def _heuristic_values(heuristic: Heuristic, data: str | None = None) -> tuple[Any, ...]:
+    """(heuristic_id, updated_us, data); ``data`` is its JSON when already made."""
+    return (
+        str(heuristic.heuristic_id),
+        _us(heuristic.updated_at),
+        heuristic.model_dump_json() if data is None else data,
+    )
 
 
 class _LearningTransaction:
@@ -1429,6 +1456,9 @@ class _LearningTransaction:
         ):
             sql = f"SELECT {column}, episode_id FROM {table} WHERE namespace = ? AND episode_id "
             if self._store.dialect == "sqlite":
+                # Without the hint SQLite walks the namespace's whole primary key (every link
+                # it has) instead of looking the episodes up in the by-episode index.
+                sql = sql.replace(" WHERE", f" INDEXED BY ix_{table}_episode WHERE")
                 sql += "IN (SELECT value FROM json_each(?))"
                 ids: Any = json.dumps(keys)
             else:
@@ -1445,27 +1475,32 @@ class _LearningTransaction:
         statements themselves.
         """
         ns = self._namespace
-        patterns = [_pattern_values(p) for p in writes.new_patterns]
+        pause = writes.pause
+        patterns = [_pattern_values(p) for p in _paced(writes.new_patterns, pause)]
         self._many(
             "INSERT INTO mc_patterns (pattern_id, kind, domain, success_rate, occurrence_count, "
             "updated_us, data, namespace) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [(*v, ns) for v in patterns],
         )
-        changed = [_pattern_values(p) for p in writes.changed_patterns]
+        changed = [_pattern_values(p) for p in _paced(writes.changed_patterns, pause)]
         self._many(
             "UPDATE mc_patterns SET kind = ?, domain = ?, success_rate = ?, occurrence_count = ?, "
             "updated_us = ?, data = ? WHERE namespace = ? AND pattern_id = ?",
             [(*v[1:], ns, v[0]) for v in changed],
         )
+        made = writes.serialized
         self._many(
             "INSERT INTO mc_heuristics (heuristic_id, updated_us, data, namespace) "
             "VALUES (?, ?, ?, ?)",
-            [(*_heuristic_values(h), ns) for h in writes.new_heuristics],
+            [(*_heuristic_values(h, made.get(h.heuristic_id)), ns) for h in writes.new_heuristics],
         )
+        changed_heuristics = [
+            _heuristic_values(h, made.get(h.heuristic_id)) for h in writes.changed_heuristics
+        ]
         self._many(
             "UPDATE mc_heuristics SET updated_us = ?, data = ? "
             "WHERE namespace = ? AND heuristic_id = ?",
-            [(*v[1:], ns, v[0]) for v in map(_heuristic_values, writes.changed_heuristics)],
+            [(*v[1:], ns, v[0]) for v in changed_heuristics],
         )
         self._many(
             "INSERT INTO mc_pattern_episodes (namespace, pattern_id, episode_id) VALUES (?, ?, ?)",
