@@ -228,6 +228,45 @@ def test_deletes_and_rewrites_keep_the_statistics_exact(
     assert _postings(pg_store, namespace) == {}
 
 
+def test_the_index_stores_any_text_as_given(pg_store: SQLAlchemyEpisodeStore) -> None:
+    """Documents and postings travel as ``COPY`` text rows: escapes must round-trip."""
+    awkward = 'parse C:\\logs\\app.log\tthen "quote" it\nand \\N, \\t\r done'
+    episodes = generate_corpus(6, seed=23)
+    for episode in episodes[:3]:
+        episode.task_description = awkward
+        episode.context = TaskContext(domain="Win\\paths\ttab", tags=["a-b"])
+    namespace = f"db-{uuid4().hex[:12]}"
+    pg_store.import_records(namespace, [(e, True) for e in episodes])
+    with pg_store._engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT episode_id, words, other, context, domain, "
+                "array_to_string(tsvector_to_array(lexemes), :sep) FROM mc_search_docs "
+                "WHERE namespace = :ns"
+            ),
+            {"ns": namespace, "sep": "\x1e"},
+        )
+        docs = {r[0]: r[1:] for r in rows}
+    key = namespace_key(namespace)
+    for episode in episodes:
+        words, other, context, domain, lexemes = docs[str(episode.episode_id)]
+        fields = episode_fields(episode)
+        assert words == {**fields.description, **fields.context}
+        assert other == fields.other
+        assert TaskContext.model_validate_json(context) == episode.context
+        assert domain == episode.context.domain.lower()
+        assert sorted(lexemes.split("\x1e")) == sorted(key + t for t in {*words, *other})
+    assert _postings(pg_store, namespace) == _expected_postings(episodes, episodes)
+    ranker = DatabaseRanker(MemoryConfig().retrieval, _index(pg_store), namespace)
+    found = ranker.search(awkward, TaskContext(), 3, EpisodeFilters())
+    assert {h.episode_id for h in found} == {e.episode_id for e in episodes[:3]}
+
+
+def _index(store: SQLAlchemyEpisodeStore) -> Any:
+    assert store.search_index is not None
+    return store.search_index
+
+
 def _postings(store: SQLAlchemyEpisodeStore, namespace: str) -> dict[tuple[str, str], Any]:
     """The namespace's postings: (term, episode id) -> (impact, weight)."""
     with store._engine.connect() as connection:
@@ -547,6 +586,16 @@ def test_upgrading_fills_in_the_postings_of_episodes_indexed_before() -> None:
         store = SQLAlchemyEpisodeStore(rendered)
         try:
             assert store.migration.from_revision == "0005"
+            with store._engine.connect() as connection:
+                key = connection.execute(
+                    text(
+                        "SELECT indexdef FROM pg_indexes WHERE schemaname = :schema "
+                        "AND indexname = 'pk_mc_search_postings'"
+                    ),
+                    {"schema": schema},
+                ).scalar_one()
+            assert "(namespace_key, term, weight, impact, episode_id)" in key
+            assert "INCLUDE (reward_total, end_us)" in key
             filled = _postings(store, namespace)
             assert filled.keys() == written.keys()
             for key, (impact, weight) in filled.items():
