@@ -31,10 +31,13 @@ exact; two things make them approximate, both to bound the work of one search:
 from __future__ import annotations
 
 import itertools
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from uuid import UUID
+
+from sqlalchemy.engine import Connection
 
 from memory_core.config import RetrievalConfig
 from memory_core.models import TaskContext
@@ -62,7 +65,7 @@ from memory_core.storage.search_index import (
     SearchIndex,
 )
 
-__all__ = ["DatabaseRanker"]
+__all__ = ["STATISTICS_CACHED_FROM", "STATISTICS_TTL_S", "DatabaseRanker"]
 
 _SECONDS_PER_DAY = 86_400.0
 _NO_FILTERS = EpisodeFilters()
@@ -74,21 +77,90 @@ def _context(data: str) -> TaskContext:
     return TaskContext.model_validate_json(data)
 
 
+STATISTICS_TTL_S = 1.0
+"""How long a large namespace's statistics are reused (`DatabaseRanker`)."""
+STATISTICS_CACHED_FROM = 100_000
+"""Namespaces of at least this many episodes reuse their statistics for `STATISTICS_TTL_S`."""
+_MAX_CACHED_TERMS = 100_000
+
+
+class _Statistics:
+    """A large namespace's totals and document frequencies, reused for a short while.
+
+    One episode more or less moves the idf of a namespace of 100,000 episodes by a few
+    millionths; reusing the figures saves a round trip per search. Only terms found in the
+    namespace are kept: a term missing here is always read, so an episode holding a term
+    new to the namespace is found at once.
+    """
+
+    def __init__(self, ttl_s: float) -> None:
+        self._ttl_s = ttl_s
+        self._lock = threading.Lock()
+        self._expires = 0.0
+        self._totals: NamespaceTotals | None = None
+        self._df: dict[str, int] = {}
+
+    def get(self, terms: Sequence[str]) -> tuple[NamespaceTotals, dict[str, int]] | None:
+        """The cached totals and the frequencies of ``terms``, if all are cached."""
+        with self._lock:
+            totals, df = self._totals, self._df
+            if totals is None or time.monotonic() >= self._expires:
+                return None
+        if all(t in df for t in terms):
+            return totals, {t: df[t] for t in terms}
+        return None
+
+    def known(self, terms: Sequence[str]) -> dict[str, int]:
+        """The cached frequencies among ``terms`` (none once the totals expired)."""
+        with self._lock:
+            df = self._df if time.monotonic() < self._expires else {}
+        return {t: df[t] for t in terms if t in df}
+
+    def put(self, totals: NamespaceTotals | None, df: Mapping[str, int]) -> None:
+        """Remember fresh figures (the totals only when none are cached, or they expired)."""
+        if totals is None or totals.doc_count < STATISTICS_CACHED_FROM:
+            return
+        with self._lock:
+            if self._totals is None or time.monotonic() >= self._expires:
+                self._totals, self._df = totals, {}
+                self._expires = time.monotonic() + self._ttl_s
+            if len(self._df) + len(df) > _MAX_CACHED_TERMS:
+                self._df = {}
+            self._df = {**self._df, **{t: n for t, n in df.items() if n > 0}}
+
+    def add(self, df: Mapping[str, int]) -> None:
+        """Remember frequencies read for the cached totals (ignored once they expired)."""
+        with self._lock:
+            if self._totals is not None and time.monotonic() < self._expires:
+                self._df = {**self._df, **{t: n for t, n in df.items() if n > 0}}
+
+
 class DatabaseRanker:
     """Ranks the completed episodes of one namespace from the database search index.
 
-    Thread-safe: every search runs in its own read transaction.
+    Thread-safe: every search runs in its own read transaction. In a namespace of at least
+    `STATISTICS_CACHED_FROM` episodes, the totals and document frequencies a search reads
+    are reused for ``statistics_ttl_s`` seconds: the candidates are always read fresh (an
+    episode completed by any process is found at once), their idf may lag that long.
 
     Args:
         config: Ranking knobs.
         index: The store's search index.
         namespace: The namespace searched.
+        statistics_ttl_s: How long a large namespace's statistics are reused (0: never).
     """
 
-    def __init__(self, config: RetrievalConfig, index: SearchIndex, namespace: str) -> None:
+    def __init__(
+        self,
+        config: RetrievalConfig,
+        index: SearchIndex,
+        namespace: str,
+        statistics_ttl_s: float = STATISTICS_TTL_S,
+    ) -> None:
         self.config = config
         self._index = index
         self._namespace = namespace
+        self._statistics = _Statistics(statistics_ttl_s) if statistics_ttl_s > 0 else None
         self.last_bound: float | None = None
         """After a search from the postings: the most an episode not read could score
         (normalised BM25); None after a search that did not read postings."""
@@ -125,14 +197,26 @@ class DatabaseRanker:
             query = dict.fromkeys(context_terms(context), cfg.context_term_weight)
         now_s = time.time() if now is None else now
         with index.reading() as connection:
-            totals, df = index.statistics(connection, namespace, list(query))
+            totals, df = self._read_statistics(connection, list(query))
             if totals is None or totals.doc_count <= 0:
                 return []
+
+            def fetch(terms: Sequence[str]) -> dict[str, int]:
+                cache = self._statistics
+                found = cache.known(terms) if cache is not None else {}
+                missing = [t for t in terms if t not in found]
+                if missing:
+                    read = index.frequencies(connection, namespace, missing)
+                    if cache is not None:
+                        cache.add(read)
+                    found.update(read)
+                return found
+
             corpus = CorpusStats(
                 doc_count=totals.doc_count,
                 total_length=self.total_length(totals),
                 df={t: df.get(t, 0) for t in query},
-                fetch=lambda terms: index.frequencies(connection, namespace, terms),
+                fetch=fetch,
             )
             lexical = LexicalIndex(cfg.bm25_k1, cfg.bm25_b, cfg.bm25_min_corpus, corpus=corpus)
             idf = {t: lexical.idf(t) for t in query}
@@ -223,6 +307,19 @@ class DatabaseRanker:
                 now=now_s,
                 diversify=diversify,
             )
+
+    def _read_statistics(
+        self, connection: Connection, terms: list[str]
+    ) -> tuple[NamespaceTotals | None, dict[str, int]]:
+        """The namespace's totals and document frequencies (of ``terms``, and any cached)."""
+        cache = self._statistics
+        cached = cache.get(terms) if cache is not None else None
+        if cached is not None:
+            return cached
+        totals, df = self._index.statistics(connection, self._namespace, terms)
+        if cache is not None:
+            cache.put(totals, df)
+        return totals, df
 
     def _impacts_apply(self, totals: NamespaceTotals) -> bool:
         """Whether the postings' impacts bound this configuration's scores."""

@@ -34,7 +34,7 @@ import itertools
 import json
 import math
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -93,8 +93,12 @@ share."""
 
 def posting_weight(impact: float, reward_total: float | None) -> float:
     """The order of a term's postings (higher first): impact, then the episode's reward."""
-    reward = min(max((reward_total or 0.0) / 2.0, 0.0), 1.0)
-    return WEIGHT_IMPACT * impact + _WEIGHT_REWARD * reward
+    return WEIGHT_IMPACT * impact + _reward_weight(reward_total)
+
+
+def _reward_weight(reward_total: float | None) -> float:
+    """The reward's part of `posting_weight` (the same for all of an episode's postings)."""
+    return _WEIGHT_REWARD * min(max((reward_total or 0.0) / 2.0, 0.0), 1.0)
 
 
 def namespace_key(namespace: str) -> str:
@@ -414,11 +418,6 @@ def _quote(lexeme: str) -> str:
     return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def _tsvector(lexemes: Iterable[str]) -> str:
-    """The input text of a tsvector of the lexemes."""
-    return " ".join(_quote(t) for t in sorted(lexemes))
-
-
 _DELETE_DOCS = text(
     "DELETE FROM mc_search_docs WHERE namespace = :namespace AND episode_id = ANY(:ids) "
     "RETURNING episode_id, words, other, description_length, context_length, other_length, "
@@ -552,6 +551,15 @@ class SearchIndex:
             impact_length = max(sum(lengths) / len(lengths), 1.0)
         postings: list[str] = []
         posting_of = posting_key(namespace)
+        lexemes: dict[str, tuple[str, str]] = {}
+
+        def lexeme(term: str) -> tuple[str, str]:
+            """A term's posting row start (``COPY`` text) and its quoted lexeme, made once."""
+            found = lexemes.get(term)
+            if found is None:
+                found = lexemes[term] = (f"{posting_of}\t{_copy_text(term)}", _quote(key + term))
+            return found
+
         for episode_id, episode in complete.items():
             words, other = fields[episode_id]
             terms = words.keys() | other.keys()
@@ -580,14 +588,15 @@ class SearchIndex:
                     "start_us": micros(episode.start_time),
                     "end_us": micros(episode.end_time),
                     "reward_total": episode.reward.total if episode.reward else None,
-                    "lexemes": _tsvector(key + t for t in terms),
+                    "lexemes": " ".join(sorted(lexeme(t)[1] for t in terms)),
                 }
             )
             reward = episode.reward.total if episode.reward else None
             end_us = micros(episode.end_time)
             tail = _copy_line((episode_id, reward, end_us))
+            reward_weight = _reward_weight(reward)  # posting_weight, one term at a time:
             postings += [
-                f"{posting_of}\t{_copy_text(term)}\t{posting_weight(i, reward)!r}\t{i!r}\t{tail}"
+                f"{lexeme(term)[0]}\t{WEIGHT_IMPACT * i + reward_weight!r}\t{i!r}\t{tail}"
                 for term, i in _impacts(words, other, impact_length)
             ]
         _copy_docs(connection, rows)
@@ -793,13 +802,8 @@ class SearchIndex:
             **query.order.params(),
             "weight_impact": WEIGHT_IMPACT,
         }
-        candidates: list[Candidate] = []
-        bound = query.unread
-        for r in connection.execute(_POSTING_CANDIDATES, params):
-            bound = float(r[9])
-            if r[0] is not None:
-                candidates.append(_candidate(r))
-        return candidates, bound
+        bound, found = connection.execute(_POSTING_CANDIDATES, params).one()
+        return [_candidate(r) for r in found or ()], float(bound)
 
 
 def _candidate(row: Sequence[Any]) -> Candidate:
@@ -825,7 +829,8 @@ def _bounded(impact: str) -> str:
 # Each term's best postings (index order); its frontier (the last impact read, 0 when the
 # term was read to its end); per episode the estimated score (impacts read) and what it
 # gains over the frontiers; the best episodes by estimate, reward and recency whose upper
-# bound reaches the floor; their documents. The last row (NULL id) carries the bound.
+# bound reaches the floor. One row: the bound, and their documents as one JSON array (one
+# value to move and decode, not a row of typed columns per candidate).
 _POSTING_CANDIDATES = text(
     f"""
 WITH q AS (
@@ -862,13 +867,13 @@ WITH q AS (
   ORDER BY score DESC, e.episode_id
   LIMIT :limit
 )
-SELECT d.episode_id, d.words, d.other, d.context, d.task_type, d.outcome_kind,
-       d.start_us, d.end_us, d.reward_total, (SELECT unseen FROM b), top.score
-FROM top JOIN mc_search_docs d
-  ON d.namespace = :namespace AND d.episode_id = CAST(top.episode_id AS text)
-UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, (SELECT unseen FROM b),
-       NULL
-ORDER BY 11 DESC NULLS LAST, 1
+SELECT (SELECT unseen FROM b),
+       (SELECT json_agg(json_build_array(d.episode_id, d.words, d.other, d.context,
+                                         d.task_type, d.outcome_kind, d.start_us, d.end_us,
+                                         d.reward_total)
+                        ORDER BY top.score DESC, d.episode_id)
+        FROM top JOIN mc_search_docs d
+          ON d.namespace = :namespace AND d.episode_id = CAST(top.episode_id AS text))
 """
 )
 
