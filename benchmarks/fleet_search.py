@@ -19,7 +19,17 @@ runs on PostgreSQL with each backend: success, recall and precision must agree.
 
 ``--quick`` runs 2,000 episodes and 20 tenants x 20 (seconds; what CI runs). The database
 is ``--url`` or ``$MEMORY_CORE_TEST_POSTGRES_URL``; ingested namespaces are reused when
-they already hold the wanted number of episodes.
+they already hold the wanted number of episodes. An interrupted ingest resumes: the large
+namespace holds a prefix of its corpus (batches are imported in order, one transaction
+each), so the batches stored are generated again but not imported; tenants already
+holding their episodes are skipped (each tenant's episodes come from its own random
+stream, and ``--ingest-processes`` processes import disjoint sets of tenants at once).
+
+Ingest into one large namespace depends on the server's settings: each batch adds ~72,000
+postings spread over the whole key of the namespace's postings, so at PostgreSQL's defaults
+(128 MB ``shared_buffers``, checkpoints every 1 GB of WAL) nearly every posting dirties an
+index page that is evicted and written again, with a full-page image in the WAL after each
+checkpoint. See the README ("Search at fleet scale") for the settings the figures used.
 """
 
 from __future__ import annotations

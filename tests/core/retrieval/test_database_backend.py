@@ -504,6 +504,39 @@ def test_an_episode_completed_in_another_process_is_searchable_at_once() -> None
         assert [str(r.episode.episode_id) for r in found][:1] == [episode_id]
 
 
+def test_reused_statistics_still_find_new_episodes_at_once(
+    pg_store: SQLAlchemyEpisodeStore,
+) -> None:
+    """With a large namespace's statistics reused, a new episode (new terms or not) is found."""
+    namespace = f"db-{uuid4().hex[:12]}"
+    episodes = generate_corpus(80, seed=41)
+    pg_store.write(namespace, WriteBatch(new_episodes=episodes[:70]))
+    config = MemoryConfig().retrieval
+    index = _index(pg_store)
+    reusing = DatabaseRanker(config, index, namespace, 60.0, statistics_cached_from=1)
+    fresh = DatabaseRanker(config, index, namespace, statistics_ttl_s=0)
+    known = episodes[75]  # a family the first 70 hold: its terms are all cached below
+    novel = generate_corpus(1, seed=42)[0]
+    novel.task_description = "Defragment the zyxwvut ledger shards"
+    for ranker in (reusing, fresh):
+        ranker.search(known.task_description, TaskContext(), 5, EpisodeFilters())
+        assert not ranker.search(novel.task_description, TaskContext(), 5, EpisodeFilters())
+    pg_store.write(namespace, WriteBatch(new_episodes=[*episodes[70:], novel]))
+    # the reused statistics take "zyxwvut" for absent: the candidate query finds it is not
+    found = reusing.search(novel.task_description, TaskContext(), 5, EpisodeFilters())
+    assert found[0].episode_id == novel.episode_id
+    found = reusing.search(known.task_description, TaskContext(), 20, EpisodeFilters())
+    assert known.episode_id in {h.episode_id for h in found}
+    stale = {h.episode_id: h.score for h in found}
+    exact = {
+        h.episode_id: h.score
+        for h in fresh.search(known.task_description, TaskContext(), 20, EpisodeFilters())
+    }
+    assert known.episode_id in exact
+    assert stale != exact  # the idf of 70 episodes, not 81: the bounded lag
+    assert stale.keys() & exact.keys()
+
+
 def test_common_words_narrow_the_candidates_to_episodes_sharing_several(
     seeded: tuple[str, EpisodeIndex, list], narrow_ranker: DatabaseRanker
 ) -> None:

@@ -88,13 +88,15 @@ class _Statistics:
     """A large namespace's totals and document frequencies, reused for a short while.
 
     One episode more or less moves the idf of a namespace of 100,000 episodes by a few
-    millionths; reusing the figures saves a round trip per search. Only terms found in the
-    namespace are kept: a term missing here is always read, so an episode holding a term
+    millionths; reusing the figures saves a round trip per search. A query term the figures
+    take for absent is checked by the candidate query itself (`PostingQuery.absent`): if
+    it is there now, the search runs again with fresh figures, so an episode holding a term
     new to the namespace is found at once.
     """
 
-    def __init__(self, ttl_s: float) -> None:
+    def __init__(self, ttl_s: float, cached_from: int) -> None:
         self._ttl_s = ttl_s
+        self._cached_from = cached_from
         self._lock = threading.Lock()
         self._expires = 0.0
         self._totals: NamespaceTotals | None = None
@@ -114,11 +116,11 @@ class _Statistics:
         """The cached frequencies among ``terms`` (none once the totals expired)."""
         with self._lock:
             df = self._df if time.monotonic() < self._expires else {}
-        return {t: df[t] for t in terms if t in df}
+        return {t: df[t] for t in terms if df.get(t, 0) > 0}
 
     def put(self, totals: NamespaceTotals | None, df: Mapping[str, int]) -> None:
         """Remember fresh figures (the totals only when none are cached, or they expired)."""
-        if totals is None or totals.doc_count < STATISTICS_CACHED_FROM:
+        if totals is None or totals.doc_count < self._cached_from:
             return
         with self._lock:
             if self._totals is None or time.monotonic() >= self._expires:
@@ -126,20 +128,25 @@ class _Statistics:
                 self._expires = time.monotonic() + self._ttl_s
             if len(self._df) + len(df) > _MAX_CACHED_TERMS:
                 self._df = {}
-            self._df = {**self._df, **{t: n for t, n in df.items() if n > 0}}
+            self._df = {**self._df, **df}
 
     def add(self, df: Mapping[str, int]) -> None:
         """Remember frequencies read for the cached totals (ignored once they expired)."""
         with self._lock:
             if self._totals is not None and time.monotonic() < self._expires:
-                self._df = {**self._df, **{t: n for t, n in df.items() if n > 0}}
+                self._df = {**self._df, **df}
+
+    def clear(self) -> None:
+        """Forget everything (a term taken for absent was found)."""
+        with self._lock:
+            self._totals, self._df, self._expires = None, {}, 0.0
 
 
 class DatabaseRanker:
     """Ranks the completed episodes of one namespace from the database search index.
 
     Thread-safe: every search runs in its own read transaction. In a namespace of at least
-    `STATISTICS_CACHED_FROM` episodes, the totals and document frequencies a search reads
+    ``statistics_cached_from`` episodes, the totals and document frequencies a search reads
     are reused for ``statistics_ttl_s`` seconds: the candidates are always read fresh (an
     episode completed by any process is found at once), their idf may lag that long.
 
@@ -148,6 +155,7 @@ class DatabaseRanker:
         index: The store's search index.
         namespace: The namespace searched.
         statistics_ttl_s: How long a large namespace's statistics are reused (0: never).
+        statistics_cached_from: How many episodes make a namespace large for that.
     """
 
     def __init__(
@@ -156,11 +164,14 @@ class DatabaseRanker:
         index: SearchIndex,
         namespace: str,
         statistics_ttl_s: float = STATISTICS_TTL_S,
+        statistics_cached_from: int = STATISTICS_CACHED_FROM,
     ) -> None:
         self.config = config
         self._index = index
         self._namespace = namespace
-        self._statistics = _Statistics(statistics_ttl_s) if statistics_ttl_s > 0 else None
+        self._statistics = (
+            _Statistics(statistics_ttl_s, statistics_cached_from) if statistics_ttl_s > 0 else None
+        )
         self.last_bound: float | None = None
         """After a search from the postings: the most an episode not read could score
         (normalised BM25); None after a search that did not read postings."""
@@ -188,6 +199,34 @@ class DatabaseRanker:
         diversify: bool = True,
     ) -> list[EpisodeHit]:
         """Rank the namespace's episodes for a task, best first (as `EpisodeIndex.search`)."""
+        for reuse in (True, False):
+            hits = self._search(
+                task_description,
+                context,
+                limit,
+                filters,
+                include_below_floor=include_below_floor,
+                now=now,
+                diversify=diversify,
+                reuse=reuse,
+            )
+            if hits is not None:
+                return hits
+        raise AssertionError("a search with fresh statistics always answers")  # pragma: no cover
+
+    def _search(
+        self,
+        task_description: str,
+        context: TaskContext,
+        limit: int,
+        filters: EpisodeFilters,
+        *,
+        include_below_floor: bool,
+        now: float | None,
+        diversify: bool,
+        reuse: bool,
+    ) -> list[EpisodeHit] | None:
+        """`search`; None when reused statistics took a term for absent that is not."""
         cfg = self.config
         index, namespace = self._index, self._namespace
         words = tokenize(task_description)
@@ -197,9 +236,9 @@ class DatabaseRanker:
             query = dict.fromkeys(context_terms(context), cfg.context_term_weight)
         now_s = time.time() if now is None else now
         with index.reading() as connection:
-            totals, df = self._read_statistics(connection, list(query))
+            totals, df, absent = self._read_statistics(connection, list(query), reuse)
             if totals is None or totals.doc_count <= 0:
-                return []
+                return None if absent else []
 
             def fetch(terms: Sequence[str]) -> dict[str, int]:
                 cache = self._statistics
@@ -237,9 +276,9 @@ class DatabaseRanker:
             floor = max(cfg.min_relevance, 1e-6) if words and not include_below_floor else 0.0
             match = _selected(scored, corpus.df, floor)
             if floor > 0 and not match:
-                return []  # no episode can reach the floor
+                return None if absent else []  # no episode can reach the floor
             if not match and not include_below_floor:
-                return []  # neither words nor context terms to go by
+                return None if absent else []  # neither words nor context terms to go by
             pool = max(cfg.mmr_pool, 3 * limit)
             order = CandidateOrder(
                 min_lexical=max(floor - 1e-6, 0.0),
@@ -256,7 +295,7 @@ class DatabaseRanker:
                 assert totals.impact_length is not None
                 chosen = set(match)
                 coefficient = {t.term: t.coefficient for t in scored}
-                candidates, self.last_bound = index.ranked_candidates(
+                candidates, self.last_bound, found = index.ranked_candidates(
                     connection,
                     namespace,
                     PostingQuery(
@@ -266,8 +305,19 @@ class DatabaseRanker:
                         depth=max(cfg.database_scan_limit // len(match), 1),
                         rho=min(1.0, totals.impact_length / lexical.average_length) * (1 - 1e-9),
                         order=order,
+                        absent=absent,
                     ),
                 )
+                if any(found.get(t, 0) > 0 for t in absent):
+                    if self._statistics is not None:
+                        self._statistics.clear()  # a term new to the namespace: read again
+                    return None
+                if self._statistics is not None:
+                    self._statistics.add(found)
+                for term, count in found.items():  # the candidates' terms, for diversity
+                    corpus.df.setdefault(term, count)
+            elif absent:
+                return None  # reused statistics are checked by the postings query only
             else:
                 match, at_least = _narrowed(
                     match, corpus.df, totals.doc_count, cfg.database_scan_limit
@@ -309,17 +359,21 @@ class DatabaseRanker:
             )
 
     def _read_statistics(
-        self, connection: Connection, terms: list[str]
-    ) -> tuple[NamespaceTotals | None, dict[str, int]]:
-        """The namespace's totals and document frequencies (of ``terms``, and any cached)."""
+        self, connection: Connection, terms: list[str], reuse: bool
+    ) -> tuple[NamespaceTotals | None, dict[str, int], list[str]]:
+        """The namespace's totals and the document frequencies of ``terms``.
+
+        Also, when they are reused, the terms they take for absent (for the candidate query
+        to check).
+        """
         cache = self._statistics
-        cached = cache.get(terms) if cache is not None else None
+        cached = cache.get(terms) if cache is not None and reuse else None
         if cached is not None:
-            return cached
+            return cached[0], cached[1], [t for t in terms if cached[1][t] == 0]
         totals, df = self._index.statistics(connection, self._namespace, terms)
         if cache is not None:
-            cache.put(totals, df)
-        return totals, df
+            cache.put(totals, {t: df.get(t, 0) for t in terms})
+        return totals, df, []
 
     def _impacts_apply(self, totals: NamespaceTotals) -> bool:
         """Whether the postings' impacts bound this configuration's scores."""

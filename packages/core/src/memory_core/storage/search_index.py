@@ -231,6 +231,8 @@ class PostingQuery:
         rho: ``min(1, impact_length / avgdl)``: the slack of the impacts' bound.
         order: How candidates are ordered and cut (the BM25 score is the one estimated
             from the impacts, and ``min_lexical`` applies to its upper bound).
+        absent: Terms the caller takes for absent from the namespace (from statistics it
+            reused): their document frequencies are read too.
     """
 
     terms: Sequence[str]
@@ -239,6 +241,7 @@ class PostingQuery:
     depth: int
     rho: float
     order: CandidateOrder
+    absent: Sequence[str] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -776,7 +779,7 @@ class SearchIndex:
     @staticmethod
     def ranked_candidates(
         connection: Connection, namespace: str, query: PostingQuery
-    ) -> tuple[list[Candidate], float]:
+    ) -> tuple[list[Candidate], float, dict[str, int]]:
         """The best candidates read from the impact-ordered postings, best first.
 
         Reads the ``depth`` best postings of each term. An episode none of whose postings
@@ -786,10 +789,12 @@ class SearchIndex:
         impact-estimated BM25 score plus reward and recency.
 
         Returns:
-            (the candidates, the bound on the normalised BM25 score of an episode not read).
+            (the candidates, the bound on the normalised BM25 score of an episode not read,
+            the document frequencies of the candidates' terms and of ``query.absent``, so
+            ranking them needs no other query; terms absent from the namespace left out).
         """
         if not query.terms:
-            return [], query.unread
+            return [], query.unread, {}
         params = {
             "namespace": namespace,
             "key": posting_key(namespace),
@@ -801,9 +806,10 @@ class SearchIndex:
             "min_lexical": query.order.min_lexical,
             **query.order.params(),
             "weight_impact": WEIGHT_IMPACT,
+            "absent": list(query.absent),
         }
-        bound, found = connection.execute(_POSTING_CANDIDATES, params).one()
-        return [_candidate(r) for r in found or ()], float(bound)
+        bound, found, frequencies = connection.execute(_POSTING_CANDIDATES, params).one()
+        return [_candidate(r) for r in found or ()], float(bound), frequencies or {}
 
 
 def _candidate(row: Sequence[Any]) -> Candidate:
@@ -829,8 +835,9 @@ def _bounded(impact: str) -> str:
 # Each term's best postings (index order); its frontier (the last impact read, 0 when the
 # term was read to its end); per episode the estimated score (impacts read) and what it
 # gains over the frontiers; the best episodes by estimate, reward and recency whose upper
-# bound reaches the floor. One row: the bound, and their documents as one JSON array (one
-# value to move and decode, not a row of typed columns per candidate).
+# bound reaches the floor. One row: the bound, their documents as one JSON array (one
+# value to move and decode, not a row of typed columns per candidate), and the document
+# frequencies of their terms and of the terms the caller takes for absent.
 _POSTING_CANDIDATES = text(
     f"""
 WITH q AS (
@@ -866,14 +873,21 @@ WITH q AS (
   WHERE b.unseen + e.gain >= :min_lexical
   ORDER BY score DESC, e.episode_id
   LIMIT :limit
+), docs AS MATERIALIZED (
+  SELECT d.episode_id, d.words, d.other, d.context, d.task_type, d.outcome_kind,
+         d.start_us, d.end_us, d.reward_total, top.score
+  FROM top JOIN mc_search_docs d
+    ON d.namespace = :namespace AND d.episode_id = CAST(top.episode_id AS text)
 )
 SELECT (SELECT unseen FROM b),
-       (SELECT json_agg(json_build_array(d.episode_id, d.words, d.other, d.context,
-                                         d.task_type, d.outcome_kind, d.start_us, d.end_us,
-                                         d.reward_total)
-                        ORDER BY top.score DESC, d.episode_id)
-        FROM top JOIN mc_search_docs d
-          ON d.namespace = :namespace AND d.episode_id = CAST(top.episode_id AS text))
+       (SELECT json_agg(json_build_array(episode_id, words, other, context, task_type,
+                                         outcome_kind, start_us, end_us, reward_total)
+                        ORDER BY score DESC, episode_id) FROM docs),
+       (SELECT json_object_agg(t.term, t.df) FROM mc_search_terms t
+        WHERE t.namespace = :namespace AND t.term IN (
+          SELECT jsonb_object_keys(words) FROM docs
+          UNION SELECT jsonb_object_keys(other) FROM docs
+          UNION SELECT unnest(CAST(:absent AS text[]))))
 """
 )
 
