@@ -77,7 +77,7 @@ def _context(data: str) -> TaskContext:
     return TaskContext.model_validate_json(data)
 
 
-STATISTICS_TTL_S = 1.0
+STATISTICS_TTL_S = 5.0
 """How long a large namespace's statistics are reused (`DatabaseRanker`)."""
 STATISTICS_CACHED_FROM = 100_000
 """Namespaces of at least this many episodes reuse their statistics for `STATISTICS_TTL_S`."""
@@ -88,58 +88,65 @@ class _Statistics:
     """A large namespace's totals and document frequencies, reused for a short while.
 
     One episode more or less moves the idf of a namespace of 100,000 episodes by a few
-    millionths; reusing the figures saves a round trip per search. A query term the figures
-    take for absent is checked by the candidate query itself (`PostingQuery.absent`): if
-    it is there now, the search runs again with fresh figures, so an episode holding a term
-    new to the namespace is found at once.
+    millionths; reusing the figures saves a round trip per search. Each figure is reused
+    for ``ttl_s`` seconds after it was read. A query term the figures take for absent is
+    checked by the candidate query itself (`PostingQuery.absent`): if it is there now, the
+    search runs again with fresh figures, so an episode holding a term new to the namespace
+    is found at once.
     """
 
     def __init__(self, ttl_s: float, cached_from: int) -> None:
         self._ttl_s = ttl_s
         self._cached_from = cached_from
         self._lock = threading.Lock()
-        self._expires = 0.0
-        self._totals: NamespaceTotals | None = None
-        self._df: dict[str, int] = {}
+        self._totals: tuple[NamespaceTotals, float] | None = None
+        self._df: dict[str, tuple[int, float]] = {}
 
     def get(self, terms: Sequence[str]) -> tuple[NamespaceTotals, dict[str, int]] | None:
-        """The cached totals and the frequencies of ``terms``, if all are cached."""
+        """The totals and the frequencies of ``terms``, if all were read recently enough."""
+        since = time.monotonic() - self._ttl_s
         with self._lock:
-            totals, df = self._totals, self._df
-            if totals is None or time.monotonic() >= self._expires:
+            if self._totals is None or self._totals[1] < since:
                 return None
-        if all(t in df for t in terms):
-            return totals, {t: df[t] for t in terms}
-        return None
+            found = {}
+            for term in terms:
+                cached = self._df.get(term)
+                if cached is None or cached[1] < since:
+                    return None
+                found[term] = cached[0]
+            return self._totals[0], found
 
     def known(self, terms: Sequence[str]) -> dict[str, int]:
-        """The cached frequencies among ``terms`` (none once the totals expired)."""
+        """The recent frequencies among ``terms`` (of terms in the namespace)."""
+        since = time.monotonic() - self._ttl_s
         with self._lock:
-            df = self._df if time.monotonic() < self._expires else {}
-        return {t: df[t] for t in terms if df.get(t, 0) > 0}
+            cached = [(t, self._df.get(t)) for t in terms]
+        return {t: c[0] for t, c in cached if c is not None and c[1] >= since and c[0] > 0}
 
     def put(self, totals: NamespaceTotals | None, df: Mapping[str, int]) -> None:
-        """Remember fresh figures (the totals only when none are cached, or they expired)."""
+        """Remember fresh figures (of a large namespace)."""
         if totals is None or totals.doc_count < self._cached_from:
             return
         with self._lock:
-            if self._totals is None or time.monotonic() >= self._expires:
-                self._totals, self._df = totals, {}
-                self._expires = time.monotonic() + self._ttl_s
-            if len(self._df) + len(df) > _MAX_CACHED_TERMS:
-                self._df = {}
-            self._df = {**self._df, **df}
+            self._totals = (totals, time.monotonic())
+        self.add(df)
 
     def add(self, df: Mapping[str, int]) -> None:
-        """Remember frequencies read for the cached totals (ignored once they expired)."""
+        """Remember fresh document frequencies."""
+        now = time.monotonic()
         with self._lock:
-            if self._totals is not None and time.monotonic() < self._expires:
-                self._df = {**self._df, **df}
+            if self._totals is None:
+                return
+            if len(self._df) + len(df) > _MAX_CACHED_TERMS:
+                self._df.clear()
+            for term, count in df.items():
+                self._df[term] = (count, now)
 
     def clear(self) -> None:
         """Forget everything (a term taken for absent was found)."""
         with self._lock:
-            self._totals, self._df, self._expires = None, {}, 0.0
+            self._totals = None
+            self._df.clear()
 
 
 class DatabaseRanker:
