@@ -113,18 +113,22 @@ def ingest(
         # one process imports the batches in order, one transaction each: what is stored
         # is a prefix of the corpus (its batches are generated again, not imported again)
         done = stored // BATCH if parts == 1 else 0
-        t0 = time.perf_counter()
+        total, imported = 0.0, 0
         timings = []
+        t = time.perf_counter()
         for number, batch in enumerate(episodes(size, seed)):
             if number % parts != part or number < done:
+                t = time.perf_counter()
                 continue
-            t = time.perf_counter()
             store.import_records(namespace, [(e, True) for e in batch])
-            timings.append((time.perf_counter() - t) / len(batch))
-        total = time.perf_counter() - t0
+            took = time.perf_counter() - t  # generating the batch included
+            timings.append(took / len(batch))
+            total, imported = total + took, imported + len(batch)
+            t = time.perf_counter()
     finally:
         store.close()
-    imported = size - done * BATCH
+    if not timings:
+        return None
     return Row(
         "ingest (import, index maintained)",
         f"{stored:,} to {size:,}",
