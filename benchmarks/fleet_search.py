@@ -19,7 +19,17 @@ runs on PostgreSQL with each backend: success, recall and precision must agree.
 
 ``--quick`` runs 2,000 episodes and 20 tenants x 20 (seconds; what CI runs). The database
 is ``--url`` or ``$MEMORY_CORE_TEST_POSTGRES_URL``; ingested namespaces are reused when
-they already hold the wanted number of episodes.
+they already hold the wanted number of episodes. An interrupted ingest resumes: the large
+namespace holds a prefix of its corpus (batches are imported in order, one transaction
+each), so the batches stored are generated again but not imported; tenants already
+holding their episodes are skipped (each tenant's episodes come from its own random
+stream, and ``--ingest-processes`` processes import disjoint sets of tenants at once).
+
+Ingest into one large namespace depends on the server's settings: each batch adds ~72,000
+postings spread over the whole key of the namespace's postings, so at PostgreSQL's defaults
+(128 MB ``shared_buffers``, checkpoints every 1 GB of WAL) nearly every posting dirties an
+index page that is evicted and written again, with a full-page image in the WAL after each
+checkpoint. See the README ("Search at fleet scale") for the settings the figures used.
 """
 
 from __future__ import annotations
@@ -97,58 +107,97 @@ def ingest(
     """
     store = SQLAlchemyEpisodeStore(url)
     try:
-        if store.count_episodes(namespace) == size:
+        stored = store.count_episodes(namespace)
+        if stored == size:
             return None
-        t0 = time.perf_counter()
+        # one process imports the batches in order, one transaction each: what is stored
+        # is a prefix of the corpus (its batches are generated again, not imported again)
+        done = stored // BATCH if parts == 1 else 0
+        total, imported = 0.0, 0
         timings = []
+        t = time.perf_counter()
         for number, batch in enumerate(episodes(size, seed)):
-            if number % parts != part:
+            if number % parts != part or number < done:
+                t = time.perf_counter()
                 continue
-            t = time.perf_counter()
             store.import_records(namespace, [(e, True) for e in batch])
-            timings.append((time.perf_counter() - t) / len(batch))
-        total = time.perf_counter() - t0
+            took = time.perf_counter() - t  # generating the batch included
+            timings.append(took / len(batch))
+            total, imported = total + took, imported + len(batch)
+            t = time.perf_counter()
     finally:
         store.close()
+    if not timings:
+        return None
     return Row(
         "ingest (import, index maintained)",
-        f"{size:,}",
+        f"{stored:,} to {size:,}",
         sorted(timings)[len(timings) // 2] * 1e6,
         sorted(timings)[int(0.95 * (len(timings) - 1))] * 1e6,
-        size / total,
+        imported / total,
         "per episode, batches of 2,000; generating episodes included",
     )
 
 
-def ingest_tenants(url: str, prefix: str, tenants: int, per_tenant: int) -> Row | None:
-    """Import ``per_tenant`` episodes into each of ``tenants`` namespaces."""
+def tenant_episodes(tenant: int, per_tenant: int) -> list[Episode]:
+    """The episodes of one tenant (its own random stream: tenants can be made in any order)."""
+    rng = random.Random(1_000_003 * (tenant + 1))
+    offset = rng.randrange(len(FAMILIES))
+    return [make_episode(FAMILIES[(offset + i) % len(FAMILIES)], rng) for i in range(per_tenant)]
+
+
+def ingest_tenants(
+    url: str, prefix: str, tenants: int, per_tenant: int, processes: int = 1
+) -> Row | None:
+    """Import ``per_tenant`` episodes into each of ``tenants`` namespaces.
+
+    With ``processes`` > 1, that many processes import disjoint sets of tenants at once.
+    """
     store = SQLAlchemyEpisodeStore(url)
     try:
         if store.count_episodes(f"{prefix}{tenants - 1}") == per_tenant:
             return None
-        t0 = time.perf_counter()
-        rng = random.Random(5)
-        for tenant in range(tenants):
-            namespace = f"{prefix}{tenant}"
-            if store.count_episodes(namespace) == per_tenant:
-                continue
-            offset = rng.randrange(len(FAMILIES))
-            batch = [
-                make_episode(FAMILIES[(offset + i) % len(FAMILIES)], rng) for i in range(per_tenant)
-            ]
-            store.import_records(namespace, [(e, True) for e in batch])
-        total = time.perf_counter() - t0
     finally:
         store.close()
-    count = tenants * per_tenant
+    t0 = time.perf_counter()
+    if processes <= 1:
+        imported = import_tenants(url, prefix, tenants, per_tenant, 0, 1)
+    else:
+        command = [sys.executable, __file__, "--worker", "ingest-tenants", "--url", url]
+        command += ["--namespace", prefix, "--tenants", str(tenants)]
+        command += ["--per-tenant", str(per_tenant), "--parts", str(processes)]
+        running = [subprocess.Popen([*command, "--part", str(i)]) for i in range(processes)]
+        if any(p.wait() != 0 for p in running):
+            raise SystemExit("a tenant ingest process failed")
+        imported = tenants * per_tenant
+    total = time.perf_counter() - t0
     return Row(
         "ingest (import, index maintained)",
         f"{tenants:,} x {per_tenant}",
-        total / count * 1e6,
-        total / count * 1e6,
-        count / total,
-        "one import per tenant",
+        total / imported * 1e6,
+        total / imported * 1e6,
+        imported / total,
+        f"one import per tenant, {processes} process(es); generating episodes included",
     )
+
+
+def import_tenants(
+    url: str, prefix: str, tenants: int, per_tenant: int, part: int, parts: int
+) -> int:
+    """Import the tenants ``part``, ``part + parts``, ... not imported yet; how many episodes."""
+    store = SQLAlchemyEpisodeStore(url)
+    imported = 0
+    try:
+        for tenant in range(part, tenants, parts):
+            namespace = f"{prefix}{tenant}"
+            if store.count_episodes(namespace) == per_tenant:
+                continue
+            batch = tenant_episodes(tenant, per_tenant)
+            store.import_records(namespace, [(e, True) for e in batch])
+            imported += per_tenant
+    finally:
+        store.close()
+    return imported
 
 
 def learning_effect(url: str, tasks: int, seeds: tuple[int, ...]) -> list[str]:
@@ -376,12 +425,25 @@ def main() -> None:
     parser.add_argument("--skip", default="", help="comma-separated: memory,bm25s,tenants,learning")
     parser.add_argument("--big-namespace", help="namespace of the large corpus")
     parser.add_argument("--tenant-prefix", help="namespace prefix of the tenants")
+    parser.add_argument(
+        "--ingest-processes",
+        type=int,
+        default=2,
+        help="processes importing the tenants at once",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--part", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--parts", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--namespace", help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if not args.url:
         raise SystemExit("set --url or MEMORY_CORE_TEST_POSTGRES_URL to a PostgreSQL database")
+    if args.worker == "ingest-tenants":
+        import_tenants(
+            args.url, args.namespace, args.tenants, args.per_tenant, args.part, args.parts
+        )
+        return
     if args.worker:
         _worker(args)
         return
@@ -389,7 +451,7 @@ def main() -> None:
         args.size, args.tenants, args.per_tenant, args.queries = 2_000, 20, 20, 30
     skip = set(args.skip.split(","))
     big = args.big_namespace or f"fleet-big-{args.size}"
-    prefix = args.tenant_prefix or f"fleet-{args.tenants}x{args.per_tenant}-"
+    prefix = args.tenant_prefix or f"fleet-tenants-{args.tenants}x{args.per_tenant}-"
     rows: list[Row] = []
     size = f"{args.size:,}"
     ingested = ingest(args.url, big, args.size, args.seed)
@@ -405,7 +467,9 @@ def main() -> None:
         rows += rows_of("bm25s", size, bm25, memory)
     if "tenants" not in skip:
         tenants = f"{args.tenants:,} x {args.per_tenant}"
-        ingested = ingest_tenants(args.url, prefix, args.tenants, args.per_tenant)
+        ingested = ingest_tenants(
+            args.url, prefix, args.tenants, args.per_tenant, args.ingest_processes
+        )
         rows += [ingested, vacuum(args.url, tenants)] if ingested else []
         served = min(args.searched_tenants, args.tenants)
         for name, worker in (("database", "database"), ("in-memory index", "memory-store")):

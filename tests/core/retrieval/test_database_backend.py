@@ -228,6 +228,45 @@ def test_deletes_and_rewrites_keep_the_statistics_exact(
     assert _postings(pg_store, namespace) == {}
 
 
+def test_the_index_stores_any_text_as_given(pg_store: SQLAlchemyEpisodeStore) -> None:
+    """Documents and postings travel as ``COPY`` text rows: escapes must round-trip."""
+    awkward = 'parse C:\\logs\\app.log\tthen "quote" it\nand \\N, \\t\r done'
+    episodes = generate_corpus(6, seed=23)
+    for episode in episodes[:3]:
+        episode.task_description = awkward
+        episode.context = TaskContext(domain="Win\\paths\ttab", tags=["a-b"])
+    namespace = f"db-{uuid4().hex[:12]}"
+    pg_store.import_records(namespace, [(e, True) for e in episodes])
+    with pg_store._engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT episode_id, words, other, context, domain, "
+                "array_to_string(tsvector_to_array(lexemes), :sep) FROM mc_search_docs "
+                "WHERE namespace = :ns"
+            ),
+            {"ns": namespace, "sep": "\x1e"},
+        )
+        docs = {r[0]: r[1:] for r in rows}
+    key = namespace_key(namespace)
+    for episode in episodes:
+        words, other, context, domain, lexemes = docs[str(episode.episode_id)]
+        fields = episode_fields(episode)
+        assert words == {**fields.description, **fields.context}
+        assert other == fields.other
+        assert TaskContext.model_validate_json(context) == episode.context
+        assert domain == episode.context.domain.lower()
+        assert sorted(lexemes.split("\x1e")) == sorted(key + t for t in {*words, *other})
+    assert _postings(pg_store, namespace) == _expected_postings(episodes, episodes)
+    ranker = DatabaseRanker(MemoryConfig().retrieval, _index(pg_store), namespace)
+    found = ranker.search(awkward, TaskContext(), 3, EpisodeFilters())
+    assert {h.episode_id for h in found} == {e.episode_id for e in episodes[:3]}
+
+
+def _index(store: SQLAlchemyEpisodeStore) -> Any:
+    assert store.search_index is not None
+    return store.search_index
+
+
 def _postings(store: SQLAlchemyEpisodeStore, namespace: str) -> dict[tuple[str, str], Any]:
     """The namespace's postings: (term, episode id) -> (impact, weight)."""
     with store._engine.connect() as connection:
@@ -465,6 +504,39 @@ def test_an_episode_completed_in_another_process_is_searchable_at_once() -> None
         assert [str(r.episode.episode_id) for r in found][:1] == [episode_id]
 
 
+def test_reused_statistics_still_find_new_episodes_at_once(
+    pg_store: SQLAlchemyEpisodeStore,
+) -> None:
+    """With a large namespace's statistics reused, a new episode (new terms or not) is found."""
+    namespace = f"db-{uuid4().hex[:12]}"
+    episodes = generate_corpus(80, seed=41)
+    pg_store.write(namespace, WriteBatch(new_episodes=episodes[:70]))
+    config = MemoryConfig().retrieval
+    index = _index(pg_store)
+    reusing = DatabaseRanker(config, index, namespace, 60.0, statistics_cached_from=1)
+    fresh = DatabaseRanker(config, index, namespace, statistics_ttl_s=0)
+    known = episodes[75]  # a family the first 70 hold: its terms are all cached below
+    novel = generate_corpus(1, seed=42)[0]
+    novel.task_description = "Defragment the zyxwvut ledger shards"
+    for ranker in (reusing, fresh):
+        ranker.search(known.task_description, TaskContext(), 5, EpisodeFilters())
+        assert not ranker.search(novel.task_description, TaskContext(), 5, EpisodeFilters())
+    pg_store.write(namespace, WriteBatch(new_episodes=[*episodes[70:], novel]))
+    # the reused statistics take "zyxwvut" for absent: the candidate query finds it is not
+    found = reusing.search(novel.task_description, TaskContext(), 5, EpisodeFilters())
+    assert found[0].episode_id == novel.episode_id
+    found = reusing.search(known.task_description, TaskContext(), 20, EpisodeFilters())
+    assert known.episode_id in {h.episode_id for h in found}
+    stale = {h.episode_id: h.score for h in found}
+    exact = {
+        h.episode_id: h.score
+        for h in fresh.search(known.task_description, TaskContext(), 20, EpisodeFilters())
+    }
+    assert known.episode_id in exact
+    assert stale != exact  # the idf of 70 episodes, not 81: the bounded lag
+    assert stale.keys() & exact.keys()
+
+
 def test_common_words_narrow_the_candidates_to_episodes_sharing_several(
     seeded: tuple[str, EpisodeIndex, list], narrow_ranker: DatabaseRanker
 ) -> None:
@@ -547,6 +619,16 @@ def test_upgrading_fills_in_the_postings_of_episodes_indexed_before() -> None:
         store = SQLAlchemyEpisodeStore(rendered)
         try:
             assert store.migration.from_revision == "0005"
+            with store._engine.connect() as connection:
+                key = connection.execute(
+                    text(
+                        "SELECT indexdef FROM pg_indexes WHERE schemaname = :schema "
+                        "AND indexname = 'pk_mc_search_postings'"
+                    ),
+                    {"schema": schema},
+                ).scalar_one()
+            assert "(namespace_key, term, weight, impact, episode_id)" in key
+            assert "INCLUDE (reward_total, end_us)" in key
             filled = _postings(store, namespace)
             assert filled.keys() == written.keys()
             for key, (impact, weight) in filled.items():

@@ -31,10 +31,13 @@ exact; two things make them approximate, both to bound the work of one search:
 from __future__ import annotations
 
 import itertools
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from uuid import UUID
+
+from sqlalchemy.engine import Connection
 
 from memory_core.config import RetrievalConfig
 from memory_core.models import TaskContext
@@ -62,7 +65,7 @@ from memory_core.storage.search_index import (
     SearchIndex,
 )
 
-__all__ = ["DatabaseRanker"]
+__all__ = ["STATISTICS_CACHED_FROM", "STATISTICS_TTL_S", "DatabaseRanker"]
 
 _SECONDS_PER_DAY = 86_400.0
 _NO_FILTERS = EpisodeFilters()
@@ -74,21 +77,108 @@ def _context(data: str) -> TaskContext:
     return TaskContext.model_validate_json(data)
 
 
+STATISTICS_TTL_S = 5.0
+"""How long a large namespace's statistics are reused (`DatabaseRanker`)."""
+STATISTICS_CACHED_FROM = 100_000
+"""Namespaces of at least this many episodes reuse their statistics for `STATISTICS_TTL_S`."""
+_MAX_CACHED_TERMS = 100_000
+
+
+class _Statistics:
+    """A large namespace's totals and document frequencies, reused for a short while.
+
+    One episode more or less moves the idf of a namespace of 100,000 episodes by a few
+    millionths; reusing the figures saves a round trip per search. Each figure is reused
+    for ``ttl_s`` seconds after it was read. A query term the figures take for absent is
+    checked by the candidate query itself (`PostingQuery.absent`): if it is there now, the
+    search runs again with fresh figures, so an episode holding a term new to the namespace
+    is found at once.
+    """
+
+    def __init__(self, ttl_s: float, cached_from: int) -> None:
+        self._ttl_s = ttl_s
+        self._cached_from = cached_from
+        self._lock = threading.Lock()
+        self._totals: tuple[NamespaceTotals, float] | None = None
+        self._df: dict[str, tuple[int, float]] = {}
+
+    def get(self, terms: Sequence[str]) -> tuple[NamespaceTotals, dict[str, int]] | None:
+        """The totals and the frequencies of ``terms``, if all were read recently enough."""
+        since = time.monotonic() - self._ttl_s
+        with self._lock:
+            if self._totals is None or self._totals[1] < since:
+                return None
+            found = {}
+            for term in terms:
+                cached = self._df.get(term)
+                if cached is None or cached[1] < since:
+                    return None
+                found[term] = cached[0]
+            return self._totals[0], found
+
+    def known(self, terms: Sequence[str]) -> dict[str, int]:
+        """The recent frequencies among ``terms`` (of terms in the namespace)."""
+        since = time.monotonic() - self._ttl_s
+        with self._lock:
+            cached = [(t, self._df.get(t)) for t in terms]
+        return {t: c[0] for t, c in cached if c is not None and c[1] >= since and c[0] > 0}
+
+    def put(self, totals: NamespaceTotals | None, df: Mapping[str, int]) -> None:
+        """Remember fresh figures (of a large namespace)."""
+        if totals is None or totals.doc_count < self._cached_from:
+            return
+        with self._lock:
+            self._totals = (totals, time.monotonic())
+        self.add(df)
+
+    def add(self, df: Mapping[str, int]) -> None:
+        """Remember fresh document frequencies."""
+        now = time.monotonic()
+        with self._lock:
+            if self._totals is None:
+                return
+            if len(self._df) + len(df) > _MAX_CACHED_TERMS:
+                self._df.clear()
+            for term, count in df.items():
+                self._df[term] = (count, now)
+
+    def clear(self) -> None:
+        """Forget everything (a term taken for absent was found)."""
+        with self._lock:
+            self._totals = None
+            self._df.clear()
+
+
 class DatabaseRanker:
     """Ranks the completed episodes of one namespace from the database search index.
 
-    Thread-safe: every search runs in its own read transaction.
+    Thread-safe: every search runs in its own read transaction. In a namespace of at least
+    ``statistics_cached_from`` episodes, the totals and document frequencies a search reads
+    are reused for ``statistics_ttl_s`` seconds: the candidates are always read fresh (an
+    episode completed by any process is found at once), their idf may lag that long.
 
     Args:
         config: Ranking knobs.
         index: The store's search index.
         namespace: The namespace searched.
+        statistics_ttl_s: How long a large namespace's statistics are reused (0: never).
+        statistics_cached_from: How many episodes make a namespace large for that.
     """
 
-    def __init__(self, config: RetrievalConfig, index: SearchIndex, namespace: str) -> None:
+    def __init__(
+        self,
+        config: RetrievalConfig,
+        index: SearchIndex,
+        namespace: str,
+        statistics_ttl_s: float = STATISTICS_TTL_S,
+        statistics_cached_from: int = STATISTICS_CACHED_FROM,
+    ) -> None:
         self.config = config
         self._index = index
         self._namespace = namespace
+        self._statistics = (
+            _Statistics(statistics_ttl_s, statistics_cached_from) if statistics_ttl_s > 0 else None
+        )
         self.last_bound: float | None = None
         """After a search from the postings: the most an episode not read could score
         (normalised BM25); None after a search that did not read postings."""
@@ -116,6 +206,34 @@ class DatabaseRanker:
         diversify: bool = True,
     ) -> list[EpisodeHit]:
         """Rank the namespace's episodes for a task, best first (as `EpisodeIndex.search`)."""
+        for reuse in (True, False):
+            hits = self._search(
+                task_description,
+                context,
+                limit,
+                filters,
+                include_below_floor=include_below_floor,
+                now=now,
+                diversify=diversify,
+                reuse=reuse,
+            )
+            if hits is not None:
+                return hits
+        raise AssertionError("a search with fresh statistics always answers")  # pragma: no cover
+
+    def _search(
+        self,
+        task_description: str,
+        context: TaskContext,
+        limit: int,
+        filters: EpisodeFilters,
+        *,
+        include_below_floor: bool,
+        now: float | None,
+        diversify: bool,
+        reuse: bool,
+    ) -> list[EpisodeHit] | None:
+        """`search`; None when reused statistics took a term for absent that is not."""
         cfg = self.config
         index, namespace = self._index, self._namespace
         words = tokenize(task_description)
@@ -125,14 +243,26 @@ class DatabaseRanker:
             query = dict.fromkeys(context_terms(context), cfg.context_term_weight)
         now_s = time.time() if now is None else now
         with index.reading() as connection:
-            totals, df = index.statistics(connection, namespace, list(query))
+            totals, df, absent = self._read_statistics(connection, list(query), reuse)
             if totals is None or totals.doc_count <= 0:
-                return []
+                return None if absent else []
+
+            def fetch(terms: Sequence[str]) -> dict[str, int]:
+                cache = self._statistics
+                found = cache.known(terms) if cache is not None else {}
+                missing = [t for t in terms if t not in found]
+                if missing:
+                    read = index.frequencies(connection, namespace, missing)
+                    if cache is not None:
+                        cache.add(read)
+                    found.update(read)
+                return found
+
             corpus = CorpusStats(
                 doc_count=totals.doc_count,
                 total_length=self.total_length(totals),
                 df={t: df.get(t, 0) for t in query},
-                fetch=lambda terms: index.frequencies(connection, namespace, terms),
+                fetch=fetch,
             )
             lexical = LexicalIndex(cfg.bm25_k1, cfg.bm25_b, cfg.bm25_min_corpus, corpus=corpus)
             idf = {t: lexical.idf(t) for t in query}
@@ -153,9 +283,9 @@ class DatabaseRanker:
             floor = max(cfg.min_relevance, 1e-6) if words and not include_below_floor else 0.0
             match = _selected(scored, corpus.df, floor)
             if floor > 0 and not match:
-                return []  # no episode can reach the floor
+                return None if absent else []  # no episode can reach the floor
             if not match and not include_below_floor:
-                return []  # neither words nor context terms to go by
+                return None if absent else []  # neither words nor context terms to go by
             pool = max(cfg.mmr_pool, 3 * limit)
             order = CandidateOrder(
                 min_lexical=max(floor - 1e-6, 0.0),
@@ -172,7 +302,7 @@ class DatabaseRanker:
                 assert totals.impact_length is not None
                 chosen = set(match)
                 coefficient = {t.term: t.coefficient for t in scored}
-                candidates, self.last_bound = index.ranked_candidates(
+                candidates, self.last_bound, found = index.ranked_candidates(
                     connection,
                     namespace,
                     PostingQuery(
@@ -182,8 +312,19 @@ class DatabaseRanker:
                         depth=max(cfg.database_scan_limit // len(match), 1),
                         rho=min(1.0, totals.impact_length / lexical.average_length) * (1 - 1e-9),
                         order=order,
+                        absent=absent,
                     ),
                 )
+                if any(found.get(t, 0) > 0 for t in absent):
+                    if self._statistics is not None:
+                        self._statistics.clear()  # a term new to the namespace: read again
+                    return None
+                if self._statistics is not None:
+                    self._statistics.add(found)
+                for term, count in found.items():  # the candidates' terms, for diversity
+                    corpus.df.setdefault(term, count)
+            elif absent:
+                return None  # reused statistics are checked by the postings query only
             else:
                 match, at_least = _narrowed(
                     match, corpus.df, totals.doc_count, cfg.database_scan_limit
@@ -223,6 +364,23 @@ class DatabaseRanker:
                 now=now_s,
                 diversify=diversify,
             )
+
+    def _read_statistics(
+        self, connection: Connection, terms: list[str], reuse: bool
+    ) -> tuple[NamespaceTotals | None, dict[str, int], list[str]]:
+        """The namespace's totals and the document frequencies of ``terms``.
+
+        Also, when they are reused, the terms they take for absent (for the candidate query
+        to check).
+        """
+        cache = self._statistics
+        cached = cache.get(terms) if cache is not None and reuse else None
+        if cached is not None:
+            return cached[0], cached[1], [t for t in terms if cached[1][t] == 0]
+        totals, df = self._index.statistics(connection, self._namespace, terms)
+        if cache is not None:
+            cache.put(totals, {t: df.get(t, 0) for t in terms})
+        return totals, df, []
 
     def _impacts_apply(self, totals: NamespaceTotals) -> bool:
         """Whether the postings' impacts bound this configuration's scores."""

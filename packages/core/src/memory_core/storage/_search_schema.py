@@ -40,6 +40,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from memory_core.storage._schema import Base
 
 __all__ = [
+    "POSTINGS_KEY_POSTGRESQL",
+    "POSTINGS_TABLE_POSTGRESQL",
     "SearchDocRow",
     "SearchPostingRow",
     "SearchStatsRow",
@@ -131,13 +133,19 @@ CREATE TABLE IF NOT EXISTS mc_search_postings (
     impact REAL NOT NULL,
     episode_id UUID NOT NULL,
     reward_total FLOAT,
-    end_us BIGINT NOT NULL,
-    CONSTRAINT pk_mc_search_postings
-        PRIMARY KEY (namespace_key, term, weight, impact, episode_id)
-        INCLUDE (reward_total, end_us)
+    end_us BIGINT NOT NULL
 )
 """
-"""``mc_search_postings`` on PostgreSQL: the key includes the columns candidates are ordered by."""
+"""``mc_search_postings`` on PostgreSQL, without its key (`POSTINGS_KEY_POSTGRESQL`): the
+key of postings filled in at once is built after them, in one sort."""
+
+POSTINGS_KEY_POSTGRESQL = """
+ALTER TABLE mc_search_postings ADD CONSTRAINT pk_mc_search_postings
+    PRIMARY KEY (namespace_key, term, weight, impact, episode_id)
+    INCLUDE (reward_total, end_us)
+"""
+"""The key of ``mc_search_postings`` on PostgreSQL: it includes the columns candidates are
+ordered by."""
 
 
 def create_postgresql_objects(connection: Connection) -> None:

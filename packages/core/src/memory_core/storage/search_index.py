@@ -34,7 +34,7 @@ import itertools
 import json
 import math
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -93,8 +93,12 @@ share."""
 
 def posting_weight(impact: float, reward_total: float | None) -> float:
     """The order of a term's postings (higher first): impact, then the episode's reward."""
-    reward = min(max((reward_total or 0.0) / 2.0, 0.0), 1.0)
-    return WEIGHT_IMPACT * impact + _WEIGHT_REWARD * reward
+    return WEIGHT_IMPACT * impact + _reward_weight(reward_total)
+
+
+def _reward_weight(reward_total: float | None) -> float:
+    """The reward's part of `posting_weight` (the same for all of an episode's postings)."""
+    return _WEIGHT_REWARD * min(max((reward_total or 0.0) / 2.0, 0.0), 1.0)
 
 
 def namespace_key(namespace: str) -> str:
@@ -227,6 +231,8 @@ class PostingQuery:
         rho: ``min(1, impact_length / avgdl)``: the slack of the impacts' bound.
         order: How candidates are ordered and cut (the BM25 score is the one estimated
             from the impacts, and ``min_lexical`` applies to its upper bound).
+        absent: Terms the caller takes for absent from the namespace (from statistics it
+            reused): their document frequencies are read too.
     """
 
     terms: Sequence[str]
@@ -235,6 +241,7 @@ class PostingQuery:
     depth: int
     rho: float
     order: CandidateOrder
+    absent: Sequence[str] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,7 +304,11 @@ _COPY_DOCS = f"COPY mc_search_docs ({', '.join(_DOC_COLUMNS)}) FROM STDIN"
 
 def _copy_docs(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert document rows with one ``COPY`` (a bulk import writes thousands at once)."""
-    _copy(connection, _COPY_DOCS, [tuple(row[c] for c in _DOC_COLUMNS) for row in rows])
+    _copy(
+        connection,
+        _COPY_DOCS,
+        "".join(_copy_line(tuple(row[c] for c in _DOC_COLUMNS)) for row in rows),
+    )
 
 
 _COPY_POSTINGS = (
@@ -305,16 +316,43 @@ _COPY_POSTINGS = (
     "end_us) FROM STDIN"
 )
 
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
-def _copy(connection: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert rows with one ``COPY`` on the connection's driver connection."""
-    if not rows:
+
+def _copy_text(value: str) -> str:
+    """A text value escaped for ``COPY``'s text format."""
+    return value.translate(_COPY_ESCAPES)
+
+
+def _copy_line(row: Sequence[Any]) -> str:
+    """One row in ``COPY``'s text format (None is NULL; text escaped)."""
+    return (
+        "\t".join(
+            "\\N"
+            if v is None
+            else v.translate(_COPY_ESCAPES)
+            if isinstance(v, str)
+            else repr(v)
+            if isinstance(v, float)
+            else str(v)
+            for v in row
+        )
+        + "\n"
+    )
+
+
+def _copy(connection: Connection, sql: str, data: str) -> None:
+    """Insert rows (``COPY`` text, `_copy_line`) with one ``COPY`` on the driver connection.
+
+    Formatting the rows here and sending them as one block costs a fraction of writing
+    them one by one through the driver (a bulk import sends tens of thousands).
+    """
+    if not data:
         return
     raw = connection.connection.driver_connection
     assert raw is not None
     with raw.cursor() as cursor, cursor.copy(sql) as copy:
-        for row in rows:
-            copy.write_row(row)
+        copy.write(data)
 
 
 def _impact_doc_length(words: Mapping[str, float], other: Mapping[str, float]) -> float:
@@ -381,11 +419,6 @@ def backfill_postings(connection: Connection) -> None:
 def _quote(lexeme: str) -> str:
     """A lexeme quoted for tsvector/tsquery input (taken as-is, no parser involved)."""
     return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
-
-
-def _tsvector(lexemes: Iterable[str]) -> str:
-    """The input text of a tsvector of the lexemes."""
-    return " ".join(_quote(t) for t in sorted(lexemes))
 
 
 _DELETE_DOCS = text(
@@ -489,24 +522,47 @@ class SearchIndex:
     # ------------------------------------------------------------- maintenance
 
     def episodes_stored(
-        self, connection: Connection, namespace: str, episodes: Sequence[Episode]
+        self,
+        connection: Connection,
+        namespace: str,
+        episodes: Sequence[Episode],
+        *,
+        fresh: bool = False,
     ) -> None:
-        """Index the completed ones of ``episodes`` (replacing what was indexed for them)."""
+        """Index the completed ones of ``episodes`` (replacing what was indexed for them).
+
+        Args:
+            connection: The caller's write transaction.
+            namespace: The episodes' namespace.
+            episodes: The episodes just stored.
+            fresh: True when none of them was stored before this transaction (an import of
+                new episodes): there is nothing indexed to replace.
+        """
         complete = {str(e.episode_id): e for e in episodes if e.is_complete and e.end_time}
         if not complete:
             return
         df: Counter[str] = Counter()
         totals = [0, 0.0, 0.0, 0.0]
         impact_length = self._impact_length(connection, namespace)
-        self._forget(connection, namespace, list(complete), df, totals, impact_length)
+        if not fresh:
+            self._forget(connection, namespace, list(complete), df, totals, impact_length)
         key = namespace_key(namespace)
         rows: list[dict[str, Any]] = []
         fields = {episode_id: _fields(e) for episode_id, e in complete.items()}
         if impact_length is None:  # the namespace's first episodes: their average length
             lengths = [_impact_doc_length(w, o) for w, o in fields.values()]
             impact_length = max(sum(lengths) / len(lengths), 1.0)
-        postings: list[tuple[Any, ...]] = []
+        postings: list[str] = []
         posting_of = posting_key(namespace)
+        lexemes: dict[str, tuple[str, str]] = {}
+
+        def lexeme(term: str) -> tuple[str, str]:
+            """A term's posting row start (``COPY`` text) and its quoted lexeme, made once."""
+            found = lexemes.get(term)
+            if found is None:
+                found = lexemes[term] = (f"{posting_of}\t{_copy_text(term)}", _quote(key + term))
+            return found
+
         for episode_id, episode in complete.items():
             words, other = fields[episode_id]
             terms = words.keys() | other.keys()
@@ -535,17 +591,20 @@ class SearchIndex:
                     "start_us": micros(episode.start_time),
                     "end_us": micros(episode.end_time),
                     "reward_total": episode.reward.total if episode.reward else None,
-                    "lexemes": _tsvector(key + t for t in terms),
+                    "lexemes": " ".join(sorted(lexeme(t)[1] for t in terms)),
                 }
             )
             reward = episode.reward.total if episode.reward else None
             end_us = micros(episode.end_time)
+            tail = _copy_line((episode_id, reward, end_us))
+            reward_weight = _reward_weight(reward)  # posting_weight, one term at a time:
             postings += [
-                (posting_of, term, posting_weight(i, reward), i, episode_id, reward, end_us)
+                f"{lexeme(term)[0]}\t{WEIGHT_IMPACT * i + reward_weight!r}\t{i!r}\t{tail}"
                 for term, i in _impacts(words, other, impact_length)
             ]
         _copy_docs(connection, rows)
-        _copy(connection, _COPY_POSTINGS, postings)
+        postings.sort()  # by term: a term's postings arrive together, on neighbouring pages
+        _copy(connection, _COPY_POSTINGS, "".join(postings))
         self._count(connection, namespace, df, totals, impact_length)
 
     def episodes_deleted(self, connection: Connection, namespace: str, ids: Sequence[str]) -> None:
@@ -720,7 +779,7 @@ class SearchIndex:
     @staticmethod
     def ranked_candidates(
         connection: Connection, namespace: str, query: PostingQuery
-    ) -> tuple[list[Candidate], float]:
+    ) -> tuple[list[Candidate], float, dict[str, int]]:
         """The best candidates read from the impact-ordered postings, best first.
 
         Reads the ``depth`` best postings of each term. An episode none of whose postings
@@ -730,10 +789,12 @@ class SearchIndex:
         impact-estimated BM25 score plus reward and recency.
 
         Returns:
-            (the candidates, the bound on the normalised BM25 score of an episode not read).
+            (the candidates, the bound on the normalised BM25 score of an episode not read,
+            the document frequencies of the candidates' terms and of ``query.absent``, so
+            ranking them needs no other query; terms absent from the namespace left out).
         """
         if not query.terms:
-            return [], query.unread
+            return [], query.unread, {}
         params = {
             "namespace": namespace,
             "key": posting_key(namespace),
@@ -745,14 +806,10 @@ class SearchIndex:
             "min_lexical": query.order.min_lexical,
             **query.order.params(),
             "weight_impact": WEIGHT_IMPACT,
+            "absent": list(query.absent),
         }
-        candidates: list[Candidate] = []
-        bound = query.unread
-        for r in connection.execute(_POSTING_CANDIDATES, params):
-            bound = float(r[9])
-            if r[0] is not None:
-                candidates.append(_candidate(r))
-        return candidates, bound
+        bound, found, frequencies = connection.execute(_POSTING_CANDIDATES, params).one()
+        return [_candidate(r) for r in found or ()], float(bound), frequencies or {}
 
 
 def _candidate(row: Sequence[Any]) -> Candidate:
@@ -778,7 +835,9 @@ def _bounded(impact: str) -> str:
 # Each term's best postings (index order); its frontier (the last impact read, 0 when the
 # term was read to its end); per episode the estimated score (impacts read) and what it
 # gains over the frontiers; the best episodes by estimate, reward and recency whose upper
-# bound reaches the floor; their documents. The last row (NULL id) carries the bound.
+# bound reaches the floor. One row: the bound, their documents as one JSON array (one
+# value to move and decode, not a row of typed columns per candidate), and the document
+# frequencies of their terms and of the terms the caller takes for absent.
 _POSTING_CANDIDATES = text(
     f"""
 WITH q AS (
@@ -814,14 +873,21 @@ WITH q AS (
   WHERE b.unseen + e.gain >= :min_lexical
   ORDER BY score DESC, e.episode_id
   LIMIT :limit
+), docs AS MATERIALIZED (
+  SELECT d.episode_id, d.words, d.other, d.context, d.task_type, d.outcome_kind,
+         d.start_us, d.end_us, d.reward_total, top.score
+  FROM top JOIN mc_search_docs d
+    ON d.namespace = :namespace AND d.episode_id = CAST(top.episode_id AS text)
 )
-SELECT d.episode_id, d.words, d.other, d.context, d.task_type, d.outcome_kind,
-       d.start_us, d.end_us, d.reward_total, (SELECT unseen FROM b), top.score
-FROM top JOIN mc_search_docs d
-  ON d.namespace = :namespace AND d.episode_id = CAST(top.episode_id AS text)
-UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, (SELECT unseen FROM b),
-       NULL
-ORDER BY 11 DESC NULLS LAST, 1
+SELECT (SELECT unseen FROM b),
+       (SELECT json_agg(json_build_array(episode_id, words, other, context, task_type,
+                                         outcome_kind, start_us, end_us, reward_total)
+                        ORDER BY score DESC, episode_id) FROM docs),
+       (SELECT json_object_agg(t.term, t.df) FROM mc_search_terms t
+        WHERE t.namespace = :namespace AND t.term IN (
+          SELECT jsonb_object_keys(words) FROM docs
+          UNION SELECT jsonb_object_keys(other) FROM docs
+          UNION SELECT unnest(CAST(:absent AS text[]))))
 """
 )
 

@@ -1190,6 +1190,7 @@ class SQLAlchemyEpisodeStore(BrowseQueries, ErasureQueries):
                     session.connection(),
                     namespace,
                     [e for e, _ in episodes if str(e.episode_id) in inserted],
+                    fresh=True,
                 )
 
             missing = self._missing_ids(

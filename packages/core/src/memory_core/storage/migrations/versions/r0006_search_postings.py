@@ -3,7 +3,8 @@
 ``mc_search_postings`` (one row per namespace, term and episode, keyed by the term's
 weight: its BM25 impact in the episode and the episode's reward) and
 ``mc_search_stats.impact_length`` (the average length the impacts assume). On PostgreSQL
-the postings of the episodes already indexed are filled in from ``mc_search_docs``.
+the postings of the episodes already indexed are filled in from ``mc_search_docs``, then
+their key is built (one sort, instead of inserting each posting into the key).
 
 Revision ID: 0006
 Revises: 0005
@@ -14,7 +15,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from memory_core.storage._search_schema import POSTINGS_TABLE_POSTGRESQL
+from memory_core.storage._search_schema import (
+    POSTINGS_KEY_POSTGRESQL,
+    POSTINGS_TABLE_POSTGRESQL,
+)
 from memory_core.storage.search_index import backfill_postings
 
 __all__ = ["downgrade", "upgrade"]
@@ -37,6 +41,8 @@ def upgrade() -> None:
         if bind.dialect.name == "postgresql":
             op.execute(POSTINGS_TABLE_POSTGRESQL)
             backfill_postings(bind)
+            op.execute("SET LOCAL maintenance_work_mem = '256MB'")
+            op.execute(POSTINGS_KEY_POSTGRESQL)
         else:
             op.create_table(
                 "mc_search_postings",
