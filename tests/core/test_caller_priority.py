@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -135,3 +136,17 @@ def test_a_memory_marks_its_searches_as_callers_calls(tmp_path: Path) -> None:
     assert [r.episode.episode_id for r in found] == [episode]
     assert embedder.busy_during_queries == [True]
     assert not callers.busy
+
+
+def test_a_forked_child_does_not_inherit_its_parents_calls() -> None:
+    caller, release = _call_in_thread(callers)
+    try:
+        assert callers.busy
+        pid = os.fork()
+        if pid == 0:  # the child: the parent's call does not run here
+            os._exit(0 if not callers.busy else 1)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        release.set()
+        caller.join(_HANG_GUARD)

@@ -12,6 +12,7 @@ until no such call runs. They do so only while their queue has room (see
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
@@ -49,6 +50,11 @@ class CallerPriority:
             if self._busy == 0:
                 self._idle.notify_all()
 
+    def reset(self) -> None:
+        """Forget every call (in a forked child: its parent's calls do not run there)."""
+        self._busy = 0
+        self._idle = threading.Condition(threading.Lock())
+
     @property
     def busy(self) -> bool:
         """True while at least one call runs."""
@@ -64,6 +70,7 @@ class CallerPriority:
 
 callers = CallerPriority()
 """The process's gate: one interpreter lock per process, so one gate."""
+os.register_at_fork(after_in_child=callers.reset)
 
 
 def serves_caller(method: Callable[P, R]) -> Callable[P, R]:
