@@ -106,12 +106,19 @@ def test_field_terms_recompose_the_weighted_terms() -> None:
         assert fields.weighted(config.description_boost, config.context_term_weight)
 
 
+@pytest.mark.parametrize("reused", [False, True], ids=["fresh-statistics", "reused-statistics"])
 def test_results_breakdowns_and_floor_agree_with_the_memory_index(
-    pg_store: SQLAlchemyEpisodeStore, seeded: tuple[str, EpisodeIndex, list]
+    pg_store: SQLAlchemyEpisodeStore, seeded: tuple[str, EpisodeIndex, list], reused: bool
 ) -> None:
+    """Reused statistics (a large namespace's) look up the candidates' terms they lack."""
     namespace, index, _ = seeded
     assert pg_store.search_index is not None
-    ranker = DatabaseRanker(MemoryConfig().retrieval, pg_store.search_index, namespace)
+    config = MemoryConfig().retrieval
+    ranker = (
+        DatabaseRanker(config, pg_store.search_index, namespace, 600.0, statistics_cached_from=1)
+        if reused
+        else DatabaseRanker(config, pg_store.search_index, namespace)
+    )
     now = NOW.timestamp()
     compared = 0
     for description, context in _queries():

@@ -116,6 +116,11 @@ class _Statistics:
                 found[term] = cached[0]
             return self._totals[0], found
 
+    @property
+    def active(self) -> bool:
+        """Whether figures are kept (the namespace was large when last read)."""
+        return self._totals is not None
+
     def known(self, terms: Sequence[str]) -> dict[str, int]:
         """The recent frequencies among ``terms`` (of terms in the namespace)."""
         since = time.monotonic() - self._ttl_s
@@ -313,6 +318,9 @@ class DatabaseRanker:
                         rho=min(1.0, totals.impact_length / lexical.average_length) * (1 - 1e-9),
                         order=order,
                         absent=absent,
+                        # reused statistics know most of the candidates' terms: look up the
+                        # rest (`fetch`) rather than all of them
+                        frequencies=not self._reusing(),
                     ),
                 )
                 if any(found.get(t, 0) > 0 for t in absent):
@@ -381,6 +389,10 @@ class DatabaseRanker:
         if cache is not None:
             cache.put(totals, {t: df.get(t, 0) for t in terms})
         return totals, df, []
+
+    def _reusing(self) -> bool:
+        """Whether this namespace's statistics are reused (it is large)."""
+        return self._statistics is not None and self._statistics.active
 
     def _impacts_apply(self, totals: NamespaceTotals) -> bool:
         """Whether the postings' impacts bound this configuration's scores."""

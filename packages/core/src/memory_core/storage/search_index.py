@@ -233,6 +233,8 @@ class PostingQuery:
             from the impacts, and ``min_lexical`` applies to its upper bound).
         absent: Terms the caller takes for absent from the namespace (from statistics it
             reused): their document frequencies are read too.
+        frequencies: Whether to read the document frequencies of the candidates' terms
+            (False when the caller has most of them already and looks up the rest).
     """
 
     terms: Sequence[str]
@@ -242,6 +244,7 @@ class PostingQuery:
     rho: float
     order: CandidateOrder
     absent: Sequence[str] = ()
+    frequencies: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -790,8 +793,9 @@ class SearchIndex:
 
         Returns:
             (the candidates, the bound on the normalised BM25 score of an episode not read,
-            the document frequencies of the candidates' terms and of ``query.absent``, so
-            ranking them needs no other query; terms absent from the namespace left out).
+            the document frequencies of ``query.absent`` and, with ``query.frequencies``, of
+            the candidates' terms, so ranking them needs no other query; terms absent from
+            the namespace left out).
         """
         if not query.terms:
             return [], query.unread, {}
@@ -807,6 +811,7 @@ class SearchIndex:
             **query.order.params(),
             "weight_impact": WEIGHT_IMPACT,
             "absent": list(query.absent),
+            "frequencies": query.frequencies,
         }
         bound, found, frequencies = connection.execute(_POSTING_CANDIDATES, params).one()
         return [_candidate(r) for r in found or ()], float(bound), frequencies or {}
@@ -837,7 +842,8 @@ def _bounded(impact: str) -> str:
 # gains over the frontiers; the best episodes by estimate, reward and recency whose upper
 # bound reaches the floor. One row: the bound, their documents as one JSON array (one
 # value to move and decode, not a row of typed columns per candidate), and the document
-# frequencies of their terms and of the terms the caller takes for absent.
+# frequencies of the terms the caller takes for absent and, if asked, of their terms (looked
+# up term by term: as ``IN (subquery)`` the planner may read all of the namespace's terms).
 _POSTING_CANDIDATES = text(
     f"""
 WITH q AS (
@@ -884,10 +890,10 @@ SELECT (SELECT unseen FROM b),
                                          outcome_kind, start_us, end_us, reward_total)
                         ORDER BY score DESC, episode_id) FROM docs),
        (SELECT json_object_agg(t.term, t.df) FROM mc_search_terms t
-        WHERE t.namespace = :namespace AND t.term IN (
-          SELECT jsonb_object_keys(words) FROM docs
-          UNION SELECT jsonb_object_keys(other) FROM docs
-          UNION SELECT unnest(CAST(:absent AS text[]))))
+        WHERE t.namespace = :namespace AND t.term = ANY(ARRAY(
+          SELECT jsonb_object_keys(words) FROM docs WHERE :frequencies
+          UNION SELECT jsonb_object_keys(other) FROM docs WHERE :frequencies
+          UNION SELECT unnest(CAST(:absent AS text[])))))
 """
 )
 
