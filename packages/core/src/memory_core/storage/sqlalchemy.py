@@ -22,6 +22,7 @@ from uuid import UUID
 
 from pydantic import TypeAdapter
 from sqlalchemy import (
+    ColumnElement,
     Engine,
     Table,
     bindparam,
@@ -30,10 +31,13 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    literal_column,
+    null,
     select,
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -147,6 +151,24 @@ _PATTERNS_NO_DOMAIN = select(_PATTERNS_TABLE.c.data).where(
 )
 _NO_LINKS = ('"pattern_ids":[]', '"heuristic_ids":[]')
 _NO_STEPS = '"steps":[]'
+_STEP_LIST: TypeAdapter[list[ExecutionStep]] = TypeAdapter(list[ExecutionStep])
+# An episode's steps' JSON joined by commas in step order ('' for none), read in the
+# episode's own statement. PostgreSQL only: SQLite orders ``group_concat`` only from 3.44.
+_JOINED_STEPS = (
+    select(
+        func.coalesce(
+            func.string_agg(
+                _STEPS.c.data, aggregate_order_by(literal_column("','"), _STEPS.c.step_number)
+            ),
+            "",
+        )
+    )
+    .where(
+        _STEPS.c.namespace == _EPISODES.c.namespace,
+        _STEPS.c.episode_id == _EPISODES.c.episode_id,
+    )
+    .scalar_subquery()
+)
 
 logger = logging.getLogger("memory_core.storage")
 
@@ -274,6 +296,10 @@ class SQLAlchemyEpisodeStore(BrowseQueries, ErasureQueries):
         self.change_listeners: list[ChangeListener] = []
         """Called after each committed write that changed episodes, patterns or heuristics,
         with (namespace, entity, entity ids, op); in-process caches use it to invalidate."""
+        self._joined_steps: ColumnElement[Any] = (
+            _JOINED_STEPS if self.dialect == "postgresql" else null()
+        )
+        """Selected beside an episode's data: its steps, or NULL where they are read apart."""
         self.search_index = SearchIndex(self._engine) if self.dialect == "postgresql" else None
         """The database search index (PostgreSQL only), kept up to date by every episode
         write and delete."""
@@ -470,19 +496,22 @@ class SQLAlchemyEpisodeStore(BrowseQueries, ErasureQueries):
         return steps
 
     def _episodes(
-        self, session: Session, namespace: str, rows: Sequence[tuple[str, str]]
+        self, session: Session, namespace: str, rows: Sequence[Sequence[Any]]
     ) -> list[Episode]:
-        steps = self._load_steps(session, namespace, [r[0] for r in rows])
+        """Episodes from rows of (episode id, data, `_joined_steps`, ...)."""
+        apart = [r[0] for r in rows if r[2] is None]
+        steps = self._load_steps(session, namespace, apart) if apart else {}
         episodes = []
-        for episode_id, data in rows:
-            parts = steps[episode_id]
-            if parts and data.count(_NO_STEPS) == 1:
+        for episode_id, data, joined, *_ in rows:
+            if joined is None:
+                joined = ",".join(steps[episode_id])
+            if joined and data.count(_NO_STEPS) == 1:
                 # One parse of the whole episode: the steps spliced into the stored header.
-                whole = data.replace(_NO_STEPS, f'"steps":[{",".join(parts)}]', 1)
+                whole = data.replace(_NO_STEPS, f'"steps":[{joined}]', 1)
                 episodes.append(Episode.model_validate_json(whole))
                 continue
             episode = Episode.model_validate_json(data)
-            episode.steps = [ExecutionStep.model_validate_json(p) for p in parts]
+            episode.steps = _STEP_LIST.validate_json(f"[{joined}]")
             episodes.append(episode)
         return episodes
 
@@ -490,11 +519,11 @@ class SQLAlchemyEpisodeStore(BrowseQueries, ErasureQueries):
         """Return the episode with all its steps, or None."""
         with self._session() as session:
             rows = session.execute(
-                select(EpisodeRow.episode_id, EpisodeRow.data).where(
-                    EpisodeRow.namespace == namespace, EpisodeRow.episode_id == str(episode_id)
+                select(_EPISODES.c.episode_id, _EPISODES.c.data, self._joined_steps).where(
+                    _EPISODES.c.namespace == namespace, _EPISODES.c.episode_id == str(episode_id)
                 )
             ).all()
-            found = self._episodes(session, namespace, [(r[0], r[1]) for r in rows])
+            found = self._episodes(session, namespace, rows)
             return found[0] if found else None
 
     def get_episodes(self, namespace: str, episode_ids: Sequence[UUID]) -> list[Episode]:
@@ -502,14 +531,14 @@ class SQLAlchemyEpisodeStore(BrowseQueries, ErasureQueries):
         ids = [str(i) for i in episode_ids]
         out: list[Episode] = []
         with self._session() as session:
-            for start in range(0, len(ids), 500):
+            for start in range(0, len(ids), _CHUNK):
                 rows = session.execute(
-                    select(EpisodeRow.episode_id, EpisodeRow.data).where(
-                        EpisodeRow.namespace == namespace,
-                        EpisodeRow.episode_id.in_(ids[start : start + 500]),
+                    select(_EPISODES.c.episode_id, _EPISODES.c.data, self._joined_steps).where(
+                        _EPISODES.c.namespace == namespace,
+                        _EPISODES.c.episode_id.in_(ids[start : start + _CHUNK]),
                     )
                 ).all()
-                out += self._episodes(session, namespace, [(r[0], r[1]) for r in rows])
+                out += self._episodes(session, namespace, rows)
         return out
 
     def list_episodes(self, namespace: str, query: EpisodeQuery) -> list[Episode]:
@@ -526,17 +555,16 @@ class SQLAlchemyEpisodeStore(BrowseQueries, ErasureQueries):
             stmt = stmt.limit(query.limit)
         with self._session() as session:
             ids = list(session.scalars(stmt))
-            data: dict[str, str] = {}
+            found: dict[str, Sequence[Any]] = {}
             for start in range(0, len(ids), _CHUNK):
                 chunk = ids[start : start + _CHUNK]
-                for episode_id, text in session.execute(
-                    select(EpisodeRow.episode_id, EpisodeRow.data).where(
-                        EpisodeRow.namespace == namespace, EpisodeRow.episode_id.in_(chunk)
+                for row in session.execute(
+                    select(_EPISODES.c.episode_id, _EPISODES.c.data, self._joined_steps).where(
+                        _EPISODES.c.namespace == namespace, _EPISODES.c.episode_id.in_(chunk)
                     )
                 ):
-                    data[episode_id] = text
-            rows = [(i, data[i]) for i in ids if i in data]
-            return self._episodes(session, namespace, rows)
+                    found[row[0]] = row
+            return self._episodes(session, namespace, [found[i] for i in ids if i in found])
 
     def count_episodes(self, namespace: str, *, completed: bool | None = None) -> int:
         """Count episodes (optionally only completed or only in-flight ones)."""
@@ -1086,9 +1114,9 @@ class SQLAlchemyEpisodeStore(BrowseQueries, ErasureQueries):
         self, namespace: str, *, after: tuple[datetime, UUID] | None = None, limit: int = 1000
     ) -> list[tuple[Episode, bool]]:
         """A page of episodes with their steps and learned flag, oldest first (keyset paged)."""
-        stmt = select(EpisodeRow.episode_id, EpisodeRow.data, EpisodeRow.learned).where(
-            EpisodeRow.namespace == namespace
-        )
+        stmt = select(
+            EpisodeRow.episode_id, EpisodeRow.data, self._joined_steps, EpisodeRow.learned
+        ).where(EpisodeRow.namespace == namespace)
         if after is not None:
             start, key = _us(after[0]), str(after[1])
             stmt = stmt.where(
@@ -1098,8 +1126,8 @@ class SQLAlchemyEpisodeStore(BrowseQueries, ErasureQueries):
         stmt = stmt.order_by(EpisodeRow.start_us, EpisodeRow.episode_id).limit(limit)
         with self._session() as session:
             rows = session.execute(stmt).all()
-            episodes = self._episodes(session, namespace, [(r[0], r[1]) for r in rows])
-        return [(e, bool(r[2])) for e, r in zip(episodes, rows, strict=True)]
+            episodes = self._episodes(session, namespace, rows)
+        return [(e, bool(r[3])) for e, r in zip(episodes, rows, strict=True)]
 
     def pattern_links(self, namespace: str) -> list[tuple[UUID, UUID]]:
         """Every (pattern id, episode id) evidence link of the namespace, sorted."""
@@ -1350,7 +1378,7 @@ class _LearningTransaction:
 
     def claim_unlearned(self, limit: int, *, exclude: Sequence[UUID] = ()) -> list[Episode]:
         """See `LearningTransaction.claim_unlearned`."""
-        stmt = select(EpisodeRow.episode_id, EpisodeRow.data).where(
+        stmt = select(EpisodeRow.episode_id, EpisodeRow.data, self._store._joined_steps).where(
             EpisodeRow.namespace == self._namespace,
             EpisodeRow.learned.is_(False),
             EpisodeRow.end_us.is_not(None),
@@ -1360,8 +1388,8 @@ class _LearningTransaction:
         stmt = stmt.order_by(EpisodeRow.end_us, EpisodeRow.episode_id).limit(limit)
         if self._store.dialect == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
-        rows = [(r[0], r[1]) for r in self._session.execute(stmt)]
-        for episode_id, data in rows:
+        rows = self._session.execute(stmt).all()
+        for episode_id, data, _ in rows:
             self._states[UUID(episode_id)] = EpisodeState(learned=False, data=data)
         return self._store._episodes(self._session, self._namespace, rows)
 
