@@ -39,6 +39,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic_core import from_json
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -814,7 +815,9 @@ class SearchIndex:
             "frequencies": query.frequencies,
         }
         bound, found, frequencies = connection.execute(_POSTING_CANDIDATES, params).one()
-        return [_candidate(r) for r in found or ()], float(bound), frequencies or {}
+        # decoded here, as text: pydantic-core's parser is about 2.5x faster than json's
+        rows = from_json(found) if found else ()
+        return [_candidate(r) for r in rows], float(bound), frequencies or {}
 
 
 def _candidate(row: Sequence[Any]) -> Candidate:
@@ -886,9 +889,9 @@ WITH q AS (
     ON d.namespace = :namespace AND d.episode_id = CAST(top.episode_id AS text)
 )
 SELECT (SELECT unseen FROM b),
-       (SELECT json_agg(json_build_array(episode_id, words, other, context, task_type,
-                                         outcome_kind, start_us, end_us, reward_total)
-                        ORDER BY score DESC, episode_id) FROM docs),
+       (SELECT CAST(json_agg(json_build_array(episode_id, words, other, context, task_type,
+                                              outcome_kind, start_us, end_us, reward_total)
+                             ORDER BY score DESC, episode_id) AS text) FROM docs),
        (SELECT json_object_agg(t.term, t.df) FROM mc_search_terms t
         WHERE t.namespace = :namespace AND t.term = ANY(ARRAY(
           SELECT jsonb_object_keys(words) FROM docs WHERE :frequencies
