@@ -491,16 +491,19 @@ class SearchIndex:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        # Reads in autocommit: at READ COMMITTED each statement sees its own snapshot in a
+        # transaction too, so a BEGIN and a COMMIT would only add two round trips.
+        self._reader = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
-        """A connection in a read transaction, for the query methods.
+        """A connection for the query methods (they only read).
 
         Raises:
             StorageError: If the database fails.
         """
         try:
-            with self._engine.connect() as connection, connection.begin():
+            with self._reader.connect() as connection:
                 yield connection
         except SQLAlchemyError as exc:
             raise StorageError(f"search index query failed: {exc}") from exc

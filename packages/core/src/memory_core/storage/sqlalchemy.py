@@ -292,6 +292,11 @@ class SQLAlchemyEpisodeStore(BrowseQueries, ErasureQueries):
         if self.dialect == "sqlite":
             self._configure_sqlite(self._engine)
         self._writer = self._engine.execution_options(**{_WRITE: True})
+        self._reader = (
+            self._engine.execution_options(isolation_level="AUTOCOMMIT")
+            if self.dialect == "postgresql"
+            else self._engine
+        )
         self._lock = threading.Lock()  # serialises in-process writers on SQLite
         self.change_listeners: list[ChangeListener] = []
         """Called after each committed write that changed episodes, patterns or heuristics,
@@ -339,8 +344,14 @@ class SQLAlchemyEpisodeStore(BrowseQueries, ErasureQueries):
             return int(session.scalar(select(SchemaVersionRow.version)) or 0)
 
     @contextmanager
-    def _session(self, *, write: bool = False) -> Iterator[Session]:
-        bind = self._writer if write else self._engine
+    def _session(self, *, write: bool = False, read_only: bool = False) -> Iterator[Session]:
+        """A session in a transaction (``write``: a writer's), committed on exit.
+
+        ``read_only`` sessions only read: on PostgreSQL they run in autocommit, which at
+        READ COMMITTED sees what a transaction would (a snapshot per statement) without the
+        round trips of a BEGIN and a COMMIT.
+        """
+        bind = self._writer if write else self._reader if read_only else self._engine
         try:
             if write and self.dialect == "sqlite":
                 with self._lock, Session(bind) as session, session.begin():
@@ -530,7 +541,7 @@ class SQLAlchemyEpisodeStore(BrowseQueries, ErasureQueries):
         """Return the listed episodes that exist (any order)."""
         ids = [str(i) for i in episode_ids]
         out: list[Episode] = []
-        with self._session() as session:
+        with self._session(read_only=True) as session:
             for start in range(0, len(ids), _CHUNK):
                 rows = session.execute(
                     select(_EPISODES.c.episode_id, _EPISODES.c.data, self._joined_steps).where(
