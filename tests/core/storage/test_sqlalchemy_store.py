@@ -102,6 +102,36 @@ def test_completing_an_episode_never_seen_inserts_it(
     assert store.get_episode(namespace, episode.episode_id) == episode
 
 
+def test_steps_are_read_in_order_whatever_form_the_header_has(
+    store: SQLAlchemyEpisodeStore, namespace: str, episode_factory: Factory
+) -> None:
+    """Steps come back in step order from every read path, also for a stored header
+    without the empty step list they are spliced into (then they are parsed apart)."""
+    plain = episode_factory("plain", steps=12, outcome=TaskOutcome.success("ok"))
+    bare = episode_factory("bare", steps=3, outcome=TaskOutcome.success("ok"))
+    stepless = episode_factory("stepless", outcome=TaskOutcome.success("ok"))
+    store.write(namespace, WriteBatch(completed=[plain, bare, stepless]))
+    with store._engine.begin() as conn:  # a header written without its "steps" key
+        data = conn.execute(
+            text("SELECT data FROM mc_episodes WHERE namespace = :n AND episode_id = :i"),
+            {"n": namespace, "i": str(bare.episode_id)},
+        ).scalar_one()
+        assert data.count('"steps":[],') == 1
+        conn.execute(
+            text("UPDATE mc_episodes SET data = :d WHERE namespace = :n AND episode_id = :i"),
+            {"d": data.replace('"steps":[],', ""), "n": namespace, "i": str(bare.episode_id)},
+        )
+    expected = {e.episode_id: e for e in (plain, bare, stepless)}
+    for episode in expected.values():
+        assert store.get_episode(namespace, episode.episode_id) == episode
+    found = store.get_episodes(namespace, list(expected))
+    assert {e.episode_id: e for e in found} == expected
+    listed = store.list_episodes(namespace, EpisodeQuery())
+    assert {e.episode_id: e for e in listed} == expected
+    exported = store.export_episodes(namespace)
+    assert {e.episode_id: e for e, _ in exported} == expected
+
+
 def test_a_failing_batch_changes_nothing(
     store: SQLAlchemyEpisodeStore, namespace: str, episode_factory: Factory
 ) -> None:
