@@ -12,6 +12,7 @@ import math
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, event, make_url, text
 from tests.conftest import postgres_url
 from tests.support.corpus import (
     FAMILIES,
@@ -542,6 +543,34 @@ def test_reused_statistics_still_find_new_episodes_at_once(
     assert known.episode_id in exact
     assert stale != exact  # the idf of 70 episodes, not 81: the bounded lag
     assert stale.keys() & exact.keys()
+
+
+def test_reused_statistics_keep_the_candidates_terms_longer_than_the_query_terms(
+    pg_store: SQLAlchemyEpisodeStore, seeded: tuple[str, EpisodeIndex, list]
+) -> None:
+    """Once the query terms' figures are stale, a search reads them again (with the
+    candidates), but not the frequencies of the candidates' terms: only diversity reads
+    those, and they are reused for `DIVERSITY_TTL_S`."""
+    namespace, _, _ = seeded
+    config = MemoryConfig().retrieval
+    ranker = DatabaseRanker(config, _index(pg_store), namespace, 0.05, statistics_cached_from=1)
+    description, context = _queries()[0]
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    first = ranker.search(description, context, 5, EpisodeFilters(), now=NOW.timestamp())
+    assert first
+    time.sleep(0.1)  # the query terms' figures (reused for 0.05 s) are stale now
+    event.listen(pg_store._engine, "before_cursor_execute", count)
+    try:
+        again = ranker.search(description, context, 5, EpisodeFilters(), now=NOW.timestamp())
+    finally:
+        event.remove(pg_store._engine, "before_cursor_execute", count)
+    assert [h.episode_id for h in again] == [h.episode_id for h in first]
+    assert len(statements) == 2, statements  # the statistics, then the candidates
+    assert "mc_search_postings" in statements[1]
 
 
 def test_common_words_narrow_the_candidates_to_episodes_sharing_several(

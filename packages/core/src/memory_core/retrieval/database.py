@@ -65,7 +65,7 @@ from memory_core.storage.search_index import (
     SearchIndex,
 )
 
-__all__ = ["STATISTICS_CACHED_FROM", "STATISTICS_TTL_S", "DatabaseRanker"]
+__all__ = ["DIVERSITY_TTL_S", "STATISTICS_CACHED_FROM", "STATISTICS_TTL_S", "DatabaseRanker"]
 
 _SECONDS_PER_DAY = 86_400.0
 _NO_FILTERS = EpisodeFilters()
@@ -81,6 +81,10 @@ STATISTICS_TTL_S = 5.0
 """How long a large namespace's statistics are reused (`DatabaseRanker`)."""
 STATISTICS_CACHED_FROM = 100_000
 """Namespaces of at least this many episodes reuse their statistics for `STATISTICS_TTL_S`."""
+DIVERSITY_TTL_S = 60.0
+"""How long a large namespace's frequencies of terms only diversity reads (the candidates'
+terms that are not query terms) are reused: they weigh how alike two results are, not how
+relevant either is."""
 _MAX_CACHED_TERMS = 100_000
 
 
@@ -89,14 +93,16 @@ class _Statistics:
 
     One episode more or less moves the idf of a namespace of 100,000 episodes by a few
     millionths; reusing the figures saves a round trip per search. Each figure is reused
-    for ``ttl_s`` seconds after it was read. A query term the figures take for absent is
+    for ``ttl_s`` seconds after it was read, or ``diversity_ttl_s`` when only diversity
+    reads it (`known`). A query term the figures take for absent is
     checked by the candidate query itself (`PostingQuery.absent`): if it is there now, the
     search runs again with fresh figures, so an episode holding a term new to the namespace
     is found at once.
     """
 
-    def __init__(self, ttl_s: float, cached_from: int) -> None:
+    def __init__(self, ttl_s: float, cached_from: int, diversity_ttl_s: float) -> None:
         self._ttl_s = ttl_s
+        self._diversity_ttl_s = max(diversity_ttl_s, ttl_s)
         self._cached_from = cached_from
         self._lock = threading.Lock()
         self._totals: tuple[NamespaceTotals, float] | None = None
@@ -122,8 +128,8 @@ class _Statistics:
         return self._totals is not None
 
     def known(self, terms: Sequence[str]) -> dict[str, int]:
-        """The recent frequencies among ``terms`` (of terms in the namespace)."""
-        since = time.monotonic() - self._ttl_s
+        """The frequencies among ``terms`` recent enough for diversity (of terms present)."""
+        since = time.monotonic() - self._diversity_ttl_s
         with self._lock:
             cached = [(t, self._df.get(t)) for t in terms]
         return {t: c[0] for t, c in cached if c is not None and c[1] >= since and c[0] > 0}
@@ -160,7 +166,9 @@ class DatabaseRanker:
     Thread-safe: every search runs in its own read transaction. In a namespace of at least
     ``statistics_cached_from`` episodes, the totals and document frequencies a search reads
     are reused for ``statistics_ttl_s`` seconds: the candidates are always read fresh (an
-    episode completed by any process is found at once), their idf may lag that long.
+    episode completed by any process is found at once), their idf may lag that long. The
+    frequencies of the candidates' other terms, which only diversity reads, are reused for
+    `DIVERSITY_TTL_S`.
 
     Args:
         config: Ranking knobs.
@@ -182,7 +190,9 @@ class DatabaseRanker:
         self._index = index
         self._namespace = namespace
         self._statistics = (
-            _Statistics(statistics_ttl_s, statistics_cached_from) if statistics_ttl_s > 0 else None
+            _Statistics(statistics_ttl_s, statistics_cached_from, DIVERSITY_TTL_S)
+            if statistics_ttl_s > 0
+            else None
         )
         self.last_bound: float | None = None
         """After a search from the postings: the most an episode not read could score
