@@ -137,6 +137,9 @@ def test_a_failing_batch_changes_nothing(
 ) -> None:
     first = episode_factory(steps=1)
     store.write(namespace, WriteBatch(new_episodes=[first]))
+    # a read in autocommit (PostgreSQL) first: the pooled connection it used must be back in
+    # transactional mode for the write below
+    assert store.get_episodes(namespace, [first.episode_id]) == [first]
     other = episode_factory("other")
     duplicate_step = (first.episode_id, first.steps[0])  # same (episode, step_number) again
     with pytest.raises(StorageError, match="database operation failed") as info:
