@@ -39,6 +39,7 @@ from memory_core import (
     TaskOutcome,
 )
 from memory_core.errors import ConfigurationError
+from memory_core.evaluation import MemoryCoreAdvisor, ScriptedAgent, TaskWorld, run_stream
 from memory_core.retrieval import EpisodeFilters, EpisodeIndex, RetrievalEngine
 from memory_core.retrieval.database import DatabaseRanker, _narrowed
 from memory_core.retrieval.index import episode_fields, episode_terms, query_weights
@@ -628,6 +629,32 @@ def test_plan_evidence_agrees_with_the_memory_index(
     finally:
         memory.close()
         database.close()
+
+
+def test_the_learning_effect_is_the_same_with_either_backend() -> None:
+    """The learning-effect stream's success, recall and precision do not depend on the backend.
+
+    Each backend learns its own namespace from the same seeded stream and advises the same
+    agent; the figures must agree within 0.01 (they are equal when the rankings are).
+    """
+    url = postgres_url()
+    tasks = TaskWorld(1).tasks(60)
+    reports = {}
+    for backend in ("memory", "database"):
+        config = MemoryConfig(
+            database_url=url,
+            retrieval={"backend": backend},  # type: ignore[arg-type]
+            load_plugins=False,
+        )
+        namespace = f"db-effect-{backend}-{uuid4().hex[:8]}"
+        with SyncSelfLearningMemory(config, namespace=namespace) as memory:
+            reports[backend] = run_stream(tasks, MemoryCoreAdvisor(memory), ScriptedAgent(1).run)
+            assert (memory.engine.retrieval._database is not None) is (backend == "database")
+    memory_report, database_report = reports["memory"], reports["database"]
+    assert memory_report.success > 0.5  # the stream learned something to agree on
+    assert database_report.success == pytest.approx(memory_report.success, abs=0.01)
+    assert database_report.recall == pytest.approx(memory_report.recall, abs=0.01)
+    assert database_report.precision == pytest.approx(memory_report.precision, abs=0.01)
 
 
 def test_upgrading_fills_in_the_postings_of_episodes_indexed_before() -> None:
