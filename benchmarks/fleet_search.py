@@ -19,11 +19,12 @@ runs on PostgreSQL with each backend: success, recall and precision must agree.
 
 ``--quick`` runs 2,000 episodes and 20 tenants x 20 (seconds; what CI runs). The database
 is ``--url`` or ``$MEMORY_CORE_TEST_POSTGRES_URL``; ingested namespaces are reused when
-they already hold the wanted number of episodes. An interrupted ingest resumes: the large
-namespace holds a prefix of its corpus (batches are imported in order, one transaction
-each), so the batches stored are generated again but not imported; tenants already
-holding their episodes are skipped (each tenant's episodes come from its own random
-stream, and ``--ingest-processes`` processes import disjoint sets of tenants at once).
+they already hold the wanted number of episodes. ``--ingest-processes`` processes (2)
+import at once: alternate batches of the large namespace, disjoint sets of tenants. An
+interrupted ingest resumes: imports are idempotent, a single process importing the large
+namespace skips the batches it stored (they are a prefix of its corpus), and tenants
+already holding their episodes are skipped (each tenant's episodes come from its own
+random stream).
 
 Ingest into one large namespace depends on the server's settings: each batch adds ~72,000
 postings spread over the whole key of the namespace's postings, so at PostgreSQL's defaults
@@ -97,23 +98,62 @@ def queries(count: int, seed: int = 7) -> list[tuple[str, TaskContext]]:
 # ------------------------------------------------------------------ ingest
 
 
-def ingest(
-    url: str, namespace: str, size: int, seed: int, part: int = 0, parts: int = 1
-) -> Row | None:
+def ingest(url: str, namespace: str, size: int, seed: int, processes: int = 1) -> Row | None:
     """Import ``size`` episodes into ``namespace`` (None when it already holds them).
 
-    With ``parts`` > 1, only every ``parts``-th batch from ``part`` on (to ingest from
-    several processes); imports are idempotent, so an interrupted ingest can resume.
+    With ``processes`` > 1, that many processes import alternate batches at once.
     """
     store = SQLAlchemyEpisodeStore(url)
     try:
         stored = store.count_episodes(namespace)
-        if stored == size:
-            return None
-        # one process imports the batches in order, one transaction each: what is stored
-        # is a prefix of the corpus (its batches are generated again, not imported again)
-        done = stored // BATCH if parts == 1 else 0
-        total, imported = 0.0, 0
+    finally:
+        store.close()
+    if stored == size:
+        return None
+    t0 = time.perf_counter()
+    if processes <= 1:
+        timings = import_batches(url, namespace, size, seed, 0, 1)
+    else:
+        command = [sys.executable, __file__, "--worker", "ingest-big", "--url", url]
+        command += ["--namespace", namespace, "--size", str(size), "--seed", str(seed)]
+        command += ["--parts", str(processes)]
+        running = [
+            subprocess.Popen([*command, "--part", str(i)], stdout=subprocess.PIPE, text=True)
+            for i in range(processes)
+        ]
+        timings = []
+        for process in running:
+            out, _ = process.communicate()
+            if process.returncode != 0:
+                raise SystemExit("an ingest process failed")
+            timings += json.loads(out.strip().splitlines()[-1])
+    total = time.perf_counter() - t0
+    if not timings:
+        return None
+    timings.sort()
+    return Row(
+        "ingest (import, index maintained)",
+        f"{stored:,} to {size:,}",
+        timings[len(timings) // 2] * 1e6,
+        timings[int(0.95 * (len(timings) - 1))] * 1e6,
+        len(timings) * BATCH / total,
+        f"per episode of a batch of {BATCH:,}; {processes} process(es), ops/s all together; "
+        "generating episodes included",
+    )
+
+
+def import_batches(
+    url: str, namespace: str, size: int, seed: int, part: int, parts: int
+) -> list[float]:
+    """Import batches ``part``, ``part + parts``, ... of the corpus; seconds per episode each.
+
+    Imports are idempotent, so an interrupted ingest can resume. One process imports the
+    batches in order, one transaction each, so what it stored is a prefix of the corpus:
+    those batches are generated again but not imported again.
+    """
+    store = SQLAlchemyEpisodeStore(url)
+    try:
+        done = store.count_episodes(namespace) // BATCH if parts == 1 else 0
         timings = []
         t = time.perf_counter()
         for number, batch in enumerate(episodes(size, seed)):
@@ -121,22 +161,11 @@ def ingest(
                 t = time.perf_counter()
                 continue
             store.import_records(namespace, [(e, True) for e in batch])
-            took = time.perf_counter() - t  # generating the batch included
-            timings.append(took / len(batch))
-            total, imported = total + took, imported + len(batch)
+            timings.append((time.perf_counter() - t) / len(batch))  # generating included
             t = time.perf_counter()
     finally:
         store.close()
-    if not timings:
-        return None
-    return Row(
-        "ingest (import, index maintained)",
-        f"{stored:,} to {size:,}",
-        sorted(timings)[len(timings) // 2] * 1e6,
-        sorted(timings)[int(0.95 * (len(timings) - 1))] * 1e6,
-        imported / total,
-        "per episode, batches of 2,000; generating episodes included",
-    )
+    return timings
 
 
 def tenant_episodes(tenant: int, per_tenant: int) -> list[Episode]:
@@ -429,7 +458,7 @@ def main() -> None:
         "--ingest-processes",
         type=int,
         default=2,
-        help="processes importing the tenants at once",
+        help="processes importing at once (alternate batches; disjoint sets of tenants)",
     )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--part", type=int, default=0, help=argparse.SUPPRESS)
@@ -439,6 +468,12 @@ def main() -> None:
     args = parser.parse_args()
     if not args.url:
         raise SystemExit("set --url or MEMORY_CORE_TEST_POSTGRES_URL to a PostgreSQL database")
+    if args.worker == "ingest-big":
+        timings = import_batches(
+            args.url, args.namespace, args.size, args.seed, args.part, args.parts
+        )
+        print(json.dumps(timings))
+        return
     if args.worker == "ingest-tenants":
         import_tenants(
             args.url, args.namespace, args.tenants, args.per_tenant, args.part, args.parts
@@ -454,7 +489,7 @@ def main() -> None:
     prefix = args.tenant_prefix or f"fleet-tenants-{args.tenants}x{args.per_tenant}-"
     rows: list[Row] = []
     size = f"{args.size:,}"
-    ingested = ingest(args.url, big, args.size, args.seed)
+    ingested = ingest(args.url, big, args.size, args.seed, args.ingest_processes)
     rows += [ingested, vacuum(args.url, size)] if ingested else []
     database = run_worker("database", args, namespace=big, tenants=0)
     memory = None
