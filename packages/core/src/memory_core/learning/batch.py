@@ -225,10 +225,12 @@ class BatchLearner:
             key = similarity_key(pattern)
             merged = merger.resolve(pattern, group.find_match(pattern, self.merge_threshold, key))
             if merged is not None and merged.pattern_id in linked:
-                stored.append(group.patterns[merged.pattern_id])  # counted when first learned
+                current = group.get(merged.pattern_id)  # counted when first learned
+                stored.append(merged if current is None else current)
                 continue
             value = pattern if merged is None else merged
-            self.index.put(value, key if merged is None else None)
+            data = self.index.put(value, key if merged is None else None)
+            staged.writes.serialized[value.pattern_id] = data
             staged.pattern(value, new=merged is None)
             stored.append(value)
         staged.writes.pattern_links += [
@@ -288,7 +290,7 @@ class BatchLearner:
             if pattern is None:
                 continue
             updated = update(pattern)
-            self.index.put(updated)
+            staged.writes.serialized[pattern_id] = self.index.put(updated)
             staged.pattern(updated)
             applied.append(pattern_id)
         return applied
