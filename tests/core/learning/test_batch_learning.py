@@ -23,7 +23,7 @@ from memory_core import (
     TaskOutcome,
 )
 from memory_core.errors import InvalidInputError
-from memory_core.learning import LearningService, candidates, similarity_key
+from memory_core.learning import LearningService, similarity_key
 from memory_core.learning.heuristics import heuristic_key
 from memory_core.storage import WriteBatch
 from memory_core.storage.base import BatchLearningStore
@@ -103,14 +103,9 @@ def _store_and_learn(
     return service
 
 
-@pytest.mark.parametrize("parsed", [None, 1], ids=["default", "parsing-every-match"])
 def test_batches_learn_exactly_what_one_at_a_time_learns(
-    database_url: str, build: BuildEpisode, parsed: int | None, monkeypatch: pytest.MonkeyPatch
+    database_url: str, build: BuildEpisode
 ) -> None:
-    """``parsed``: how many patterns the candidate index keeps parsed (1: nearly every
-    stored pattern a merge reads is parsed again from the JSON the index holds)."""
-    if parsed is not None:
-        monkeypatch.setattr(candidates, "_PARSED_PATTERNS", parsed)
     store = SQLAlchemyEpisodeStore(database_url)
     episodes = _corpus(build, 60)  # the same episodes, learned in three namespaces
     spaces = [f"b-{random.getrandbits(40):x}" for _ in range(3)]

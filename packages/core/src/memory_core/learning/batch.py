@@ -225,12 +225,10 @@ class BatchLearner:
             key = similarity_key(pattern)
             merged = merger.resolve(pattern, group.find_match(pattern, self.merge_threshold, key))
             if merged is not None and merged.pattern_id in linked:
-                current = group.get(merged.pattern_id)  # counted when first learned
-                stored.append(merged if current is None else current)
+                stored.append(group.patterns[merged.pattern_id])  # counted when first learned
                 continue
             value = pattern if merged is None else merged
-            data = self.index.put(value, key if merged is None else None)
-            staged.writes.serialized[value.pattern_id] = data
+            self.index.put(value, key if merged is None else None)
             staged.pattern(value, new=merged is None)
             stored.append(value)
         staged.writes.pattern_links += [
@@ -290,7 +288,7 @@ class BatchLearner:
             if pattern is None:
                 continue
             updated = update(pattern)
-            staged.writes.serialized[pattern_id] = self.index.put(updated)
+            self.index.put(updated)
             staged.pattern(updated)
             applied.append(pattern_id)
         return applied

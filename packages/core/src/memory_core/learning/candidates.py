@@ -30,7 +30,7 @@ from memory_core.learning.similarity import (
     shape_bound,
     similarity_key,
 )
-from memory_core.models import Heuristic, Pattern, PatternKind, pattern_from_json, pattern_json
+from memory_core.models import Heuristic, Pattern, PatternKind
 from memory_core.storage.base import LearningTransaction
 
 __all__ = ["CandidateIndex", "HeuristicSet", "PatternGroup"]
@@ -41,79 +41,47 @@ _MAX_CATCH_UP = 5_000
 _PARSED_HEURISTICS = 512
 """Heuristics of a namespace kept parsed (the most recently used)."""
 
-_PARSED_PATTERNS = 128
-"""Patterns of a namespace kept parsed (the most recently used; each holds its evidence)."""
-
 GroupKey = tuple[PatternKind, str | None]
 
 
 class PatternGroup:
     """The stored patterns of one kind and domain, by id and by similarity key.
 
-    Held as JSON, the most recently used ones parsed (in ``parsed``, shared by the groups of
-    a namespace): a pattern as an object is some sixty small objects (its evidence ids
-    among them) that every full garbage collection walks, pausing every thread of the
-    process. Each stored pattern's `pattern_shape` is kept too, so that a pattern is parsed
-    and compared in full only when its shape can reach the merge threshold.
+    Each stored pattern's `pattern_shape` is kept too, so that a pattern is compared in
+    full only when its shape can reach the merge threshold.
     """
 
-    __slots__ = ("_by_key", "_data", "_keys", "_parsed", "_shapes")
+    __slots__ = ("_by_key", "_keys", "_shapes", "patterns")
 
-    def __init__(
-        self, patterns: Iterable[Pattern] = (), parsed: LRUCache[UUID, Pattern] | None = None
-    ) -> None:
-        self._data: dict[UUID, str] = {}
-        self._parsed: LRUCache[UUID, Pattern] = (
-            LRUCache(_PARSED_PATTERNS) if parsed is None else parsed
-        )
+    def __init__(self, patterns: Iterable[Pattern] = ()) -> None:
+        self.patterns: dict[UUID, Pattern] = {}
         self._keys: dict[UUID, str] = {}
         self._shapes: dict[UUID, Shape] = {}
         self._by_key: dict[str, set[UUID]] = {}
         for pattern in patterns:
             self.put(pattern)
 
-    def __contains__(self, pattern_id: object) -> bool:
-        return pattern_id in self._data
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def ids(self) -> list[UUID]:
-        """The ids of the stored patterns."""
-        return list(self._data)
-
-    def get(self, pattern_id: UUID) -> Pattern | None:
-        """A stored pattern by id, or None."""
-        found = self._parsed.get(pattern_id)
-        if found is None:
-            data = self._data.get(pattern_id)
-            if data is None:
-                return None
-            found = self._parsed[pattern_id] = pattern_from_json(data)
-        return found
-
-    def put(self, pattern: Pattern, key: str | None = None) -> str:
-        """Add a pattern or replace the stored version of it; return its JSON.
+    def put(self, pattern: Pattern, key: str | None = None) -> None:
+        """Add a pattern or replace the stored version of it.
 
         ``key`` is its similarity key when the caller knows it already.
         """
         pattern_id = pattern.pattern_id
         if key is None:
             key = similarity_key(pattern)
-        if self._keys.get(pattern_id) != key:  # else a new version: same key, so same shape
-            self.remove(pattern_id)
-            self._keys[pattern_id] = key
-            self._shapes[pattern_id] = pattern_shape(pattern)
-            self._by_key.setdefault(key, set()).add(pattern_id)
-        data = self._data[pattern_id] = pattern_json(pattern)
-        self._parsed[pattern_id] = pattern
-        return data
+        if self._keys.get(pattern_id) == key:  # a new version: same key, so same shape
+            self.patterns[pattern_id] = pattern
+            return
+        self.remove(pattern_id)
+        self.patterns[pattern_id] = pattern
+        self._keys[pattern_id] = key
+        self._shapes[pattern_id] = pattern_shape(pattern)
+        self._by_key.setdefault(key, set()).add(pattern_id)
 
     def remove(self, pattern_id: UUID) -> None:
         """Forget a pattern (no-op when absent)."""
-        if self._data.pop(pattern_id, None) is None:
+        if self.patterns.pop(pattern_id, None) is None:
             return
-        self._parsed.pop(pattern_id, None)
         key = self._keys.pop(pattern_id)
         del self._shapes[pattern_id]
         same = self._by_key[key]
@@ -128,20 +96,20 @@ class PatternGroup:
     def find_match(self, new: Pattern, threshold: float, key: str | None = None) -> Pattern | None:
         """The stored pattern ``new`` merges into, as `memory_core.learning.merging.find_match`.
 
-        An equal similarity key is a dictionary lookup (``key``, computed when not given);
+        An equal similarity key (``key``, computed when not given) is a dictionary lookup;
         only a pattern without one is compared with the patterns of the group, and only
         with those whose `shape_bound` can reach ``threshold``.
         """
         same = self._by_key.get(similarity_key(new) if key is None else key)
         if same:
-            return best_candidate([self._stored(i) for i in same])
+            return best_candidate([self.patterns[i] for i in same])
         kind, shape = new.kind, pattern_shape(new)
         scored: list[tuple[float, Pattern]] = []
         for candidate_id, candidate_shape in self._shapes.items():
             bound = shape_bound(kind, shape, candidate_shape, keys_differ=True, floor=threshold)
             if bound < threshold:
                 continue
-            candidate = self._stored(candidate_id)
+            candidate = self.patterns[candidate_id]
             if candidate.kind != kind:
                 continue
             score = pattern_similarity(new, candidate, floor=threshold)
@@ -151,11 +119,6 @@ class PatternGroup:
             return None
         best = max(s for s, _ in scored)
         return best_candidate([c for s, c in scored if s == best])
-
-    def _stored(self, pattern_id: UUID) -> Pattern:
-        found = self.get(pattern_id)
-        assert found is not None  # ids come from the group's own keys
-        return found
 
 
 class HeuristicSet:
@@ -225,7 +188,6 @@ class CandidateIndex:
     def __init__(self) -> None:
         self._groups: dict[GroupKey, PatternGroup] = {}
         self._group_of: dict[UUID, GroupKey] = {}
-        self._parsed: LRUCache[UUID, Pattern] = LRUCache(_PARSED_PATTERNS)
         self._heuristics: HeuristicSet | None = None
         self._seq: int | None = None
 
@@ -233,7 +195,6 @@ class CandidateIndex:
         """Forget everything; the next transaction reloads what it needs."""
         self._groups.clear()
         self._group_of.clear()
-        self._parsed.clear()
         self._heuristics = None
         self._seq = None
 
@@ -280,22 +241,18 @@ class CandidateIndex:
         group_key = (kind, domain)
         group = self._groups.get(group_key)
         if group is None:
-            group = PatternGroup(tx.patterns_of(kind, domain), self._parsed)
+            group = PatternGroup(tx.patterns_of(kind, domain))
             self._groups[group_key] = group
-            for pattern_id in group.ids():
+            for pattern_id in group.patterns:
                 self._group_of[pattern_id] = group_key
         return group
 
-    def put(self, pattern: Pattern, key: str | None = None) -> str:
-        """Add or replace a pattern of a loaded group (after ``group`` returned it).
-
-        Returns its JSON (the store writes it as it is).
-        """
+    def put(self, pattern: Pattern, key: str | None = None) -> None:
+        """Add or replace a pattern of a loaded group (after ``group`` returned it)."""
         group_key = (pattern.kind, pattern.domain)
         group = self._groups[group_key]
-        data = group.put(pattern, group.key_of(pattern.pattern_id) if key is None else key)
+        group.put(pattern, group.key_of(pattern.pattern_id) if key is None else key)
         self._group_of[pattern.pattern_id] = group_key
-        return data
 
     def pattern(self, tx: LearningTransaction, pattern_id: UUID) -> Pattern | None:
         """A stored pattern by id (its group is loaded if it was not), or None."""
@@ -306,7 +263,9 @@ class CandidateIndex:
                 return None
             group_key = (found[0].kind, found[0].domain)
             self.group(tx, *group_key)
-        return self._groups[group_key].get(pattern_id)
+            if pattern_id not in self._groups[group_key].patterns:
+                return None
+        return self._groups[group_key].patterns[pattern_id]
 
     def heuristics(self, tx: LearningTransaction) -> HeuristicSet:
         """The namespace's heuristics, loaded through ``tx`` on first use."""

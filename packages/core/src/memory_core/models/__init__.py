@@ -23,8 +23,6 @@ from memory_core.models.patterns import (
     PatternEffectiveness,
     PatternKind,
     ToolSequence,
-    pattern_from_json,
-    pattern_json,
 )
 from memory_core.models.results import (
     LearningStats,
@@ -69,7 +67,5 @@ __all__ = [
     "ToolSequence",
     "normalize_tags",
     "new_id",
-    "pattern_from_json",
-    "pattern_json",
     "utcnow",
 ]

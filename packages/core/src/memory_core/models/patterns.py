@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field
 
 from memory_core.models.context import TaskContext
 from memory_core.models.episode import new_id, utcnow
@@ -22,8 +22,6 @@ __all__ = [
     "PatternEffectiveness",
     "PatternKind",
     "ToolSequence",
-    "pattern_from_json",
-    "pattern_json",
 ]
 
 PatternKind = Literal["tool_sequence", "decision_point", "error_recovery", "context_pattern"]
@@ -176,22 +174,6 @@ Pattern = Annotated[
     Field(discriminator="kind"),
 ]
 """Any of the four pattern kinds; ``pattern.kind`` tells which."""
-
-_PATTERN_ADAPTER = TypeAdapter[Pattern](Pattern)
-_PATTERN_TYPES = frozenset[type]((ToolSequence, DecisionPoint, ErrorRecovery, ContextPattern))
-
-
-def pattern_json(pattern: Pattern) -> str:
-    """``pattern`` as JSON, exactly as the `Pattern` union serialises it."""
-    if type(pattern) in _PATTERN_TYPES:
-        # an exact member's own serializer writes what the union's does, without choosing
-        return pattern.model_dump_json()
-    return _PATTERN_ADAPTER.dump_json(pattern).decode()
-
-
-def pattern_from_json(data: str | bytes) -> Pattern:
-    """The pattern `pattern_json` made ``data`` of (validated; its ``kind`` picks the class)."""
-    return _PATTERN_ADAPTER.validate_json(data)
 
 
 class Heuristic(BaseModel):

@@ -136,8 +136,8 @@ class LearningWrites:
         pattern_links: (pattern id, episode id) evidence links to add.
         heuristic_links: (heuristic id, episode id) links to add.
         learned: Episodes to mark learned.
-        serialized: JSON already made of some of the patterns and heuristics above, by id
-            (written as it is instead of being serialised again).
+        serialized: JSON already made of some of the heuristics above, by id (written as
+            it is instead of being serialised again).
         pause: Called now and then while the rows are made (the learner's chance to let
             other threads run; see `memory_core.learning.batch.Pause`).
     """

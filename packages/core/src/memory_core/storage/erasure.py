@@ -23,11 +23,12 @@ from dataclasses import dataclass, fields
 from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
+from pydantic import TypeAdapter
 from sqlalchemy import ColumnElement, LargeBinary, Table, cast, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from memory_core.errors import InvalidInputError
-from memory_core.models import ContextPattern, Heuristic, pattern_from_json, pattern_json
+from memory_core.models import ContextPattern, Heuristic, Pattern
 from memory_core.storage._schema import (
     Base,
     ChangeRow,
@@ -53,6 +54,7 @@ __all__ = [
     "RetentionCandidate",
 ]
 
+_PATTERN = TypeAdapter[Pattern](Pattern)
 _CHUNK = 500
 
 FEED_DELETIONS_KEPT = 10_000
@@ -190,13 +192,13 @@ def _pattern_without(data: str, gone: set[str]) -> dict[str, Any] | None:
 
     The learned count stays: a context pattern counts its evidence too.
     """
-    pattern = pattern_from_json(data)
+    pattern = _PATTERN.validate_json(data)
     evidence = [e for e in pattern.evidence if str(e) not in gone]
     if len(evidence) == len(pattern.evidence):
         return None
     count = pattern.sample_size if isinstance(pattern, ContextPattern) else pattern.occurrence_count
     kept = pattern.model_copy(update={"evidence": evidence, "occurrence_count": count})
-    return {"occurrence_count": count, "data": pattern_json(kept)}
+    return {"occurrence_count": count, "data": _PATTERN.dump_json(kept).decode()}
 
 
 def _heuristic_without(data: str, gone: set[str]) -> dict[str, Any] | None:

@@ -50,13 +50,15 @@ from memory_core.errors import (
     StorageError,
 )
 from memory_core.models import (
+    ContextPattern,
+    DecisionPoint,
     Episode,
+    ErrorRecovery,
     ExecutionStep,
     Heuristic,
     Pattern,
     PatternKind,
-    pattern_from_json,
-    pattern_json,
+    ToolSequence,
 )
 from memory_core.storage import _search_schema  # noqa: F401 - registers the search tables
 from memory_core.storage._schema import (
@@ -90,6 +92,8 @@ from memory_core.storage.search_index import SearchIndex
 
 __all__ = ["SQLAlchemyEpisodeStore", "normalize_database_url"]
 
+_PATTERN = TypeAdapter[Pattern](Pattern)
+_PATTERN_TYPES = frozenset[type]((ToolSequence, DecisionPoint, ErrorRecovery, ContextPattern))
 _T = TypeVar("_T")
 _WRITE = "memory_core_write"
 _CHANGES = "memory_core_changes"
@@ -234,7 +238,7 @@ def _pattern_row(namespace: str, pattern: Pattern) -> dict[str, Any]:
         "success_rate": pattern.success_rate,
         "occurrence_count": pattern.occurrence_count,
         "updated_us": _us(pattern.updated_at),
-        "data": pattern_json(pattern),
+        "data": _PATTERN.dump_json(pattern).decode(),
     }
 
 
@@ -705,7 +709,7 @@ class SQLAlchemyEpisodeStore(BrowseQueries, ErasureQueries):
                     PatternRow.namespace == namespace, PatternRow.pattern_id == str(pattern_id)
                 )
             )
-        return None if data is None else pattern_from_json(data)
+        return None if data is None else _PATTERN.validate_json(data)
 
     def get_patterns(self, namespace: str, pattern_ids: Sequence[UUID]) -> list[Pattern]:
         """Return the listed patterns that exist (any order)."""
@@ -716,7 +720,7 @@ class SQLAlchemyEpisodeStore(BrowseQueries, ErasureQueries):
                     PatternRow.namespace == namespace, PatternRow.pattern_id.in_(ids)
                 )
             ).all()
-        return [pattern_from_json(d) for d in rows]
+        return [_PATTERN.validate_json(d) for d in rows]
 
     def list_patterns(
         self,
@@ -737,7 +741,7 @@ class SQLAlchemyEpisodeStore(BrowseQueries, ErasureQueries):
             stmt = stmt.limit(limit)
         with self._session() as session:
             rows = session.scalars(stmt).all()
-        return [pattern_from_json(d) for d in rows]
+        return [_PATTERN.validate_json(d) for d in rows]
 
     def merge_patterns(
         self,
@@ -777,7 +781,7 @@ class SQLAlchemyEpisodeStore(BrowseQueries, ErasureQueries):
                     if pattern.domain is not None:
                         params["v_domain"] = pattern.domain
                     candidates[group_key] = [
-                        pattern_from_json(d) for d in connection.scalars(stmt, params)
+                        _PATTERN.validate_json(d) for d in connection.scalars(stmt, params)
                     ]
                 group = candidates[group_key]
                 merged = merge(pattern, group)
@@ -835,7 +839,7 @@ class SQLAlchemyEpisodeStore(BrowseQueries, ErasureQueries):
                 )
             ).all()
             for data in rows:
-                updated = update_fn(pattern_from_json(data))
+                updated = update_fn(_PATTERN.validate_json(data))
                 row = _pattern_row(namespace, updated)
                 session.execute(
                     update(PatternRow)
@@ -1335,11 +1339,8 @@ def _with_links(data: str, pattern_ids: Sequence[UUID], heuristic_ids: Sequence[
     return episode.model_dump_json()
 
 
-def _pattern_values(pattern: Pattern, data: str | None = None) -> tuple[Any, ...]:
-    """(pattern_id, kind, domain, success_rate, occurrence_count, updated_us, data).
-
-    ``data`` is the pattern's JSON when the caller made it already.
-    """
+def _pattern_values(pattern: Pattern) -> tuple[Any, ...]:
+    """(pattern_id, kind, domain, success_rate, occurrence_count, updated_us, data)."""
     return (
         str(pattern.pattern_id),
         pattern.kind,
@@ -1347,7 +1348,10 @@ def _pattern_values(pattern: Pattern, data: str | None = None) -> tuple[Any, ...
         pattern.success_rate,
         pattern.occurrence_count,
         _us(pattern.updated_at),
-        pattern_json(pattern) if data is None else data,
+        # An exact member's own serializer writes what the union's does, without choosing.
+        pattern.model_dump_json()
+        if type(pattern) in _PATTERN_TYPES
+        else _PATTERN.dump_json(pattern).decode(),
     )
 
 
@@ -1449,14 +1453,14 @@ class _LearningTransaction:
             stmt = _PATTERNS_NO_DOMAIN
         else:
             stmt, params["v_domain"] = _PATTERNS_OF_DOMAIN, domain
-        return [pattern_from_json(d) for d in self._connection.scalars(stmt, params)]
+        return [_PATTERN.validate_json(d) for d in self._connection.scalars(stmt, params)]
 
     def get_patterns(self, pattern_ids: Sequence[UUID]) -> list[Pattern]:
         """See `LearningTransaction.get_patterns`."""
         out: list[Pattern] = []
         for chunk in self._chunks(pattern_ids):
             out += [
-                pattern_from_json(d)
+                _PATTERN.validate_json(d)
                 for d in self._session.scalars(
                     select(PatternRow.data).where(
                         PatternRow.namespace == self._namespace, PatternRow.pattern_id.in_(chunk)
@@ -1512,24 +1516,19 @@ class _LearningTransaction:
         """
         ns = self._namespace
         pause = writes.pause
-        made = writes.serialized
-        patterns = [
-            _pattern_values(p, made.get(p.pattern_id)) for p in _paced(writes.new_patterns, pause)
-        ]
+        patterns = [_pattern_values(p) for p in _paced(writes.new_patterns, pause)]
         self._many(
             "INSERT INTO mc_patterns (pattern_id, kind, domain, success_rate, occurrence_count, "
             "updated_us, data, namespace) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [(*v, ns) for v in patterns],
         )
-        changed = [
-            _pattern_values(p, made.get(p.pattern_id))
-            for p in _paced(writes.changed_patterns, pause)
-        ]
+        changed = [_pattern_values(p) for p in _paced(writes.changed_patterns, pause)]
         self._many(
             "UPDATE mc_patterns SET kind = ?, domain = ?, success_rate = ?, occurrence_count = ?, "
             "updated_us = ?, data = ? WHERE namespace = ? AND pattern_id = ?",
             [(*v[1:], ns, v[0]) for v in changed],
         )
+        made = writes.serialized
         self._many(
             "INSERT INTO mc_heuristics (heuristic_id, updated_us, data, namespace) "
             "VALUES (?, ?, ?, ?)",
