@@ -7,14 +7,25 @@ prints rows of: operation, size, p50, p95, ops/s.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Row", "measure", "parse_args", "print_table", "rss_bytes", "summarize"]
+__all__ = [
+    "NO_TUNING",
+    "HostTuning",
+    "Row",
+    "measure",
+    "parse_args",
+    "print_table",
+    "rss_bytes",
+    "summarize",
+]
 
 
 @dataclass
@@ -34,6 +45,69 @@ def parse_args(description: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, just check it runs")
     return parser.parse_args()
+
+
+@dataclass(frozen=True)
+class HostTuning:
+    """What a latency-sensitive host process may do for itself (none of it by default).
+
+    Attributes:
+        gc_freeze: Once started, move every object alive to the garbage collector's
+            permanent generation (`gc.freeze`), so full collections walk only what was
+            made since: the start-up objects of the interpreter, the libraries and the
+            memory's warm state are never walked again.
+        switch_interval_ms: `sys.setswitchinterval` in milliseconds (Python's default:
+            5): how long a thread may hold the interpreter while another waits for it.
+    """
+
+    gc_freeze: bool = False
+    switch_interval_ms: float | None = None
+
+    @staticmethod
+    def add_options(parser: argparse.ArgumentParser) -> None:
+        """Add ``--gc-freeze`` and ``--switch-interval-ms`` to a script's options."""
+        parser.add_argument(
+            "--gc-freeze",
+            action="store_true",
+            help="the host freezes its start-up objects (gc.freeze()) once started",
+        )
+        parser.add_argument(
+            "--switch-interval-ms",
+            type=float,
+            default=None,
+            help="the host's sys.setswitchinterval, in ms (Python's default: 5)",
+        )
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> HostTuning:
+        """The tuning the options ask for."""
+        return cls(args.gc_freeze, args.switch_interval_ms)
+
+    def started(self) -> None:
+        """Apply the tuning: call once the host has started (its memory open and warm)."""
+        if self.switch_interval_ms is not None:
+            sys.setswitchinterval(self.switch_interval_ms / 1000)
+        if self.gc_freeze:
+            gc.collect()
+            gc.freeze()
+
+    def stopped(self) -> None:
+        """Undo `started` (so the next run of the same script starts as Python does)."""
+        sys.setswitchinterval(0.005)
+        gc.unfreeze()
+
+    def describe(self) -> str:
+        """The tuning in words, for a table title ("" when none)."""
+        parts = []
+        if self.gc_freeze:
+            parts.append("host calls gc.freeze() once started")
+        if self.switch_interval_ms is not None:
+            parts.append(f"switch interval {self.switch_interval_ms:g} ms")
+        return "; ".join(parts)
+
+
+NO_TUNING = HostTuning()
+"""The host as Python starts it."""
 
 
 def measure(operation: str, size: str, fn: Callable[[], object], repeat: int) -> Row:

@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from _bench import Row, print_table, summarize
+from _bench import NO_TUNING, HostTuning, Row, print_table, summarize
 from _workload import Workload
 
 from memory_core import MemoryConfig, SyncSelfLearningMemory, hookimpl
@@ -65,8 +65,11 @@ def run(
     namespace: str,
     queue: int | None = None,
     learner: str = "thread",
+    host: HostTuning = NO_TUNING,
 ) -> list[Row]:
     """Run the loop for ``size`` episodes on ``url``; return the table rows.
+
+    ``host``: what the host process does for itself once the memory is open.
 
     ``queue`` overrides ``learning.queue_size`` (default config otherwise). ``learner``
     ``"process"`` learns in a ``memory-core learn --follow`` process instead of the
@@ -101,6 +104,7 @@ def run(
             stdout=subprocess.DEVNULL,
         )
     memory = SyncSelfLearningMemory(config, namespace=namespace, plugins=[probe])
+    host.started()
     perf, cpu = time.perf_counter, time.thread_time
     search_cpu: list[float] = []  # the searching thread's own CPU time (no waiting)
     t_start = perf()
@@ -165,6 +169,7 @@ def run(
         left = memory.engine.learning.stats()
     learned_all = perf()
     memory.close()
+    host.stopped()
 
     lags = sorted(probe.learned[e] - t for e, t in completed_at.items() if e in probe.learned)
     tag = f"{label}, {size:,}"
@@ -220,6 +225,7 @@ def parse() -> argparse.Namespace:
         help="learning.queue_size (default: the default config's); a larger queue lets "
         "learning lag behind instead of slowing the loop down",
     )
+    HostTuning.add_options(parser)
     return parser.parse_args()
 
 
@@ -229,12 +235,13 @@ def main() -> None:
     if args.sizes:
         sizes = [int(s) for s in args.sizes.split(",")]
     postgres = os.environ.get("MEMORY_CORE_BENCH_POSTGRES_URL")
+    host = HostTuning.from_args(args)
     for size in sizes:
         rows: list[Row] = []
         if args.backend in ("all", "sqlite"):
             with tempfile.TemporaryDirectory() as tmp:
                 url = f"sqlite:///{Path(tmp) / 'loop.db'}"
-                rows += run(url, "SQLite", size, "loop", args.learning_queue, args.learner)
+                rows += run(url, "SQLite", size, "loop", args.learning_queue, args.learner, host)
         if postgres and args.backend in ("all", "postgresql"):
             rows += run(
                 postgres,
@@ -243,6 +250,7 @@ def main() -> None:
                 f"loop-{uuid.uuid4().hex[:8]}",
                 args.learning_queue,
                 args.learner,
+                host,
             )
         setting = (
             "default config"
@@ -251,6 +259,8 @@ def main() -> None:
         )
         if args.learner == "process":
             setting += ", learning in a separate `memory-core learn --follow` process"
+        if host.describe():
+            setting += f"; {host.describe()}"
         print_table(f"Agent loop, {size:,} episodes back to back ({setting})", rows)
 
 

@@ -32,6 +32,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import tempfile
 import time
 import uuid
@@ -40,7 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from _bench import Row, print_table, summarize
+from _bench import NO_TUNING, HostTuning, Row, print_table, summarize
 from _workload import Workload
 
 from memory_core import MemoryConfig, SelfLearningMemory
@@ -99,9 +100,22 @@ async def _prefill(memory: SelfLearningMemory, workload: Workload, count: int) -
 
 
 async def run_agents(
-    cls: type[SelfLearningMemory], url: str, namespace: str, agents: int, episodes: int
+    cls: type[SelfLearningMemory],
+    url: str,
+    namespace: str,
+    agents: int,
+    episodes: int,
+    *,
+    host: HostTuning = NO_TUNING,
+    think: float = 0.0,
 ) -> tuple[dict[str, list[float]], float, list[float]]:
-    """Run ``agents`` coroutines for ``episodes`` episodes in all; return timings."""
+    """Run ``agents`` coroutines for ``episodes`` episodes in all; return timings.
+
+    ``host``: what the host process does for itself once started (after the prefill).
+    ``think``: mean seconds
+    a model call takes (before every step and before completing), drawn from an exponential
+    distribution (seeded) so that agents do not move in lockstep.
+    """
     workload = Workload(seed=agents)
     timings: dict[str, list[float]] = {
         "retrieve": [],
@@ -111,10 +125,16 @@ async def run_agents(
     }
     memory = cls(MemoryConfig(database_url=url), namespace=namespace)
     await _prefill(memory, workload, PREFILL)
+    host.started()
     remaining = [episodes]
     perf = time.perf_counter
 
-    async def agent() -> None:
+    async def agent(number: int) -> None:
+        rng = random.Random(number)
+
+        def model_call() -> float:
+            return rng.expovariate(1.0 / think) if think > 0 else 0.0
+
         while remaining[0] > 0:
             remaining[0] -= 1
             query, query_context = workload.query()
@@ -128,11 +148,11 @@ async def run_agents(
             timings["retrieve"].append(t1 - t0)
             timings["start_episode"].append(perf() - t1)
             for step in task.steps:
-                await asyncio.sleep(0)  # the LLM call
+                await asyncio.sleep(model_call())
                 t0 = perf()
                 await memory.log_step(episode_id, step)
                 timings["log_step"].append(perf() - t0)
-            await asyncio.sleep(0)
+            await asyncio.sleep(model_call())
             t0 = perf()
             await memory.complete_episode(episode_id, task.outcome)
             timings["complete_episode"].append(perf() - t0)
@@ -141,11 +161,12 @@ async def run_agents(
     stop = asyncio.Event()
     ticker = asyncio.create_task(_ticker(lags, stop))
     t_start = perf()
-    await asyncio.gather(*(agent() for _ in range(agents)))
+    await asyncio.gather(*(agent(number) for number in range(agents)))
     elapsed = perf() - t_start
     stop.set()
     await ticker
     await memory.close()
+    host.stopped()
     return timings, elapsed, lags
 
 
@@ -203,7 +224,7 @@ async def driver_rows(url: str, label: str, agents: int, writes: int) -> list[Ro
                 timings.append(time.perf_counter() - t0)
 
         t0 = time.perf_counter()
-        await asyncio.gather(*(agent() for _ in range(agents)))
+        await asyncio.gather(*(agent(number) for number in range(agents)))
         elapsed = time.perf_counter() - t0
         stop.set()
         await ticker
@@ -281,6 +302,13 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--agents", default="1,10,50", help="comma-separated agent counts")
     parser.add_argument("--backend", choices=["all", "sqlite", "postgresql"], default="all")
     parser.add_argument("--no-drivers", action="store_true", help="skip the driver table")
+    HostTuning.add_options(parser)
+    parser.add_argument(
+        "--think-ms",
+        type=float,
+        default=0.0,
+        help="how long each model call takes (5 per episode); 0: agents never wait",
+    )
     return parser.parse_args()
 
 
@@ -305,12 +333,29 @@ def main() -> None:
                     episodes = max(3 * agents, 30) if args.quick else max(20 * agents, 600)
                     namespace = f"agents-{uuid.uuid4().hex[:8]}"
                     timings, elapsed, lags = asyncio.run(
-                        run_agents(VARIANTS[variant], url, namespace, agents, episodes)
+                        run_agents(
+                            VARIANTS[variant],
+                            url,
+                            namespace,
+                            agents,
+                            episodes,
+                            host=HostTuning.from_args(args),
+                            think=args.think_ms / 1000,
+                        )
                     )
                     rows += agent_rows(
                         f"{backend}, {variant}, {agents} agents", timings, elapsed, lags
                     )
-            print_table(f"Async agents on one event loop ({backend}, default config)", rows)
+            setting = ", ".join(
+                part
+                for part in (
+                    "default config",
+                    f"model calls of {args.think_ms:g} ms on average" if args.think_ms else "",
+                    HostTuning.from_args(args).describe(),
+                )
+                if part
+            )
+            print_table(f"Async agents on one event loop ({backend}, {setting})", rows)
             if not args.no_drivers:
                 writes = 100 if args.quick else 2_000
                 driver = asyncio.run(driver_rows(url, backend, max(counts), writes))
