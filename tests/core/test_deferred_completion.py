@@ -8,6 +8,7 @@ logged to it) and durable within ``flush_interval_ms``; learning starts once it 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from typing import Any
 from uuid import UUID
@@ -257,3 +258,52 @@ def test_async_facade_refuses_calls_after_close(sqlite_url: str, namespace: str)
             await memory.search_episodes("anything")
 
     asyncio.run(main())
+
+
+class _HeldStore(SQLAlchemyEpisodeStore):
+    """A real store whose episode listing (what a search reads to build its index) can be
+    held, so a test can complete an episode while a search is in the middle of its work."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.hold = threading.Event()
+        self.listing = threading.Event()
+        self.release = threading.Event()
+
+    def list_episodes(self, namespace: str, query: Any) -> Any:
+        if self.hold.is_set():
+            self.listing.set()
+            assert self.release.wait(30), "the test never released the listing"
+        return super().list_episodes(namespace, query)
+
+
+def test_completing_never_waits_for_a_search_in_progress(database_url: str, namespace: str) -> None:
+    """The async facade completes on the event loop: waiting there for a search running on
+    the worker thread would stall every coroutine. The completed episode is indexed by the
+    next search instead, and found by it."""
+    store = _HeldStore(database_url)
+    config = MemoryConfig(database_url=database_url, load_plugins=False)
+    with (
+        contextlib.closing(store),
+        SyncSelfLearningMemory(config, namespace=namespace, store=store) as memory,
+    ):
+        episode_id = _run(memory, "Rotate the signing keys of the billing service")
+        store.hold.set()
+        searching = threading.Thread(target=memory.search_episodes, args=("keys",))
+        searching.start()
+        try:
+            assert store.listing.wait(30)  # the search holds the index, mid-build
+            completing = threading.Thread(
+                target=memory.complete_episode, args=(episode_id, TaskOutcome.success("done"))
+            )
+            completing.start()
+            completing.join(10)
+            assert not completing.is_alive(), "completion waited for the search"
+        finally:
+            store.hold.clear()
+            store.release.set()
+            searching.join(30)
+        found = memory.search_episodes("rotate the signing keys")
+        assert [hit.episode.episode_id for hit in found] == [episode_id]
+        memory.delete_episode(episode_id)
+        assert memory.search_episodes("rotate the signing keys") == []

@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from uuid import UUID
@@ -59,6 +59,8 @@ logger = logging.getLogger("memory_core.retrieval")
 
 _PAGE = 1_000
 _FEED_PAGE = 10_000
+_MAX_COMPLETED = 1_000
+"""Completions waiting for the next search beyond which completing indexes them itself."""
 _GAP_SECONDS = 10.0
 """How long a skipped change-feed sequence number is re-checked (late commits)."""
 _MAX_GAPS = 1_000
@@ -131,6 +133,9 @@ class RetrievalEngine:
             if self._config.episode_cache_size > 0
             else None
         )
+        # Completed here since the last search: indexed by the next one, so that completing
+        # never waits for a search in progress (the async facade completes on the event loop).
+        self._completed: deque[tuple[Episode, Sequence[float] | None, str]] = deque()
         self._pending: Counter[UUID] = Counter()
         self._pending_episodes: Counter[UUID] = Counter()
         self._pending_lock = threading.Lock()
@@ -141,6 +146,7 @@ class RetrievalEngine:
 
     def _ensure_fresh(self) -> EpisodeIndex:
         """Build the index on first use, else apply the change feed if it is due."""
+        self._index_completed()
         if self._index is None:
             self._build()
         else:
@@ -390,6 +396,7 @@ class RetrievalEngine:
     def _with_episodes(self, hits: Sequence[EpisodeHit]) -> list[RetrievedEpisode]:
         """The hits with their episodes (hits whose episode is gone are left out)."""
         with self._lock:
+            self._index_completed()
             found = self._load([h.episode_id for h in hits])
         if hits and self._config.record_retrievals:
             self._count_retrievals((), [h.episode_id for h in hits])
@@ -502,15 +509,24 @@ class RetrievalEngine:
                 )
             except MemoryCoreError as exc:
                 logger.warning("could not store the embedding of %s: %s", episode.episode_id, exc)
-        with self._lock:
+        self._completed.append((episode, vector, as_json or episode.model_dump_json()))
+        if len(self._completed) >= _MAX_COMPLETED:  # no search for a long while
+            with self._lock:
+                self._index_completed()
+
+    def _index_completed(self) -> None:
+        """Index the episodes completed since the last search (under ``_lock``)."""
+        while self._completed:
+            episode, vector, as_json = self._completed.popleft()
             if self._index is not None:
                 self._index.add(episode, vector)
             if self._episodes is not None:
-                self._episodes[episode.episode_id] = as_json or episode.model_dump_json()
+                self._episodes[episode.episode_id] = as_json
 
     def episode_deleted(self, episode_id: UUID) -> None:
         """Forget a deleted episode."""
         with self._lock:
+            self._index_completed()  # a completion still waiting must not come back
             self._forget(episode_id)
 
     def patterns_changed(self, patterns: Sequence[Pattern]) -> None:
