@@ -17,7 +17,10 @@ Sizes: 10k and 100k episodes (``--quick``: 300; ``--sizes 10000``). SQLite file 
 temporary directory; with ``MEMORY_CORE_BENCH_POSTGRES_URL`` set, PostgreSQL too (a fresh
 namespace per run).
 
-    python benchmarks/agent_loop.py [--quick] [--sizes 10000,100000]
+``--gc-freeze`` and ``--switch-interval-ms`` apply what a latency-sensitive host may do for
+itself once its memory is open (see `_bench.HostTuning`).
+
+    python benchmarks/agent_loop.py [--quick] [--sizes 10000,100000] [--gc-freeze]
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
 """Many async agents on one event loop sharing one `SelfLearningMemory`.
 
 N agents (1, 10, 50) run as coroutines on one event loop, each looping: a top-5
-``search_episodes`` with a fresh query, ``start_episode``, four ``log_step`` calls with an
-``await asyncio.sleep(0)`` between them (where an LLM call would be) and
-``complete_episode``. Background learning runs as configured by default. A ticker asking
-to wake every 5 ms records how late the loop wakes it (event-loop lag): what every other
-request served by that loop would feel.
+``search_episodes`` with a fresh query, ``start_episode``, four ``log_step`` calls with a
+model call before each and before ``complete_episode``. A model call is
+``await asyncio.sleep(0)`` by default (agents that never wait: the loop runs saturated),
+or ``--think-ms`` on average (exponentially distributed, seeded). Background learning runs
+as configured by default. A ticker asking to wake every 5 ms records how late the loop
+wakes it (event-loop lag): what every other request served by that loop would feel.
 
 Rows per backend and N: episodes/s, p50/p95 of retrieve, start, log_step and complete, and
 the loop lag p95 / max. ``--variant`` compares how the async facade runs blocking work:
@@ -23,7 +24,11 @@ synchronous SQLAlchemy in ``asyncio.to_thread``, SQLAlchemy's asyncio extension
 SQLite file in a temporary directory; PostgreSQL too when
 ``MEMORY_CORE_BENCH_POSTGRES_URL`` is set (a fresh namespace per run).
 
+``--gc-freeze`` and ``--switch-interval-ms`` apply what a latency-sensitive host may do for
+itself once started (see `_bench.HostTuning`).
+
     python benchmarks/async_agents.py [--quick] [--variant facade,to_thread,executor4]
+        [--think-ms 40] [--gc-freeze] [--switch-interval-ms 1]
 """
 
 from __future__ import annotations

@@ -626,6 +626,7 @@ class RetrievalEngine:
         self.flush_retrievals()
         index_budget.release(self)
         with self._lock:
+            self._completed.clear()
             self._index = None
             self._following = False
             self._patterns = None
