@@ -229,7 +229,7 @@ async def driver_rows(url: str, label: str, agents: int, writes: int) -> list[Ro
                 timings.append(time.perf_counter() - t0)
 
         t0 = time.perf_counter()
-        await asyncio.gather(*(agent(number) for number in range(agents)))
+        await asyncio.gather(*(agent() for _ in range(agents)))
         elapsed = time.perf_counter() - t0
         stop.set()
         await ticker
