@@ -396,7 +396,6 @@ class RetrievalEngine:
     def _with_episodes(self, hits: Sequence[EpisodeHit]) -> list[RetrievedEpisode]:
         """The hits with their episodes (hits whose episode is gone are left out)."""
         with self._lock:
-            self._index_completed()
             found = self._load([h.episode_id for h in hits])
         if hits and self._config.record_retrievals:
             self._count_retrievals((), [h.episode_id for h in hits])
