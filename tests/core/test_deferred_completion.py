@@ -307,3 +307,19 @@ def test_completing_never_waits_for_a_search_in_progress(database_url: str, name
         assert [hit.episode.episode_id for hit in found] == [episode_id]
         memory.delete_episode(episode_id)
         assert memory.search_episodes("rotate the signing keys") == []
+
+
+def test_completions_waiting_for_a_search_stay_bounded(database_url: str, namespace: str) -> None:
+    """A process that completes episodes and never searches again does not keep them all
+    queued for the index: past a bound, completing indexes the queue itself."""
+    config = MemoryConfig(database_url=database_url, load_plugins=False)
+    with SyncSelfLearningMemory(config, namespace=namespace) as memory:
+        memory.search_episodes("warm up")  # the index exists from here on
+        for number in range(1_100):
+            episode_id = memory.start_episode(f"Archive the ledger of day {number}", CONTEXT)
+            memory.complete_episode(episode_id, TaskOutcome.success("archived"))
+        waiting = memory.engine.retrieval._completed  # the queue under test
+        assert 0 < len(waiting) < 1_000
+        found = memory.search_episodes("archive the ledger of day 1099", limit=1)
+        assert [hit.episode.episode_id for hit in found] == [episode_id]
+        assert not waiting
