@@ -33,6 +33,7 @@ def tests_core_only(session: nox.Session) -> None:
         "pytest",
         "pytest-asyncio",
         "hypothesis",
+        "pgserver",  # a private PostgreSQL server for the PostgreSQL variants
         "hatchling",  # the plugin tests pip-install the example plugin without isolation
         "editables",
     )

@@ -1,16 +1,20 @@
 """Shared fixtures: database URLs (SQLite file + real PostgreSQL), memories, namespaces.
 
-PostgreSQL tests need ``MEMORY_CORE_TEST_POSTGRES_URL`` (e.g.
-``postgresql://user:pw@127.0.0.1:5432/db``). Without it they are skipped with a reason,
-except in CI (``CI=true``) or with ``MEMORY_CORE_REQUIRE_POSTGRES=1``, where a missing
-server fails the run instead: ``.ci/run`` starts one.
+PostgreSQL tests run against ``MEMORY_CORE_TEST_POSTGRES_URL`` when it is set (e.g.
+``postgresql://user:pw@127.0.0.1:5432/db``; ``.ci/run`` starts such a server), else
+against a private PostgreSQL server this run starts from the ``pgserver`` package (a test
+dependency: PostgreSQL's own binaries in a wheel), in a temporary directory deleted at
+exit. Either way they run: a machine with Python and pip has all they need.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
+import tempfile
 import uuid
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,41 +29,39 @@ if _ROOT not in sys.path:  # make ``tests.support`` importable (--import-mode=im
     sys.path.insert(0, _ROOT)
 
 
-def postgres_url() -> str | None:
-    """The PostgreSQL URL for tests, skipping (or failing in CI) when none is configured."""
-    url = os.environ.get(POSTGRES_ENV)
-    if url:
-        return url
-    if os.environ.get("CI", "").lower() == "true" or os.environ.get("MEMORY_CORE_REQUIRE_POSTGRES"):
-        pytest.fail(f"PostgreSQL is required here but {POSTGRES_ENV} is not set", pytrace=False)
-    pytest.skip(
-        f"PostgreSQL tests need a server: set {POSTGRES_ENV}=postgresql://user:pw@127.0.0.1/db "
-        "(.ci/run shows how to start one)"
-    )
-    return None
-
-
-@pytest.fixture(scope="session")
-def _postgres_ready() -> str | None:
-    """The PostgreSQL URL, if configured.
+def postgres_url() -> str:
+    """The PostgreSQL server of the tests: ``MEMORY_CORE_TEST_POSTGRES_URL``, else a private one.
 
     Tables are created on first use and never dropped here: every test works in its own
-    namespace, so runs sharing one database do not disturb each other (``.ci/run`` starts
-    from a fresh database).
+    namespace, so runs sharing one database do not disturb each other.
     """
-    return os.environ.get(POSTGRES_ENV) or None
+    return os.environ.get(POSTGRES_ENV) or _private_postgres()
+
+
+@functools.cache
+def _private_postgres() -> str:
+    """Start a PostgreSQL server for this run (stopped, its files deleted, at exit)."""
+    with warnings.catch_warnings():  # it may warn that XDG_RUNTIME_DIR is unset
+        warnings.simplefilter("ignore")
+        try:
+            import pgserver
+        except ImportError:
+            pytest.fail(
+                f"PostgreSQL tests need a server: install the test dependencies (pip install "
+                f"-r requirements-dev.txt, which brings pgserver) or set {POSTGRES_ENV}",
+                pytrace=False,
+            )
+        data = tempfile.mkdtemp(prefix="memory-core-test-pg-")
+        server = pgserver.get_server(data, cleanup_mode="delete")
+        return str(server.get_uri())
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(
-    request: pytest.FixtureRequest, tmp_path: Path, _postgres_ready: str | None
-) -> str:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A real database URL: a SQLite file in tmp_path, or the test PostgreSQL server."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'memory.db'}"
-    url = postgres_url()
-    assert url is not None
-    return url
+    return postgres_url()
 
 
 @pytest.fixture

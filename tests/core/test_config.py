@@ -101,7 +101,6 @@ def test_from_env_reads_top_level_and_nested_variables() -> None:
         # Not settings: read elsewhere, or by the test suite.
         "MEMORY_CORE_HOME": "/tmp/somewhere",
         "MEMORY_CORE_TEST_POSTGRES_URL": "postgresql://x@y/z",
-        "MEMORY_CORE_REQUIRE_POSTGRES": "1",
         "OTHER_VARIABLE": "ignored",
     }
     config = MemoryConfig.from_env(env)

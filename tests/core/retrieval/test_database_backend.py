@@ -57,7 +57,6 @@ ROOT = Path(__file__).resolve().parents[3]
 def pg_store() -> Iterator[SQLAlchemyEpisodeStore]:
     """A store on the test PostgreSQL server."""
     url = postgres_url()
-    assert url is not None
     store = SQLAlchemyEpisodeStore(url)
     yield store
     store.close()
@@ -399,7 +398,6 @@ def test_postings_follow_the_knobs_they_were_computed_with(
 
 def test_backend_switch_and_auto(tmp_path: Path, pg_store: SQLAlchemyEpisodeStore) -> None:
     url = postgres_url()
-    assert url is not None
     namespace = f"db-{uuid4().hex[:12]}"
     pg_store.write(namespace, WriteBatch(new_episodes=generate_corpus(30, seed=2)))
 
@@ -488,7 +486,6 @@ _COMPLETE_ELSEWHERE = textwrap.dedent(
 
 def test_an_episode_completed_in_another_process_is_searchable_at_once() -> None:
     url = postgres_url()
-    assert url is not None
     namespace = f"db-{uuid4().hex[:12]}"
     config = MemoryConfig(
         database_url=url,
@@ -660,7 +657,6 @@ def test_the_learning_effect_is_the_same_with_either_backend() -> None:
 def test_upgrading_fills_in_the_postings_of_episodes_indexed_before() -> None:
     """A schema-5 database (documents, no postings) gets them from its documents."""
     base = postgres_url()
-    assert base is not None
     schema = f"pst_{uuid4().hex[:12]}"
     admin = create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1))
     with admin.begin() as connection:

@@ -48,7 +48,7 @@ def default_database_url() -> str:
     return f"sqlite:///{base / 'memory.db'}"
 
 
-_NOT_SETTINGS = ("MEMORY_CORE_HOME", "MEMORY_CORE_REQUIRE_POSTGRES")
+_NOT_SETTINGS = ("MEMORY_CORE_HOME",)
 
 
 def _not_a_setting(key: str) -> bool:
