@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from uuid import UUID
 
 from tests.support.corpus import FAMILIES, make_episode
 
 from memory_core import (
+    Heuristic,
     MemoryConfig,
     RetrievalConfig,
     SQLAlchemyEpisodeStore,
@@ -16,7 +17,7 @@ from memory_core import (
     ToolSequence,
 )
 from memory_core.retrieval import EpisodeFilters, RetrievalEngine
-from memory_core.storage import Change
+from memory_core.storage import Change, ChangeEntity
 from memory_core.storage.base import WriteBatch
 
 
@@ -24,6 +25,7 @@ class LateFeedStore(SQLAlchemyEpisodeStore):
     """Hides chosen change-feed entries, as if their transactions committed late."""
 
     hidden: set[int]
+    feed_in_commit_order = False  # entries can show up late here, as on PostgreSQL
 
     def changes_since(self, namespace: str, seq: int, *, limit: int = 10_000) -> list[Change]:
         return [
@@ -131,3 +133,96 @@ def test_a_follower_behind_a_trimmed_feed_rebuilds(sqlite_url: str, namespace: s
         engine.close()
         writer.close()
         follower_store.close()
+
+
+class RecordingStore(SQLAlchemyEpisodeStore):
+    """Records what each change-feed read asked for and got."""
+
+    reads: list[tuple[list[ChangeEntity] | None, list[Change]]]
+
+    def changes_since(
+        self,
+        namespace: str,
+        seq: int,
+        *,
+        limit: int = 10_000,
+        entities: Collection[ChangeEntity] | None = None,
+    ) -> list[Change]:
+        found = super().changes_since(namespace, seq, limit=limit, entities=entities)
+        self.reads.append((None if entities is None else list(entities), found))
+        return found
+
+
+def test_changes_since_keeps_the_entities_asked_for(sqlite_url: str, namespace: str) -> None:
+    store = SQLAlchemyEpisodeStore(sqlite_url)
+    rng = random.Random(2)
+    try:
+        episode = make_episode(FAMILIES[0], rng, description="Rotate JWT refresh tokens")
+        store.write(namespace, WriteBatch(new_episodes=[episode], completed=[episode]))
+        pattern = ToolSequence(tools=["pytest"], success_rate=0.5, context=TaskContext())
+        store.merge_patterns(namespace, None, [pattern], lambda new, stored: None)
+        rule = Heuristic(condition="when the test fails", action="read the log")
+        store.merge_heuristics(namespace, [rule], lambda new, stored: None)
+        everything = store.changes_since(namespace, 0)
+        assert {c.entity for c in everything} == {"episode", "pattern", "heuristic"}
+        episodes = store.changes_since(namespace, 0, entities=["episode"])
+        assert episodes == [c for c in everything if c.entity == "episode"]
+        assert store.changes_since(namespace, 0, entities=[]) == []
+        store.delete_namespace(namespace)
+        assert [c.entity for c in store.changes_since(namespace, 0, entities=[])] == [
+            "namespace"
+        ]  # a deletion is always there
+    finally:
+        store.close()
+
+
+def test_a_feed_in_commit_order_is_read_for_what_the_view_follows(
+    sqlite_url: str, namespace: str
+) -> None:
+    store = RecordingStore(sqlite_url)
+    store.reads = []
+    writer = SQLAlchemyEpisodeStore(sqlite_url)  # another process, as far as the feed goes
+    assert store.feed_in_commit_order  # SQLite: one writer at a time
+    config = MemoryConfig(
+        database_url=sqlite_url,
+        retrieval=RetrievalConfig(refresh_interval_seconds=0, record_retrievals=False),
+    )
+    engine = RetrievalEngine(config, store, namespace)
+    rng = random.Random(3)
+    context = TaskContext(language="python")
+
+    def write_elsewhere(description: str, tool: str) -> UUID:
+        episode = make_episode(FAMILIES[0], rng, description=description)
+        writer.write(namespace, WriteBatch(new_episodes=[episode], completed=[episode]))
+        pattern = ToolSequence(tools=[tool], success_rate=0.5, context=context)
+        writer.merge_patterns(namespace, None, [pattern], lambda new, stored: None)
+        rule = Heuristic(condition=f"when {tool} fails", action="read the log")
+        writer.merge_heuristics(namespace, [rule], lambda new, stored: None)
+        return episode.episode_id
+
+    def found(query: str) -> list[UUID]:
+        hits = engine.search_episodes(query, TaskContext(), 5, EpisodeFilters())
+        return [r.episode.episode_id for r in hits if r.episode.task_description == query]
+
+    try:
+        first = write_elsewhere("Rotate JWT refresh tokens", "pytest")
+        assert found("Rotate JWT refresh tokens") == [first]
+        store.reads.clear()
+        second = write_elsewhere("Import CSV files into the warehouse", "mypy")
+        assert found("Import CSV files into the warehouse") == [second]
+        assert [asked for asked, _ in store.reads] == [["episode"]]  # patterns not followed
+        assert {c.entity for _, got in store.reads for c in got} == {"episode"}
+
+        assert len(engine.search_patterns(context, None, 5)) == 2  # now they are
+        store.reads.clear()
+        write_elsewhere("Resize product images", "ruff")
+        tools = [
+            getattr(r.pattern, "tools", None) for r in engine.search_patterns(context, None, 5)
+        ]
+        assert sorted(tools) == [["mypy"], ["pytest"], ["ruff"]]
+        assert [asked for asked, _ in store.reads] == [["episode", "pattern"]]
+        assert {c.entity for _, got in store.reads for c in got} == {"episode", "pattern"}
+    finally:
+        engine.close()
+        writer.close()
+        store.close()

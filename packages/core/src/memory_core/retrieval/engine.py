@@ -50,7 +50,7 @@ from memory_core.retrieval.database import DatabaseRanker
 from memory_core.retrieval.filters import EpisodeFilters
 from memory_core.retrieval.index import EpisodeHit, EpisodeIndex, episode_text
 from memory_core.retrieval.patterns import PatternRanker
-from memory_core.storage import EpisodeQuery, EpisodeStore
+from memory_core.storage import ChangeEntity, EpisodeQuery, EpisodeStore
 from memory_core.storage.search_index import SearchIndex
 
 __all__ = ["EpisodeFilters", "RetrievalEngine"]
@@ -195,9 +195,23 @@ class RetrievalEngine:
         now = time.monotonic()
         self._gaps = {seq: seen for seq, seen in self._gaps.items() if now - seen < _GAP_SECONDS}
         cursor = min(self._gaps, default=self._seq + 1) - 1
+        # A feed read in commit order has no late entries, so it can leave out what this
+        # view does not follow (heuristics always; patterns until they are searched).
+        in_order = bool(getattr(self._store, "feed_in_commit_order", False))
+        wanted: list[ChangeEntity] = []
+        if self._index is not None:
+            wanted.append("episode")
+        if self._patterns is not None:
+            wanted.append("pattern")
         while True:
             try:
-                changes = self._store.changes_since(self._namespace, cursor, limit=_FEED_PAGE)
+                changes = (
+                    self._store.changes_since(
+                        self._namespace, cursor, limit=_FEED_PAGE, entities=wanted
+                    )
+                    if in_order
+                    else self._store.changes_since(self._namespace, cursor, limit=_FEED_PAGE)
+                )
             except ChangeFeedTrimmedError as exc:
                 self._restart(str(exc))
                 return
@@ -211,7 +225,8 @@ class RetrievalEngine:
                 if change.seq > self._seq:
                     # sequence numbers skipped here may belong to transactions that commit
                     # later (PostgreSQL assigns them at insert): re-check them for a while
-                    for missing in range(max(self._seq + 1, change.seq - _MAX_GAPS), change.seq):
+                    first = self._seq + 1 if not in_order else change.seq
+                    for missing in range(max(first, change.seq - _MAX_GAPS), change.seq):
                         self._gaps[missing] = now
                     self._seq = change.seq
                 if change.entity == "episode":

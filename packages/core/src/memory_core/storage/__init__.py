@@ -2,6 +2,7 @@
 
 from memory_core.storage.base import (
     Change,
+    ChangeEntity,
     EpisodeQuery,
     EpisodeStore,
     HeuristicMerge,
@@ -14,6 +15,7 @@ from memory_core.storage.sqlalchemy import SQLAlchemyEpisodeStore, normalize_dat
 
 __all__ = [
     "Change",
+    "ChangeEntity",
     "EpisodeQuery",
     "EpisodeStore",
     "HeuristicMerge",

@@ -7,7 +7,7 @@ never read or write another namespace's rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,6 +27,7 @@ from memory_core.models import (
 __all__ = [
     "BatchLearningStore",
     "Change",
+    "ChangeEntity",
     "EpisodeQuery",
     "EpisodeState",
     "EpisodeStore",
@@ -85,6 +86,10 @@ NAMESPACE_DELETED = UUID(int=0)
 """``entity_id`` of the change-feed entry (entity ``"namespace"``) left by a deleted namespace."""
 
 
+ChangeEntity = Literal["episode", "pattern", "heuristic", "namespace"]
+"""What a change-feed entry is about."""
+
+
 @dataclass(frozen=True, slots=True)
 class Change:
     """One entry of a store's change feed, used to keep other processes' views fresh.
@@ -94,7 +99,7 @@ class Change:
     """
 
     seq: int
-    entity: Literal["episode", "pattern", "heuristic", "namespace"]
+    entity: ChangeEntity
     entity_id: UUID
     op: Literal["upsert", "delete"]
 
@@ -372,9 +377,22 @@ class EpisodeStore(Protocol):
         """Return heuristics, most recently updated first."""
         ...
 
-    def changes_since(self, namespace: str, seq: int, *, limit: int = 10_000) -> list[Change]:
+    def changes_since(
+        self,
+        namespace: str,
+        seq: int,
+        *,
+        limit: int = 10_000,
+        entities: Collection[ChangeEntity] | None = None,
+    ) -> list[Change]:
         """Entries of the change feed with a sequence number above ``seq``, in order.
 
+        ``entities`` keeps only the entries of those entities (and the ``"namespace"``
+        ones, which are always included). Readers pass it only to a store with a true
+        ``feed_in_commit_order`` attribute (optional; absent means false): one whose
+        entries become visible in sequence order, so that a skipped number is never an
+        entry still to come. Elsewhere a reader must see every number to tell a filtered
+        entry from a late one.
         A store that trims its feed raises `memory_core.errors.ChangeFeedTrimmedError`
         when entries above ``seq`` may be gone; the caller then rebuilds its view.
         """

@@ -13,7 +13,7 @@ import json
 import logging
 import threading
 from array import array
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -76,6 +76,7 @@ from memory_core.storage._schema import (
 )
 from memory_core.storage.base import (
     Change,
+    ChangeEntity,
     EpisodeQuery,
     EpisodeState,
     HeuristicMerge,
@@ -1034,19 +1035,38 @@ class SQLAlchemyEpisodeStore(BrowseQueries, ErasureQueries):
 
     # ------------------------------------------------------------ change feed
 
-    def changes_since(self, namespace: str, seq: int, *, limit: int = 10_000) -> list[Change]:
+    @property
+    def feed_in_commit_order(self) -> bool:
+        """True on SQLite: one writer at a time, so entries become visible in sequence order.
+
+        On PostgreSQL a sequence number is drawn at insert and becomes visible at commit,
+        so a later number can be read before an earlier one (see `changes_since`).
+        """
+        return self.dialect == "sqlite"
+
+    def changes_since(
+        self,
+        namespace: str,
+        seq: int,
+        *,
+        limit: int = 10_000,
+        entities: Collection[ChangeEntity] | None = None,
+    ) -> list[Change]:
         """Entries of the change feed with a sequence number above ``seq``, in order.
+
+        ``entities``: only the entries of those entities, and the namespace's deletion
+        (see `memory_core.storage.EpisodeStore.changes_since`).
 
         Raises:
             ChangeFeedTrimmedError: Entries above ``seq`` were trimmed (`compact_changes`).
         """
+        stmt = select(ChangeRow.seq, ChangeRow.entity, ChangeRow.entity_id, ChangeRow.op).where(
+            ChangeRow.namespace == namespace, ChangeRow.seq > seq
+        )
+        if entities is not None:
+            stmt = stmt.where(ChangeRow.entity.in_(sorted({*entities, "namespace"})))
         with self._session() as session:
-            rows = session.execute(
-                select(ChangeRow.seq, ChangeRow.entity, ChangeRow.entity_id, ChangeRow.op)
-                .where(ChangeRow.namespace == namespace, ChangeRow.seq > seq)
-                .order_by(ChangeRow.seq)
-                .limit(limit)
-            ).all()
+            rows = session.execute(stmt.order_by(ChangeRow.seq).limit(limit)).all()
             # read after the entries: a trim committed meanwhile shows here, never unseen
             horizon = session.scalar(
                 select(FeedHorizonRow.seq).where(FeedHorizonRow.namespace == namespace)
