@@ -223,11 +223,12 @@ class RetrievalEngine:
                 if change.seq <= self._seq and self._gaps.pop(change.seq, None) is None:
                     continue  # already applied
                 if change.seq > self._seq:
-                    # sequence numbers skipped here may belong to transactions that commit
-                    # later (PostgreSQL assigns them at insert): re-check them for a while
-                    first = self._seq + 1 if not in_order else change.seq
-                    for missing in range(max(first, change.seq - _MAX_GAPS), change.seq):
-                        self._gaps[missing] = now
+                    if not in_order:
+                        # sequence numbers skipped here may belong to transactions that
+                        # commit later (PostgreSQL draws them at insert): re-check them
+                        start = max(self._seq + 1, change.seq - _MAX_GAPS)
+                        for missing in range(start, change.seq):
+                            self._gaps[missing] = now
                     self._seq = change.seq
                 if change.entity == "episode":
                     if change.op == "delete":
