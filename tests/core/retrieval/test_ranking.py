@@ -337,3 +337,23 @@ def test_one_pass_by_outcome_equals_one_filtered_search_per_outcome(corpus, with
                 index.search_by_outcome(query.description, context, limit, ("success",), now=NOW_TS)
             )
     assert failures > 0
+
+
+def test_the_reward_part_is_the_reward_over_its_scale_within_zero_and_one() -> None:
+    config = RetrievalConfig()
+    rng = random.Random(5)
+    index = EpisodeIndex(config)
+    rewards = {None: 0.0, 0.0: 0.0, 0.7: 0.7 / config.reward_scale, 1.5: 0.75, 9.0: 1.0}
+    ids = {}
+    for total in rewards:
+        episode = make_episode(FAMILIES[0], rng, description="Rotate the JWT signing keys")
+        assert episode.reward is not None
+        reward = None if total is None else episode.reward.model_copy(update={"total": total})
+        episode = episode.model_copy(update={"reward": reward})
+        index.add(episode)
+        ids[episode.episode_id] = total
+    hits = search(index, "rotate JWT signing keys", limit=10, include_below_floor=True)
+    assert len(hits) == len(rewards)
+    for hit in hits:
+        expected = config.reward_weight * rewards[ids[hit.episode_id]]
+        assert hit.breakdown["reward"] == pytest.approx(expected, rel=1e-6)

@@ -308,6 +308,7 @@ class EpisodeIndex:
         self._start_us = Column(np.int64)
         self._end_s = Column(np.float64)
         self._reward = Column(np.float32, np.nan)
+        self._reward_score = Column(np.float32)  # reward / reward_scale, within [0, 1]
         self._group = Column(np.int32)
         self._task_type = Column(np.int8)
         self._outcome = Column(np.int8, -1)
@@ -377,7 +378,10 @@ class EpisodeIndex:
         self._ids.append(episode_id)
         self._start_us.append(start_us)
         self._end_s.append(end_s)
-        self._reward.append(np.nan if reward is None else reward)
+        stored = np.float32(np.nan if reward is None else reward)
+        self._reward.append(stored)
+        scaled = stored / self.config.reward_scale  # float32, as over the column
+        self._reward_score.append(0.0 if np.isnan(scaled) else min(max(scaled, 0.0), 1.0))
         self._group.append(self._groups.id(context))
         self._task_type.append(_TASK_TYPES[TaskType(task_type)])
         self._outcome.append(_OUTCOMES.get(outcome_kind, -1) if outcome_kind else -1)
@@ -418,6 +422,7 @@ class EpisodeIndex:
             self._start_us,
             self._end_s,
             self._reward,
+            self._reward_score,
             self._group,
             self._task_type,
             self._outcome,
@@ -575,12 +580,7 @@ class EpisodeIndex:
         if len(idx) == 0:
             return None
 
-        zeros = np.zeros(len(idx), np.float32)
         ctx = ctx_table[self._group.values[idx]]
-        reward = np.nan_to_num(self._reward.values[idx] / cfg.reward_scale, nan=0.0)
-        reward = np.clip(reward, 0.0, 1.0)
-        age = np.maximum((time.time() if now is None else now) - self._end_s.values[idx], 0.0)
-        recency = np.exp2(age * (-1.0 / (_SECONDS_PER_DAY * cfg.recency_half_life_days)))
         share = cfg.context_relevance_share
         relevance: np.ndarray[Any, Any]
         if text is None:
@@ -589,6 +589,17 @@ class EpisodeIndex:
             relevance = text[idx] * (1.0 - share + share * ctx)
         else:  # an unstated context counts as a half match, as if the context were unknown
             relevance = text[idx] * (1.0 - share / 2)
+        if not include_below_floor:  # the rest is scored only for what stays
+            keep = relevance >= floor
+            if not keep.all():
+                idx, ctx, relevance = idx[keep], ctx[keep], relevance[keep]
+                if len(idx) == 0:
+                    return None
+
+        zeros = np.zeros(len(idx), np.float32)
+        reward = self._reward_score.values[idx]
+        age = np.maximum((time.time() if now is None else now) - self._end_s.values[idx], 0.0)
+        recency = np.exp2(age * (-1.0 / (_SECONDS_PER_DAY * cfg.recency_half_life_days)))
         parts = {
             "lexical": w_lex * lexical[idx] if lexical is not None else zeros,
             "semantic": w_sem * semantic[idx] if semantic is not None else zeros,
@@ -600,14 +611,7 @@ class EpisodeIndex:
             del parts["semantic"]
         score = sum(parts.values())
         assert isinstance(score, np.ndarray)
-        scored = _Scored(idx, score, relevance, parts)
-        if not include_below_floor:
-            keep = relevance >= floor
-            if not keep.all():
-                scored = scored.subset(keep)
-            if len(scored.idx) == 0:
-                return None
-        return scored
+        return _Scored(idx, score, relevance, parts)
 
     def _pick(self, scored: _Scored, limit: int, *, diversify: bool) -> list[EpisodeHit]:
         """The best ``limit`` of the scored episodes (diversified if asked), as hits."""
