@@ -393,6 +393,7 @@ class EpisodeStore(Protocol):
         entries become visible in sequence order, so that a skipped number is never an
         entry still to come. Elsewhere a reader must see every number to tell a filtered
         entry from a late one.
+
         A store that trims its feed raises `memory_core.errors.ChangeFeedTrimmedError`
         when entries above ``seq`` may be gone; the caller then rebuilds its view.
         """
