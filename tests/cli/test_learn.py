@@ -7,13 +7,16 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 
 from tests.cli.conftest import Cli
 
 from memory_core import SQLAlchemyEpisodeStore
+from memory_core.cli.learn import _stop_on_signals
 
 WRITERS = 2
 EPISODES_PER_WRITER = 60
@@ -209,3 +212,24 @@ def test_follow_learns_episodes_stored_while_it_runs(
     code, out, err = _stop(learner)
     assert code == 0, err
     assert out.startswith("Learned 6 episodes"), out
+
+
+def test_a_signal_arriving_while_the_stop_event_is_locked_does_not_hang() -> None:
+    """The handler runs in the main thread, which may hold the event's lock at that moment
+    (entering or leaving ``stop.wait``): it must not wait for that lock."""
+    stop = threading.Event()
+    returned = threading.Event()
+
+    def signal_during_wait(handler: Callable[[int, FrameType | None], object]) -> None:
+        with stop._cond:  # type: ignore[attr-defined]  # as inside stop.wait()
+            handler(signal.SIGINT, None)
+        returned.set()
+
+    with _stop_on_signals(stop):
+        handler = signal.getsignal(signal.SIGINT)
+        assert callable(handler)
+        # run where a hang cannot stop the test run: a thread that may be left behind
+        threading.Thread(target=signal_during_wait, args=(handler,), daemon=True).start()
+        assert returned.wait(10), "the signal handler waited for the stop event's lock"
+        assert stop.wait(10)  # and the stop is still delivered
+    assert signal.getsignal(signal.SIGINT) is not handler  # the previous handler is back

@@ -6,6 +6,7 @@ learned by exactly one of them (see `memory_core.learning.learner`).
 
 from __future__ import annotations
 
+import queue
 import signal
 import threading
 from collections.abc import Iterator
@@ -24,17 +25,32 @@ __all__ = ["learn_command"]
 
 @contextmanager
 def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """SIGINT and SIGTERM set ``stop`` (the batch under way finishes) instead of killing."""
+    """SIGINT and SIGTERM set ``stop`` (the batch under way finishes) instead of killing.
 
-    def handler(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()
+    The handler only queues the signal; a thread sets ``stop``. Setting it in the handler
+    could wait forever: the handler runs in the main thread, which may be holding the
+    event's own lock at that moment (entering or leaving ``stop.wait``). `queue.SimpleQueue`
+    is safe to put to from a signal handler.
+    """
+    received: queue.SimpleQueue[int | None] = queue.SimpleQueue()
 
+    def relay() -> None:
+        if received.get() is not None:
+            stop.set()
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        received.put_nowait(signum)
+
+    relay_thread = threading.Thread(target=relay, name="memory-core-signals", daemon=True)
+    relay_thread.start()
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+        received.put_nowait(None)  # ends the relay when no signal came
+        relay_thread.join()
 
 
 def learn_command(
