@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -75,8 +73,8 @@ def run(
     ``host``: what the host process does for itself once the memory is open.
 
     ``queue`` overrides ``learning.queue_size`` (default config otherwise). ``learner``
-    ``"process"`` learns in a ``memory-core learn --follow`` process instead of the
-    memory's background threads (``learning.mode = "external"``).
+    ``"process"`` learns in the memory's learner process (``learning.mode = "process"``)
+    instead of its background threads.
     """
     import bm25s  # a development dependency, imported where used
 
@@ -96,15 +94,9 @@ def run(
         config = config.model_copy(
             update={"learning": config.learning.model_copy(update={"queue_size": queue})}
         )
-    follower = None
     if learner == "process":
         config = config.model_copy(
-            update={"learning": config.learning.model_copy(update={"mode": "external"})}
-        )
-        command = ["--database-url", url, "--namespace", namespace, "learn", "--follow"]
-        follower = subprocess.Popen(
-            [sys.executable, "-m", "memory_core", *command, "--interval", "0.05"],
-            stdout=subprocess.DEVNULL,
+            update={"learning": config.learning.model_copy(update={"mode": "process"})}
         )
     memory = SyncSelfLearningMemory(config, namespace=namespace, plugins=[probe])
     host.started()
@@ -156,20 +148,11 @@ def run(
         ours.append(t1 - t0)
         theirs.append(t2 - t1)
 
-    if follower is None:
-        caught_up = memory.wait_for_learning(timeout=LEARNING_WAIT)
-        left = memory.engine.learning.stats()
-        processed = left.processed
-    else:
-        memory.flush()
-        deadline = perf() + LEARNING_WAIT
-        while memory.engine.store.unlearned_episode_ids(namespace) and perf() < deadline:
-            time.sleep(0.05)
-        pending = len(memory.engine.store.unlearned_episode_ids(namespace))
-        caught_up, processed = not pending, size - pending
-        follower.terminate()
-        follower.wait(timeout=60)
-        left = memory.engine.learning.stats()
+    caught_up = memory.wait_for_learning(timeout=LEARNING_WAIT)
+    left = memory.engine.learning.stats()
+    processed = left.processed
+    if learner == "process":
+        processed = size - len(memory.engine.store.unlearned_episode_ids(namespace))
     learned_all = perf()
     memory.close()
     host.stopped()
@@ -193,8 +176,8 @@ def run(
     lag_row = summarize("learning lag", tag, lags or [0.0], learn_seconds, "completion -> learned")
     lag_row.ops_per_s = processed / learn_seconds
     lag_row.note = (
-        "learned/s over the run, in a `memory-core learn --follow` process (lag not measured)"
-        if follower is not None
+        "learned/s over the run, in the memory's learner process (lag not measured)"
+        if learner == "process"
         else f"learned/s over the run; {len(lags):,} learned; queue max {max_depth:,}, "
         f"{backlog:,} left at loop end"
         + ("" if caught_up else f", {left.queued + left.in_flight:,} after {LEARNING_WAIT:g} s")
@@ -219,7 +202,7 @@ def parse() -> argparse.Namespace:
         choices=["thread", "process"],
         default="thread",
         help="thread: the memory's background learning (default config); process: "
-        "learning.mode='external' and one `memory-core learn --follow` process",
+        "learning.mode='process' (the memory's own learner process)",
     )
     parser.add_argument(
         "--learning-queue",
@@ -261,7 +244,7 @@ def main() -> None:
             else f"learning.queue_size={args.learning_queue:,}"
         )
         if args.learner == "process":
-            setting += ", learning in a separate `memory-core learn --follow` process"
+            setting += ', learning.mode="process"'
         if host.describe():
             setting += f"; {host.describe()}"
         print_table(f"Agent loop, {size:,} episodes back to back ({setting})", rows)

@@ -113,13 +113,15 @@ async def run_agents(
     *,
     host: HostTuning = NO_TUNING,
     think: float = 0.0,
+    learner: str = "thread",
 ) -> tuple[dict[str, list[float]], float, list[float]]:
     """Run ``agents`` coroutines for ``episodes`` episodes in all; return timings.
 
     ``host``: what the host process does for itself once started (after the prefill).
     ``think``: mean seconds
     a model call takes (before every step and before completing), drawn from an exponential
-    distribution (seeded) so that agents do not move in lockstep.
+    distribution (seeded) so that agents do not move in lockstep. ``learner``
+    ``"process"``: ``learning.mode = "process"`` instead of the default background threads.
     """
     workload = Workload(seed=agents)
     timings: dict[str, list[float]] = {
@@ -128,7 +130,10 @@ async def run_agents(
         "log_step": [],
         "complete_episode": [],
     }
-    memory = cls(MemoryConfig(database_url=url), namespace=namespace)
+    config = MemoryConfig(database_url=url)
+    if learner == "process":
+        config.learning.mode = "process"
+    memory = cls(config, namespace=namespace)
     await _prefill(memory, workload, PREFILL)
     host.started()
     remaining = [episodes]
@@ -314,6 +319,13 @@ def parse() -> argparse.Namespace:
         default=0.0,
         help="how long each model call takes (5 per episode); 0: agents never wait",
     )
+    parser.add_argument(
+        "--learner",
+        choices=["thread", "process"],
+        default="thread",
+        help="thread: the memory's background learning (default config); process: "
+        "learning.mode='process' (the memory's own learner process)",
+    )
     return parser.parse_args()
 
 
@@ -346,6 +358,7 @@ def main() -> None:
                             episodes,
                             host=HostTuning.from_args(args),
                             think=args.think_ms / 1000,
+                            learner=args.learner,
                         )
                     )
                     rows += agent_rows(
@@ -355,6 +368,7 @@ def main() -> None:
                 part
                 for part in (
                     "default config",
+                    'learning.mode="process"' if args.learner == "process" else "",
                     f"model calls of {args.think_ms:g} ms on average" if args.think_ms else "",
                     HostTuning.from_args(args).describe(),
                 )

@@ -20,6 +20,7 @@ import pluggy
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticSerializationError, to_json
 
+from memory_core._learner_process import LearnerProcess, check_shareable
 from memory_core._pruner import BackgroundPruner
 from memory_core.config import MemoryConfig
 from memory_core.embeddings import Embedder
@@ -118,6 +119,15 @@ class MemoryEngine:
     ) -> None:
         self.config = config or MemoryConfig()
         self.namespace = validate_namespace(namespace)
+        learns_in_child = self.config.learning.effective_mode == "process"
+        if learns_in_child:
+            if store is not None:
+                raise ConfigurationError(
+                    'learning.mode="process" needs the memory to open its store from '
+                    "database_url (its learner process opens the same database); pass no "
+                    'store, or use learning.mode="external" with memory-core learn'
+                )
+            check_shareable(self.config.resolved_database_url)
         self.plugins = PluginHost(
             plugin_manager
             or make_plugin_manager(load_entrypoints=self.config.load_plugins, plugins=plugins)
@@ -175,6 +185,24 @@ class MemoryEngine:
                 name=f"memory-core-prune[{self.namespace}]",
             )
         self.learning.resume()
+        self._learner: LearnerProcess | None = None
+        if learns_in_child:
+            if plugins:
+                logger.warning(
+                    "learning.mode='process': plugin objects given to the memory are not "
+                    "in its learner process, which loads the installed plugins only; their "
+                    "learning hooks will not run"
+                )
+            self._learner = LearnerProcess(self.config, self.namespace)
+
+    @property
+    def learner_pid(self) -> int | None:
+        """The id of this memory's learner process (``learning.mode="process"``), else None.
+
+        None as well once the learner has exited (after `close`, or if it died).
+        """
+        learner = self._learner
+        return learner.pid if learner is not None and learner.running else None
 
     @property
     def executor(self) -> ThreadPoolExecutor:
@@ -659,6 +687,10 @@ class MemoryEngine:
         """
         self._settle()
         self._buffer.flush()
+        if self._learner is not None:
+            return self._learner.wait_until(
+                lambda: not self.store.unlearned_episode_ids(self.namespace), timeout
+            )
         return self.learning.wait(timeout)
 
     def learn_pending(
@@ -757,6 +789,8 @@ class MemoryEngine:
             if self._executor is not None:
                 self._executor.shutdown(wait=True)
             self._buffer.close()
+            if self._learner is not None:
+                self._learner.stop(self.config.learning.close_timeout_seconds)
             self.learning.close()
             self.retrieval.close()
         finally:

@@ -101,11 +101,13 @@ class LearningConfig(BaseModel):
 
     model_config = _Section
 
-    mode: Literal["background", "inline", "external"] = "background"
+    mode: Literal["background", "inline", "external", "process"] = "background"
     """Where completed episodes are learned. ``background``: on this memory's worker pool.
     ``inline``: inside ``complete_episode``, before it returns. ``external``: never in this
     process; episodes are stored marked unlearned for ``memory-core learn [--follow]`` (or
-    ``learn_pending()``) in any process to learn."""
+    ``learn_pending()``) in any process to learn. ``process``: as ``external``, in a learner
+    process the memory starts when it opens and stops when it closes, so learning never
+    holds this process's interpreter lock (needs a SQLite file or PostgreSQL)."""
     background: bool = True
     """Deprecated alias kept working: False means ``mode="inline"`` when ``mode`` is left at
     ``background``. Read `effective_mode` for the mode in force."""
@@ -139,7 +141,7 @@ class LearningConfig(BaseModel):
     """Confidence (``success_rate * sqrt(samples)``) a heuristic needs to be returned."""
 
     @property
-    def effective_mode(self) -> Literal["background", "inline", "external"]:
+    def effective_mode(self) -> Literal["background", "inline", "external", "process"]:
         """The learning mode in force (``mode``, with ``background=False`` meaning inline)."""
         if self.mode == "background" and not self.background:
             return "inline"

@@ -84,6 +84,9 @@ if TYPE_CHECKING:
 
 __all__ = ["LearningService"]
 
+_ELSEWHERE = ("external", "process")
+"""Modes in which this process stores episodes but never learns them."""
+
 logger = logging.getLogger("memory_core.learning")
 
 _MAX_APPLIED = 10_000
@@ -251,15 +254,15 @@ class LearningService:
         """Learn from a stored, completed episode.
 
         Runs on a worker, or here when the queue is full (``inline`` policy) or in
-        ``inline`` mode. In ``external`` mode nothing happens: the episode stays unlearned
-        for a learner (`learn_pending`). Never raises: a failure is logged and counted, and
-        the episode stays unlearned for `resume`.
+        ``inline`` mode. In ``external`` and ``process`` modes nothing happens: the episode
+        stays unlearned for a learner (`learn_pending`). Never raises: a failure is logged
+        and counted, and the episode stays unlearned for `resume`.
 
         Returns:
             True when the episode was learned here, before returning (its ``pattern_ids``
             are then set); False when it was queued for a worker or left to a learner.
         """
-        if self._mode == "external":
+        if self._mode in _ELSEWHERE:
             return False
         if self._mode == "background" and not self._closed and self._queue.put(episode):
             return False
@@ -272,9 +275,9 @@ class LearningService:
         """Re-queue completed episodes whose learning never ran (crash, unfinished close).
 
         The backlog is queued even beyond ``queue_size``; in ``inline`` mode it is learned
-        here, before returning; in ``external`` mode it is left to the learners.
+        here, before returning; in ``external`` and ``process`` modes it is left to the learners.
         """
-        if self._mode == "external":
+        if self._mode in _ELSEWHERE:
             return
         ids = self._store.unlearned_episode_ids(self._namespace)
         if ids:

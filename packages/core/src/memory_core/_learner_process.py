@@ -1,0 +1,185 @@
+"""The learner process a memory starts for itself with ``learning.mode = "process"``.
+
+Learning on the memory's own threads shares one interpreter lock with the caller: every
+millisecond a learning thread spends in Python is a millisecond the agent's next search or
+completion waits. In ``process`` mode the memory stores episodes as in ``external`` mode
+(marked unlearned) and starts one child process that learns them, the same work as
+``memory-core learn --follow`` for its namespace, on its own interpreter.
+
+The child runs `main` in a new interpreter (``sys.executable``). It reads its configuration and
+namespace as one JSON line on standard input, then learns until standard input closes: the
+memory closes it on `close` (the child then learns what is still pending and exits), and
+the operating system closes it when the memory's process dies, so a learner never outlives
+its memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import IO
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from memory_core.config import MemoryConfig
+from memory_core.errors import ConfigurationError
+
+__all__ = ["LearnerProcess", "check_shareable", "main"]
+
+logger = logging.getLogger("memory_core.learning")
+
+_POLL_SECONDS = 0.05
+"""How often the child looks for new episodes when idle, and the parent for progress."""
+
+_CHILD = "from memory_core._learner_process import main; main()"
+"""What the child interpreter runs."""
+
+_KILL_GRACE_SECONDS = 5.0
+"""How long a learner asked to terminate may take before it is killed."""
+
+
+def check_shareable(url: str) -> None:
+    """Raise unless another process can open the database at ``url``.
+
+    Raises:
+        ConfigurationError: The URL names an in-memory SQLite database (or cannot be parsed).
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigurationError(f"cannot parse the database URL: {exc}") from exc
+    database = parsed.database or ""
+    in_memory = database in ("", ":memory:") or parsed.query.get("mode") == "memory"
+    if parsed.get_backend_name() == "sqlite" and in_memory:
+        raise ConfigurationError(
+            'learning.mode="process" needs a database another process can open: a SQLite '
+            "file or PostgreSQL, not an in-memory SQLite database; set database_url to a "
+            'file, or use learning.mode="background"'
+        )
+
+
+class LearnerProcess:
+    """A child process learning one namespace's stored episodes (see the module docstring).
+
+    Args:
+        config: The memory's configuration; the child uses it with ``learning.mode =
+            "external"`` (it learns through claims, as ``memory-core learn`` does).
+        namespace: The namespace to learn.
+
+    Raises:
+        ConfigurationError: The database cannot be shared with another process.
+    """
+
+    def __init__(self, config: MemoryConfig, namespace: str) -> None:
+        url = config.resolved_database_url
+        check_shareable(url)
+        child = config.model_copy(
+            update={
+                "database_url": url,
+                "learning": config.learning.model_copy(update={"mode": "external"}),
+            }
+        )
+        request = {"namespace": namespace, "config": child.model_dump(mode="json")}
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", _CHILD],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+        )
+        stdin = self._process.stdin
+        assert stdin is not None
+        self._stdin: IO[bytes] = stdin
+        self._stdin.write(json.dumps(request).encode() + b"\n")
+        self._stdin.flush()
+
+    @property
+    def pid(self) -> int:
+        """The child's process id."""
+        return self._process.pid
+
+    @property
+    def running(self) -> bool:
+        """True while the child has not exited."""
+        return self._process.poll() is None
+
+    def wait_until(self, done: Callable[[], bool], timeout: float | None) -> bool:
+        """Poll ``done()`` until it is true (True), the child exits or ``timeout`` runs out.
+
+        A child that exited while ``done()`` is still false is logged (False).
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not done():
+            if not self.running:
+                logger.warning(
+                    "the learner process exited with code %s; episodes stay unlearned until "
+                    "a learner runs (memory-core learn)",
+                    self._process.returncode,
+                )
+                return False
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(_POLL_SECONDS)
+        return True
+
+    def stop(self, timeout: float) -> bool:
+        """Ask the child to learn what is pending and exit; wait up to ``timeout`` seconds.
+
+        A child still running then is terminated (what it had not learned stays unlearned
+        and is learned by the next learner). Returns True when it exited on its own.
+        """
+        with contextlib.suppress(OSError):  # a child that died closed it already
+            self._stdin.close()
+        try:
+            self._process.wait(timeout)
+            return True
+        except subprocess.TimeoutExpired:
+            logger.warning(
+                "the learner process did not finish within %g s; stopping it (episodes it "
+                "had not learned stay unlearned for the next learner)",
+                timeout,
+            )
+        self._process.terminate()
+        try:
+            self._process.wait(_KILL_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        return False
+
+
+def _serve(stream: IO[bytes]) -> None:
+    """The child: learn the requested namespace until ``stream`` closes, then what is left."""
+    from memory_core.learning import follow
+    from memory_core.memory import SyncSelfLearningMemory
+
+    request = json.loads(stream.readline())
+    config = MemoryConfig.model_validate(request["config"])
+    namespace = request["namespace"]
+    stop = threading.Event()
+
+    def wait_for_close() -> None:
+        stream.read()  # returns at end of file: the memory closed, or its process died
+        stop.set()
+
+    threading.Thread(target=wait_for_close, name="memory-core-learner-stop", daemon=True).start()
+    with SyncSelfLearningMemory(config, namespace=namespace) as memory:
+        engine = memory.engine
+        follow(
+            lambda: engine.learn_pending(stop=stop),
+            namespace=namespace,
+            stop=stop,
+            interval=_POLL_SECONDS,
+        )
+        engine.learn_pending()  # what was stored before the memory closed
+
+
+def main() -> None:
+    """The child's entry point: serve the request read from standard input."""
+    logging.basicConfig(level=logging.WARNING, format="memory-core learner: %(message)s")
+    _serve(sys.stdin.buffer)

@@ -1,0 +1,171 @@
+"""``learning.mode="process"``: a memory that learns in a learner process of its own."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from memory_core import (
+    ExecutionResult,
+    ExecutionStep,
+    LearningConfig,
+    MemoryConfig,
+    SQLAlchemyEpisodeStore,
+    SyncSelfLearningMemory,
+    TaskContext,
+    TaskOutcome,
+)
+from memory_core.errors import ConfigurationError
+
+TOOLS = ["reader", "editor", "pytest"]
+
+
+def _config(url: str, **learning: object) -> MemoryConfig:
+    return MemoryConfig(
+        database_url=url,
+        load_plugins=False,
+        learning=LearningConfig(mode="process", **learning),  # type: ignore[arg-type]
+    )
+
+
+def _record(memory: SyncSelfLearningMemory, count: int) -> None:
+    """Complete ``count`` episodes of one task family (same tools, same domain)."""
+    for i in range(count):
+        episode_id = memory.start_episode(f"task {i}", TaskContext(domain="web-api"))
+        for tool in TOOLS:
+            step = ExecutionStep(tool=tool, action="run", result=ExecutionResult.success("ok"))
+            memory.log_step(episode_id, step)
+        memory.complete_episode(episode_id, TaskOutcome.success("done"))
+
+
+def _exited(pid: int) -> bool:
+    """True once ``pid`` has exited (a zombie nobody reaped counts as exited)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state in ("Z", "X")
+
+
+def _wait_exited(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not _exited(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_a_process_mode_memory_learns_every_episode_once_in_its_learner(
+    database_url: str, namespace: str
+) -> None:
+    count = 30
+    with SyncSelfLearningMemory(_config(database_url), namespace=namespace) as memory:
+        pid = memory.engine.learner_pid
+        assert pid is not None and pid != os.getpid()
+        _record(memory, count)
+        assert memory.wait_for_learning(timeout=120)
+        assert memory.stats().learning.processed == 0  # nothing learned in this process
+        [sequence] = memory.engine.store.list_patterns(namespace, kind="tool_sequence")
+        assert sequence.tools == TOOLS  # type: ignore[attr-defined]
+        assert sequence.occurrence_count == count
+        assert memory.engine.store.unlearned_episode_ids(namespace) == []
+        # Found by this process's searches, although another process learned them.
+        found = memory.search_patterns(TaskContext(domain="web-api"), task_description="task 3")
+        assert sequence.pattern_id in {r.pattern.pattern_id for r in found}
+    assert memory.engine.learner_pid is None
+    assert _exited(pid)
+
+
+def test_closing_learns_what_is_pending_then_stops_the_learner(
+    sqlite_url: str, namespace: str
+) -> None:
+    memory = SyncSelfLearningMemory(_config(sqlite_url), namespace=namespace)
+    pid = memory.engine.learner_pid
+    assert pid is not None
+    _record(memory, 40)
+    memory.close()  # no wait_for_learning first
+    assert _exited(pid)
+    store = SQLAlchemyEpisodeStore(sqlite_url)
+    try:
+        assert store.unlearned_episode_ids(namespace) == []
+        [sequence] = store.list_patterns(namespace, kind="tool_sequence")
+        assert sequence.occurrence_count == 40
+    finally:
+        store.close()
+
+
+def test_a_learner_that_cannot_finish_in_time_is_stopped_and_loses_nothing(
+    sqlite_url: str, namespace: str
+) -> None:
+    config = _config(sqlite_url, close_timeout_seconds=0)
+    memory = SyncSelfLearningMemory(config, namespace=namespace)
+    pid = memory.engine.learner_pid
+    assert pid is not None
+    _record(memory, 40)
+    memory.close()
+    assert _exited(pid)
+    # Whatever it had not learned is still there, unlearned, for the next learner.
+    follow_up = MemoryConfig(database_url=sqlite_url, load_plugins=False)
+    with SyncSelfLearningMemory(follow_up, namespace=namespace) as learner:
+        learner.learn_pending()
+        [sequence] = learner.engine.store.list_patterns(namespace, kind="tool_sequence")
+        assert sequence.occurrence_count == 40
+
+
+HOST = textwrap.dedent(
+    """
+    import os, sys
+    from memory_core import LearningConfig, MemoryConfig, SyncSelfLearningMemory
+
+    config = MemoryConfig(
+        database_url=sys.argv[1], load_plugins=False, learning=LearningConfig(mode="process")
+    )
+    memory = SyncSelfLearningMemory(config, namespace="host")
+    print(memory.engine.learner_pid, flush=True)
+    os._exit(0)  # dies without closing the memory
+    """
+)
+
+
+def test_the_learner_exits_when_its_memory_process_dies(sqlite_url: str) -> None:
+    host = subprocess.run(
+        [sys.executable, "-c", HOST, sqlite_url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    pid = int(host.stdout.split()[0])
+    assert _wait_exited(pid, timeout=60), "the learner outlived its memory's process"
+
+
+def test_process_mode_needs_a_database_another_process_can_open(tmp_path: Path) -> None:
+    for url in ("sqlite://", "sqlite:///:memory:"):
+        with pytest.raises(ConfigurationError, match="SQLite file or PostgreSQL"):
+            SyncSelfLearningMemory(_config(url))
+    store = SQLAlchemyEpisodeStore(f"sqlite:///{tmp_path / 'own.db'}")
+    try:
+        with pytest.raises(ConfigurationError, match="pass no store"):
+            SyncSelfLearningMemory(_config(store.url), store=store)
+    finally:
+        store.close()
+
+
+def test_plugin_objects_are_reported_as_not_in_the_learner(
+    sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Listener:
+        pass
+
+    with caplog.at_level(logging.WARNING, logger="memory_core"):
+        memory = SyncSelfLearningMemory(_config(sqlite_url), plugins=[Listener()])
+    memory.close()
+    assert "not in its learner process" in caplog.text
