@@ -20,6 +20,7 @@ __all__ = [
     "NO_TUNING",
     "HostTuning",
     "Row",
+    "add_learner_option",
     "measure",
     "parse_args",
     "print_table",
@@ -45,6 +46,17 @@ def parse_args(description: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, just check it runs")
     return parser.parse_args()
+
+
+def add_learner_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--learner``: where the memory learns (``thread`` or ``process``)."""
+    parser.add_argument(
+        "--learner",
+        choices=["thread", "process"],
+        default="thread",
+        help="thread: the memory's background learning (default config); process: "
+        "learning.mode='process' (the memory's own learner process)",
+    )
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from _bench import NO_TUNING, HostTuning, Row, print_table, summarize
+from _bench import NO_TUNING, HostTuning, Row, add_learner_option, print_table, summarize
 from _workload import Workload
 
 from memory_core import MemoryConfig, SyncSelfLearningMemory, hookimpl
@@ -197,13 +197,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="a few hundred episodes")
     parser.add_argument("--sizes", default="", help="comma-separated episode counts")
     parser.add_argument("--backend", choices=["all", "sqlite", "postgresql"], default="all")
-    parser.add_argument(
-        "--learner",
-        choices=["thread", "process"],
-        default="thread",
-        help="thread: the memory's background learning (default config); process: "
-        "learning.mode='process' (the memory's own learner process)",
-    )
+    add_learner_option(parser)
     parser.add_argument(
         "--learning-queue",
         type=int,

@@ -46,7 +46,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from _bench import NO_TUNING, HostTuning, Row, print_table, summarize
+from _bench import NO_TUNING, HostTuning, Row, add_learner_option, print_table, summarize
 from _workload import Workload
 
 from memory_core import MemoryConfig, SelfLearningMemory
@@ -319,13 +319,7 @@ def parse() -> argparse.Namespace:
         default=0.0,
         help="how long each model call takes (5 per episode); 0: agents never wait",
     )
-    parser.add_argument(
-        "--learner",
-        choices=["thread", "process"],
-        default="thread",
-        help="thread: the memory's background learning (default config); process: "
-        "learning.mode='process' (the memory's own learner process)",
-    )
+    add_learner_option(parser)
     return parser.parse_args()
 
 

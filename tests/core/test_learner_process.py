@@ -69,7 +69,8 @@ def test_a_process_mode_memory_learns_every_episode_once_in_its_learner(
     count = 30
     with SyncSelfLearningMemory(_config(database_url), namespace=namespace) as memory:
         pid = memory.engine.learner_pid
-        assert pid is not None and pid != os.getpid()
+        assert pid is not None
+        assert pid != os.getpid()
         _record(memory, count)
         assert memory.wait_for_learning(timeout=120)
         assert memory.stats().learning.processed == 0  # nothing learned in this process
