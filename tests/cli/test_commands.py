@@ -15,6 +15,7 @@ from typing import Any
 
 from memory_core.cli import main
 from memory_core.cli.demo import DEMO_TASKS
+from memory_core.storage import SQLAlchemyEpisodeStore
 from memory_core.storage._schema import SCHEMA_VERSION
 
 UNKNOWN = str(uuid.UUID(int=7))
@@ -242,3 +243,43 @@ def test_demo_runs_and_explains_what_to_do_next(shared_cli: Any, tmp_path: Path)
     again = shared_cli.raw("--database-url", url, "demo")
     assert again.code == 0, again.stderr
     assert "namespace 'demo-2'" in again.stdout
+
+
+def test_reading_commands_learn_nothing(cli: Any, seeded: Any) -> None:
+    # The seed leaves two completed episodes unlearned; a command that reads leaves them
+    # to a learner, even where the configuration says the memory learns in a process.
+    first = cli("stats", "--json")
+    assert first.code == 0, first.stderr
+    assert json.loads(first.stdout)["episodes_unlearned"] == 2
+    searched = cli.raw(
+        "--database-url",
+        seeded.url,
+        "--namespace",
+        seeded.namespace,
+        "search",
+        "fix the auth test",
+        env={"MEMORY_CORE_LEARNING__MODE": "process"},
+    )
+    assert searched.code == 0, searched.stderr
+    table = cli("stats")
+    assert "not learned yet" in table.stdout
+    store = SQLAlchemyEpisodeStore(seeded.url)
+    try:
+        assert len(store.unlearned_episode_ids(seeded.namespace)) == 2
+    finally:
+        store.close()
+
+
+def test_doctor_checks_that_a_learner_process_can_open_the_database(shared_cli: Any) -> None:
+    process = {"MEMORY_CORE_LEARNING__MODE": "process"}
+    shared, in_memory = (
+        shared_cli.raw("--database-url", url, "doctor", "--json", env=process)
+        for url in (shared_cli.url, "sqlite://")
+    )
+    checks = {c["name"]: c for c in json.loads(shared.stdout)}
+    assert checks["learning"]["status"] == "ok"
+    assert checks["connection"]["status"] == "ok"
+    assert in_memory.code == 1
+    checks = {c["name"]: c for c in json.loads(in_memory.stdout)}
+    assert checks["learning"]["status"] == "fail"
+    assert "SQLite file or PostgreSQL" in checks["learning"]["detail"]

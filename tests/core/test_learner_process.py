@@ -170,3 +170,14 @@ def test_plugin_objects_are_reported_as_not_in_the_learner(
         memory = SyncSelfLearningMemory(_config(sqlite_url), plugins=[Listener()])
     memory.close()
     assert "not in its learner process" in caplog.text
+
+
+def test_stats_count_the_episodes_not_learned_yet(sqlite_url: str, namespace: str) -> None:
+    config = MemoryConfig(
+        database_url=sqlite_url, load_plugins=False, learning=LearningConfig(mode="external")
+    )
+    with SyncSelfLearningMemory(config, namespace=namespace) as memory:
+        _record(memory, 3)
+        assert memory.stats().episodes_unlearned == 3
+        memory.learn_pending()
+        assert memory.stats().episodes_unlearned == 0

@@ -456,3 +456,16 @@ def test_the_overview_follows_changes_made_elsewhere(
         page = client.get("/")
         assert "5 episodes" in text(page.text)
         assert str(done) in links(page.text, "episodes")
+
+
+def test_a_memory_learning_in_a_process_serves_other_namespaces(tmp_path: Path) -> None:
+    seeded = seed_ui_database(f"sqlite:///{tmp_path / 'memory.db'}")
+    config = config_for(seeded.url)
+    config.learning.mode = "process"
+    with (
+        SyncSelfLearningMemory(config, namespace=NAMESPACE) as memory,
+        TestClient(create_app(memory)) as client,
+    ):
+        page = client.get("/", params={"ns": OTHER_NAMESPACE})
+        assert page.status_code == 200
+        assert "2 episodes" in text(page.text)

@@ -659,12 +659,14 @@ class MemoryEngine:
         self._buffer.flush()
         total = self.store.count_episodes(self.namespace)
         completed = self.store.count_episodes(self.namespace, completed=True)
+        unlearned = len(self.store.unlearned_episode_ids(self.namespace))
         return MemoryStats(
             namespace=self.namespace,
             database_url=_safe_url(getattr(self.store, "url", "custom store")),
             episodes_total=total,
             episodes_completed=completed,
             episodes_in_flight=in_flight,
+            episodes_unlearned=unlearned,
             patterns_total=len(self.store.list_patterns(self.namespace)),
             heuristics_total=len(self.store.list_heuristics(self.namespace)),
             pending_writes=self._buffer.pending,

@@ -71,11 +71,19 @@ def state(ctx: typer.Context) -> CliState:
 
 
 @contextmanager
-def open_memory(ctx: typer.Context) -> Iterator[SyncSelfLearningMemory]:
-    """Open the memory selected by the global options (closed on exit)."""
+def open_memory(ctx: typer.Context, *, learns: bool = False) -> Iterator[SyncSelfLearningMemory]:
+    """Open the memory selected by the global options (closed on exit).
+
+    The memory leaves learning to others (``learning.mode="external"``) unless ``learns``:
+    in the configured mode, opening it would first learn the namespace's backlog of
+    unlearned episodes (or start a learner process) in a command that reads or exports.
+    """
     options = state(ctx)
     namespace = options.namespace or "default"
-    with SyncSelfLearningMemory(options.config(), namespace=namespace) as memory:
+    config = options.config()
+    if not learns:
+        config.learning.mode = "external"
+    with SyncSelfLearningMemory(config, namespace=namespace) as memory:
         yield memory
 
 

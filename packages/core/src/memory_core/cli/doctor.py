@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy.engine import make_url
 
+from memory_core._learner_process import check_shareable
 from memory_core.cli._common import (
     CliState,
     console,
@@ -24,7 +25,7 @@ from memory_core.cli._common import (
     state,
 )
 from memory_core.config import MemoryConfig
-from memory_core.errors import MemoryCoreError
+from memory_core.errors import ConfigurationError, MemoryCoreError
 from memory_core.memory import SyncSelfLearningMemory
 from memory_core.storage._schema import SCHEMA_VERSION
 
@@ -144,6 +145,13 @@ def run_checks(options: CliState) -> list[Check]:
                 else f"psycopg {driver}",
             )
         )
+    if config.learning.effective_mode == "process":
+        try:
+            check_shareable(url)
+        except ConfigurationError as exc:
+            checks.append(Check("learning", "fail", str(exc)))
+        else:
+            checks.append(Check("learning", "ok", "in a learner process each memory starts"))
     plugins = sorted(ep.name for ep in importlib.metadata.entry_points(group="memory_core"))
     checks.append(
         Check(
@@ -153,6 +161,7 @@ def run_checks(options: CliState) -> list[Check]:
             + (", ".join(plugins) if plugins else "no installed plugins"),
         )
     )
+    config.learning.mode = "external"  # a check must not learn the namespace's backlog
     try:
         with SyncSelfLearningMemory(config, namespace=options.namespace or "default") as memory:
             checks.append(Check("connection", "ok", "opened the database and its tables"))

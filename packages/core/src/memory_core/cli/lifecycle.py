@@ -81,6 +81,7 @@ def prune_command(
             "MEMORY_CORE_RETENTION__MAX_EPISODES / MEMORY_CORE_RETENTION__MAX_AGE_DAYS"
         )
     config = config.model_copy(update={"retention": retention})
+    config.learning.mode = "external"  # pruning must not learn the namespace's backlog
     namespace = options.namespace or "default"
     with SyncSelfLearningMemory(config, namespace=namespace) as memory:
         report = memory.prune(dry_run=dry_run)

@@ -45,7 +45,7 @@ def relearn_command(
             "Delete every stored pattern and heuristic of this namespace and learn them again?",
             abort=True,
         )
-    with open_memory(ctx) as memory, make_progress("episodes") as bar:
+    with open_memory(ctx, learns=True) as memory, make_progress("episodes") as bar:
         task: TaskID | None = None
 
         def progress(done: int, total: int) -> None:

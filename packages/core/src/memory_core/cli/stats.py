@@ -30,6 +30,7 @@ def stats_command(
     table.add_row("  completed", f"{snapshot.episodes_completed:,}")
     in_flight = snapshot.episodes_total - snapshot.episodes_completed
     table.add_row("  in flight", f"{in_flight:,}")
+    table.add_row("  not learned yet", f"{snapshot.episodes_unlearned:,}")
     table.add_row("patterns", f"{snapshot.patterns_total:,}")
     table.add_row("heuristics", f"{snapshot.heuristics_total:,}")
     learning = snapshot.learning

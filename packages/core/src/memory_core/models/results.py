@@ -105,6 +105,12 @@ class MemoryStats(BaseModel):
     episodes_total: int
     episodes_completed: int
     episodes_in_flight: int
+    episodes_unlearned: int = Field(
+        default=0,
+        ge=0,
+        description="completed episodes whose learning has not committed yet (queued here, "
+        "or waiting for a learner process)",
+    )
     patterns_total: int
     heuristics_total: int
     pending_writes: int

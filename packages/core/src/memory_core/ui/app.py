@@ -137,8 +137,14 @@ class UiState:
         with self._lock:
             found = self._memories.get(namespace)
             if found is None:
+                config = self.start.config
+                if config.learning.effective_mode == "process":
+                    # On the start memory's store it cannot run a learner process of its
+                    # own: its episodes are left to learners, as in external mode.
+                    learning = config.learning.model_copy(update={"mode": "external"})
+                    config = config.model_copy(update={"learning": learning})
                 found = SyncSelfLearningMemory(
-                    self.start.config,
+                    config,
                     namespace=namespace,
                     store=self.start.engine.store,
                     embedder=getattr(self.start.engine.retrieval, "_embedder", None),
