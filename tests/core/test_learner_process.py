@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -101,6 +102,19 @@ def test_closing_learns_what_is_pending_then_stops_the_learner(
         assert sequence.occurrence_count == 40
     finally:
         store.close()
+
+
+def test_ctrl_c_is_left_to_the_memory(sqlite_url: str, namespace: str) -> None:
+    with SyncSelfLearningMemory(_config(sqlite_url), namespace=namespace) as memory:
+        pid = memory.engine.learner_pid
+        assert pid is not None
+        _record(memory, 1)
+        assert memory.wait_for_learning(timeout=120)  # it is learning: its handlers are set
+        os.kill(pid, signal.SIGINT)
+        _record(memory, 9)
+        assert memory.wait_for_learning(timeout=120)
+        assert memory.engine.learner_pid == pid
+    assert _exited(pid)
 
 
 def test_a_learner_that_cannot_finish_in_time_is_stopped_and_loses_nothing(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import signal
 import subprocess
 import sys
 import threading
@@ -180,6 +181,11 @@ def _serve(stream: IO[bytes]) -> None:
 
 
 def main() -> None:
-    """The child's entry point: serve the request read from standard input."""
+    """The child's entry point: serve the request read from standard input.
+
+    Ctrl-C in a terminal interrupts the whole foreground process group; the learner leaves
+    it to its memory, which stops it by closing standard input (or by dying).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=logging.WARNING, format="memory-core learner: %(message)s")
     _serve(sys.stdin.buffer)
