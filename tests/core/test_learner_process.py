@@ -18,6 +18,7 @@ from memory_core import (
     ExecutionStep,
     LearningConfig,
     MemoryConfig,
+    SelfLearningMemory,
     SQLAlchemyEpisodeStore,
     SyncSelfLearningMemory,
     TaskContext,
@@ -195,3 +196,21 @@ def test_stats_count_the_episodes_not_learned_yet(sqlite_url: str, namespace: st
         assert memory.stats().episodes_unlearned == 3
         memory.learn_pending()
         assert memory.stats().episodes_unlearned == 0
+
+
+async def test_the_async_memory_learns_in_its_learner_process(
+    sqlite_url: str, namespace: str
+) -> None:
+    memory = SelfLearningMemory(_config(sqlite_url), namespace=namespace)
+    pid = memory.engine.learner_pid
+    assert pid is not None
+    for i in range(5):
+        episode_id = await memory.start_episode(f"task {i}", TaskContext(domain="web-api"))
+        for tool in TOOLS:
+            step = ExecutionStep(tool=tool, action="run", result=ExecutionResult.success("ok"))
+            await memory.log_step(episode_id, step)
+        await memory.complete_episode(episode_id, TaskOutcome.success("done"))
+    assert await memory.wait_for_learning(timeout=120)
+    assert (await memory.stats()).episodes_unlearned == 0
+    await memory.close()
+    assert _exited(pid)
