@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -214,3 +215,13 @@ async def test_the_async_memory_learns_in_its_learner_process(
     assert (await memory.stats()).episodes_unlearned == 0
     await memory.close()
     assert _exited(pid)
+
+
+def test_a_learner_that_cannot_start_is_a_clear_error_and_leaks_nothing(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = set(threading.enumerate())
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python")
+    with pytest.raises(ConfigurationError, match="cannot start the learner process"):
+        SyncSelfLearningMemory(_config(sqlite_url))
+    assert set(threading.enumerate()) <= before  # the flush thread was stopped

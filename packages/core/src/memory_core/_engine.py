@@ -193,7 +193,11 @@ class MemoryEngine:
                     "in its learner process, which loads the installed plugins only; their "
                     "learning hooks will not run"
                 )
-            self._learner = LearnerProcess(self.config, self.namespace)
+            try:
+                self._learner = LearnerProcess(self.config, self.namespace)
+            except BaseException:
+                self.close()  # what was opened above
+                raise
 
     @property
     def learner_pid(self) -> int | None:

@@ -75,7 +75,8 @@ class LearnerProcess:
         namespace: The namespace to learn.
 
     Raises:
-        ConfigurationError: The database cannot be shared with another process.
+        ConfigurationError: The database cannot be shared with another process, or no
+            Python interpreter could be started.
     """
 
     def __init__(self, config: MemoryConfig, namespace: str) -> None:
@@ -88,11 +89,17 @@ class LearnerProcess:
             }
         )
         request = {"namespace": namespace, "config": child.model_dump(mode="json")}
-        self._process = subprocess.Popen(
-            [sys.executable, "-c", _CHILD],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-        )
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-c", _CHILD],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+            )
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot start the learner process with {sys.executable!r} ({exc}); "
+                'use learning.mode="external" and run memory-core learn --follow instead'
+            ) from exc
         stdin = self._process.stdin
         assert stdin is not None
         self._stdin: IO[bytes] = stdin
