@@ -75,3 +75,20 @@ def test_cosine_matrix_equals_a_dense_reference() -> None:
                 dense[row, col] = math.log1p(docs[slot][term]) * idf
     dense /= np.linalg.norm(dense, axis=1)[:, None]
     np.testing.assert_allclose(sims, dense @ dense.T, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("postings", [True, False])
+def test_indexing_goes_on_while_a_view_of_its_buffers_is_kept(postings: bool) -> None:
+    # Searches read the buffers through numpy views; one kept past its search (a traceback
+    # kept after an exception, a debugger) must not stop the index from growing.
+    index, docs = _index(postings)
+    buffers = [index._fwd_start, index._fwd_terms, index._fwd_tfs, index._df]
+    buffers += [index._in_similarity, *index._docs, *index._tfs]
+    kept = [np.frombuffer(buffer, dtype=np.uint8) for buffer in buffers if len(buffer)]
+    for counts in ({"w1": 2.0, "fresh": 1.0}, {"fresh": 3.0, "w2": 1.0}):
+        index.add(counts)
+        docs.append(counts)
+    query = ["w1", "fresh", "w2"]
+    scores, _ = index.scores(query)
+    np.testing.assert_allclose(scores, _reference_scores(index, docs, query)[0], rtol=2e-6)
+    assert kept  # what the views saw is still there

@@ -6,6 +6,7 @@ import math
 import random
 from datetime import timedelta
 
+import numpy as np
 import pytest
 from tests.support.corpus import (
     FAMILIES,
@@ -357,3 +358,20 @@ def test_the_reward_part_is_the_reward_over_its_scale_within_zero_and_one() -> N
     for hit in hits:
         expected = config.reward_weight * rewards[ids[hit.episode_id]]
         assert hit.breakdown["reward"] == pytest.approx(expected, rel=1e-6)
+
+
+def test_episodes_with_tags_are_indexed_while_a_view_of_a_tag_list_is_kept() -> None:
+    # The context groups' tag lists are read through numpy views too (see test_lexical).
+    index = EpisodeIndex(RetrievalConfig())
+    context = TaskContext(domain="web-api", tags=["auth"])
+    rng = random.Random(1)
+    first, second = (
+        make_episode(FAMILIES[0], rng).model_copy(update={"context": c})
+        for c in (context, context.model_copy(update={"language": "go"}))
+    )
+    index.add(first)
+    kept = [np.frombuffer(tags, dtype=np.uint8) for tags in index._groups._tag_postings]
+    index.add(second)
+    found = {h.episode_id for h in search(index, first.task_description, context)}
+    assert {first.episode_id, second.episode_id} <= found
+    assert kept

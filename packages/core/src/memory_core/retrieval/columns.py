@@ -1,13 +1,37 @@
-"""Append-only numpy columns that grow by doubling (private helpers of the indexes)."""
+"""Append-only storage of the indexes (private helpers).
+
+Numpy columns that grow by doubling, and `array.array` buffers that numpy views read.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from array import array
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Column", "Matrix"]
+__all__ = ["Column", "Matrix", "extended"]
+
+T = TypeVar("T", int, float)
+
+
+def extended(buffer: array[T], values: Sequence[T]) -> array[T]:
+    """``buffer`` with ``values`` appended: itself, or a longer copy while a view pins it.
+
+    Searches read the buffers through numpy views (``np.frombuffer``), and an `array.array`
+    cannot change size while a view of it lives. Views live only within a search, unless
+    something keeps one: a traceback kept after an exception inside a search
+    (``sys.last_traceback`` in a REPL), a debugger, a tool walking ``gc.get_objects()``.
+    Then the view keeps the old buffer and the index goes on with the copy.
+    """
+    try:
+        buffer.extend(values)
+    except BufferError:
+        buffer = array(buffer.typecode, buffer)
+        buffer.extend(values)
+    return buffer
 
 
 class Column:

@@ -22,7 +22,7 @@ import numpy as np
 from memory_core.config import RetrievalConfig
 from memory_core.errors import ConfigurationError
 from memory_core.models import Episode, OutcomeKind, TaskContext, TaskType
-from memory_core.retrieval.columns import Column, Matrix
+from memory_core.retrieval.columns import Column, Matrix, extended
 from memory_core.retrieval.context import (
     COMPLEXITY_ORDER,
     ContextQuery,
@@ -202,7 +202,7 @@ class _ContextGroups:
             tag_id = self._tags.id(tag)
             if tag_id == len(self._tag_postings):
                 self._tag_postings.append(array("i"))
-            self._tag_postings[tag_id].append(group)
+            self._tag_postings[tag_id] = extended(self._tag_postings[tag_id], (group,))
         return group
 
     def with_domain(self, domain: str) -> np.ndarray[Any, np.dtype[np.bool_]]:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from memory_core.retrieval.columns import Column
+from memory_core.retrieval.columns import Column, extended
 
 __all__ = ["FIELD_MARK", "CorpusStats", "LexicalIndex"]
 
@@ -124,20 +124,21 @@ class LexicalIndex:
                 self._names.append(term)
                 self._docs.append(array("i"))
                 self._tfs.append(array("f"))
-                df.append(0)
-                self._in_similarity.append(not term.startswith(FIELD_MARK))
+                df = self._df = extended(df, (0,))
+                similar = not term.startswith(FIELD_MARK)
+                self._in_similarity = extended(self._in_similarity, (similar,))
             df[term_id] += 1
             ids.append(term_id)
-        tfs = counts.values()
+        tfs = list(counts.values())
         if self._postings:
             docs, doc_tfs = self._docs, self._tfs
             for term_id, tf in zip(ids, tfs, strict=True):
-                docs[term_id].append(slot)
-                doc_tfs[term_id].append(tf)
-        self._fwd_terms.extend(ids)
-        self._fwd_tfs.extend(tfs)
+                docs[term_id] = extended(docs[term_id], (slot,))
+                doc_tfs[term_id] = extended(doc_tfs[term_id], (tf,))
+        self._fwd_terms = extended(self._fwd_terms, ids)
+        self._fwd_tfs = extended(self._fwd_tfs, tfs)
         length = sum(tfs, 0.0)
-        self._fwd_start.append(len(self._fwd_terms))
+        self._fwd_start = extended(self._fwd_start, (len(self._fwd_terms),))
         self._length.append(length)
         self._live.append(True)
         self._total_length += length
