@@ -10,6 +10,7 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ from memory_core import (
     TaskContext,
     TaskOutcome,
 )
+from memory_core import _learner_process as learner_process
 from memory_core.errors import ConfigurationError
 
 TOOLS = ["reader", "editor", "pytest"]
@@ -225,3 +227,45 @@ def test_a_learner_that_cannot_start_is_a_clear_error_and_leaks_nothing(
     with pytest.raises(ConfigurationError, match="cannot start the learner process"):
         SyncSelfLearningMemory(_config(sqlite_url))
     assert set(threading.enumerate()) <= before  # the flush thread was stopped
+
+
+def _wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_a_learner_that_dies_is_started_again(
+    sqlite_url: str, namespace: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with SyncSelfLearningMemory(_config(sqlite_url), namespace=namespace) as memory:
+        first = memory.engine.learner_pid
+        assert first is not None
+        _record(memory, 5)
+        assert memory.wait_for_learning(timeout=120)
+        os.kill(first, signal.SIGKILL)
+        assert _wait_for(lambda: memory.engine.learner_pid not in (None, first), 60)
+        _record(memory, 5)
+        assert memory.wait_for_learning(timeout=120)
+        [sequence] = memory.engine.store.list_patterns(namespace, kind="tool_sequence")
+        assert sequence.occurrence_count == 10
+    assert "starting another" in caplog.text
+
+
+def test_a_learner_that_keeps_dying_is_given_up_with_an_error(
+    sqlite_url: str,
+    namespace: str,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(learner_process, "_CHILD", "raise SystemExit(3)")
+    monkeypatch.setattr(learner_process, "RESTART_DELAY_SECONDS", 0.01)
+    monkeypatch.setattr(learner_process, "MAX_RESTARTS", 2)
+    with SyncSelfLearningMemory(_config(sqlite_url), namespace=namespace) as memory:
+        _record(memory, 1)
+        assert not memory.wait_for_learning(timeout=60)
+        assert memory.stats().episodes_unlearned == 1
+    assert "not starting it again" in caplog.text

@@ -203,7 +203,8 @@ class MemoryEngine:
     def learner_pid(self) -> int | None:
         """The id of this memory's learner process (``learning.mode="process"``), else None.
 
-        None as well once the learner has exited (after `close`, or if it died).
+        None as well once the learner has exited: after `close`, or when it died (another
+        one is started, see `memory_core._learner_process.LearnerProcess`).
         """
         learner = self._learner
         return learner.pid if learner is not None and learner.running else None

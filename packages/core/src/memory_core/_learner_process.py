@@ -45,6 +45,12 @@ _CHILD = "from memory_core._learner_process import main; main()"
 _KILL_GRACE_SECONDS = 5.0
 """How long a learner asked to terminate may take before it is killed."""
 
+MAX_RESTARTS = 5
+"""Children started again, at most, after one exited while its memory was open."""
+
+RESTART_DELAY_SECONDS = 1.0
+"""Wait before starting another child after one exited."""
+
 
 def check_shareable(url: str) -> None:
     """Raise unless another process can open the database at ``url``.
@@ -69,6 +75,9 @@ def check_shareable(url: str) -> None:
 class LearnerProcess:
     """A child process learning one namespace's stored episodes (see the module docstring).
 
+    A watcher thread starts another child when one exits while the memory is open (after
+    `RESTART_DELAY_SECONDS`, at most `MAX_RESTARTS` times), logging each exit as an error.
+
     Args:
         config: The memory's configuration; the child uses it with ``learning.mode =
             "external"`` (it learns through claims, as ``memory-core learn`` does).
@@ -89,8 +98,21 @@ class LearnerProcess:
             }
         )
         request = {"namespace": namespace, "config": child.model_dump(mode="json")}
+        self._request = json.dumps(request).encode() + b"\n"
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._gave_up = False
+        self.restarts = 0
+        """Children started again after one exited."""
+        self._process = self._spawn()
+        self._watcher = threading.Thread(
+            target=self._watch, name=f"memory-core-learner-watch[{namespace}]", daemon=True
+        )
+        self._watcher.start()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
         try:
-            self._process = subprocess.Popen(
+            process = subprocess.Popen(
                 [sys.executable, "-c", _CHILD],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
@@ -100,37 +122,68 @@ class LearnerProcess:
                 f"cannot start the learner process with {sys.executable!r} ({exc}); "
                 'use learning.mode="external" and run memory-core learn --follow instead'
             ) from exc
-        stdin = self._process.stdin
-        assert stdin is not None
-        self._stdin: IO[bytes] = stdin
-        self._stdin.write(json.dumps(request).encode() + b"\n")
-        self._stdin.flush()
+        assert process.stdin is not None
+        with contextlib.suppress(OSError):  # one that died at once is seen by the watcher
+            process.stdin.write(self._request)
+            process.stdin.flush()
+        return process
+
+    def _watch(self) -> None:
+        """Start another child each time one exits while the memory is open."""
+        while True:
+            exited = self._process
+            code = exited.wait()
+            with self._lock:
+                if not self._closing.is_set():
+                    _close_input(exited)
+                if self._closing.is_set():
+                    return
+                if self.restarts >= MAX_RESTARTS:
+                    self._gave_up = True
+                    logger.error(
+                        "the learner process exited with code %s, %d times; not starting "
+                        "it again: episodes stay unlearned until a learner runs "
+                        "(memory-core learn)",
+                        code,
+                        self.restarts + 1,
+                    )
+                    return
+                self.restarts += 1
+            logger.error(
+                "the learner process exited with code %s; starting another in %g s",
+                code,
+                RESTART_DELAY_SECONDS,
+            )
+            time.sleep(RESTART_DELAY_SECONDS)
+            with self._lock:
+                if self._closing.is_set():
+                    return
+                try:
+                    self._process = self._spawn()
+                except ConfigurationError as exc:
+                    self._gave_up = True
+                    logger.error("%s", exc)
+                    return
 
     @property
     def pid(self) -> int:
-        """The child's process id."""
+        """The current child's process id."""
         return self._process.pid
 
     @property
     def running(self) -> bool:
-        """True while the child has not exited."""
+        """True while a child runs (False while one is being started again)."""
         return self._process.poll() is None
 
     def wait_until(self, done: Callable[[], bool], timeout: float | None) -> bool:
-        """Poll ``done()`` until it is true (True), the child exits or ``timeout`` runs out.
+        """Poll ``done()`` until it is true (True), ``timeout`` runs out or no learner is left.
 
-        A child that exited while ``done()`` is still false is logged (False).
+        A child that exited is started again meanwhile; once the watcher has given up,
+        this returns False.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         while not done():
-            if not self.running:
-                logger.warning(
-                    "the learner process exited with code %s; episodes stay unlearned until "
-                    "a learner runs (memory-core learn)",
-                    self._process.returncode,
-                )
-                return False
-            if deadline is not None and time.monotonic() >= deadline:
+            if self._gave_up or (deadline is not None and time.monotonic() >= deadline):
                 return False
             time.sleep(_POLL_SECONDS)
         return True
@@ -141,10 +194,12 @@ class LearnerProcess:
         A child still running then is terminated (what it had not learned stays unlearned
         and is learned by the next learner). Returns True when it exited on its own.
         """
-        with contextlib.suppress(OSError):  # a child that died closed it already
-            self._stdin.close()
+        with self._lock:
+            self._closing.set()
+            process = self._process
+        _close_input(process)
         try:
-            self._process.wait(timeout)
+            process.wait(timeout)
             return True
         except subprocess.TimeoutExpired:
             logger.warning(
@@ -152,13 +207,22 @@ class LearnerProcess:
                 "had not learned stay unlearned for the next learner)",
                 timeout,
             )
-        self._process.terminate()
+        finally:
+            self._watcher.join()
+        process.terminate()
         try:
-            self._process.wait(_KILL_GRACE_SECONDS)
+            process.wait(_KILL_GRACE_SECONDS)
         except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+            process.kill()
+            process.wait()
         return False
+
+
+def _close_input(process: subprocess.Popen[bytes]) -> None:
+    """Close a child's standard input: a running child then finishes and exits."""
+    if process.stdin is not None:
+        with contextlib.suppress(OSError):  # broken pipe: the child is gone already
+            process.stdin.close()
 
 
 def _serve(stream: IO[bytes]) -> None:
