@@ -269,3 +269,16 @@ def test_a_learner_that_keeps_dying_is_given_up_with_an_error(
         assert not memory.wait_for_learning(timeout=60)
         assert memory.stats().episodes_unlearned == 1
     assert "not starting it again" in caplog.text
+
+
+def test_closing_stops_a_learner_that_does_not_finish_in_time(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(learner_process, "_CHILD", "import time; time.sleep(600)")
+    memory = SyncSelfLearningMemory(_config(sqlite_url, close_timeout_seconds=0.5))
+    pid = memory.engine.learner_pid
+    assert pid is not None
+    started = time.monotonic()
+    memory.close()
+    assert time.monotonic() - started < 60
+    assert _exited(pid)

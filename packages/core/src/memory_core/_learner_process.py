@@ -134,10 +134,9 @@ class LearnerProcess:
             exited = self._process
             code = exited.wait()
             with self._lock:
-                if not self._closing.is_set():
-                    _close_input(exited)
                 if self._closing.is_set():
                     return
+                _close_input(exited)
                 if self.restarts >= MAX_RESTARTS:
                     self._gave_up = True
                     logger.error(
@@ -200,22 +199,22 @@ class LearnerProcess:
         _close_input(process)
         try:
             process.wait(timeout)
-            return True
+            finished = True
         except subprocess.TimeoutExpired:
             logger.warning(
                 "the learner process did not finish within %g s; stopping it (episodes it "
                 "had not learned stay unlearned for the next learner)",
                 timeout,
             )
-        finally:
-            self._watcher.join()
-        process.terminate()
-        try:
-            process.wait(_KILL_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        return False
+            process.terminate()
+            try:
+                process.wait(_KILL_GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            finished = False
+        self._watcher.join()  # it returns once the child has exited
+        return finished
 
 
 def _close_input(process: subprocess.Popen[bytes]) -> None:
