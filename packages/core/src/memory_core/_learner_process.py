@@ -79,18 +79,17 @@ class LearnerProcess:
     `RESTART_DELAY_SECONDS`, at most `MAX_RESTARTS` times), logging each exit as an error.
 
     Args:
-        config: The memory's configuration; the child uses it with ``learning.mode =
-            "external"`` (it learns through claims, as ``memory-core learn`` does).
+        config: The memory's configuration, whose database `check_shareable` accepted; the
+            child uses it with ``learning.mode = "external"`` (it learns through claims,
+            as ``memory-core learn`` does).
         namespace: The namespace to learn.
 
     Raises:
-        ConfigurationError: The database cannot be shared with another process, or no
-            Python interpreter could be started.
+        ConfigurationError: No Python interpreter could be started.
     """
 
     def __init__(self, config: MemoryConfig, namespace: str) -> None:
         url = config.resolved_database_url
-        check_shareable(url)
         child = config.model_copy(
             update={
                 "database_url": url,
