@@ -8,7 +8,7 @@ import random
 import numpy as np
 import pytest
 
-from memory_core.retrieval.lexical import LexicalIndex
+from memory_core.retrieval.lexical import CorpusStats, LexicalIndex
 
 _WORDS = [f"w{i}" for i in range(60)]
 
@@ -92,3 +92,44 @@ def test_indexing_goes_on_while_a_view_of_its_buffers_is_kept(postings: bool) ->
     scores, _ = index.scores(query)
     np.testing.assert_allclose(scores, _reference_scores(index, docs, query)[0], rtol=2e-6)
     assert kept  # what the views saw is still there
+
+
+def test_indexing_goes_on_while_a_view_of_one_posting_list_is_kept() -> None:
+    # A view may pin a term's counts but not its documents: the document is then posted
+    # once, with its count, and the terms after it too.
+    index, docs = _index(postings=True)
+    term_id = index._vocab["w1"]
+    kept = np.frombuffer(index._tfs[term_id], dtype=np.uint8)
+    counts = {"w0": 1.0, "w1": 2.0, "w2": 3.0}
+    index.add(counts)
+    docs.append(counts)
+    assert all(len(d) == len(t) for d, t in zip(index._docs, index._tfs, strict=True))
+    query = ["w0", "w1", "w2"]
+    scores, _ = index.scores(query)
+    np.testing.assert_allclose(scores, _reference_scores(index, docs, query)[0], rtol=2e-6)
+    assert len(kept)
+
+
+def test_an_index_of_part_of_a_corpus_scores_as_the_whole_corpus_does() -> None:
+    whole, docs = _index(postings=True)
+    live = [d for d, alive in zip(docs, whole.live, strict=True) if alive]
+    df = {t: sum(1 for d in live if t in d) for t in _WORDS}
+    fetched: list[list[str]] = []
+
+    def fetch(terms):
+        fetched.append(list(terms))
+        return {t: df.get(t, 0) for t in terms}
+
+    corpus = CorpusStats(
+        doc_count=len(live), total_length=sum(sum(d.values()) for d in live), fetch=fetch
+    )
+    part = LexicalIndex(min_corpus=10, corpus=corpus, postings=False)
+    chosen = [slot for slot in range(0, 200, 3) if whole.live[slot]]
+    for slot in chosen:
+        part.add(docs[slot])
+    query = ["w3", "w8", "w21", "w40", "never-seen"]
+    scores, reference = part.scores(query)
+    expected, expected_reference = whole.scores(query)
+    assert fetched == [query]  # the corpus is asked once, for every query term
+    assert reference == pytest.approx(expected_reference, rel=1e-12)
+    np.testing.assert_allclose(scores, expected[chosen], rtol=2e-6, atol=1e-7)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, get_args
@@ -163,6 +163,10 @@ class _Vocab:
         return found
 
 
+_MAX_PARTS = 256
+"""Query domains whose similarity parts are kept (`_ContextGroups`)."""
+
+
 class _ContextGroups:
     """Distinct contexts (domain, language, framework, complexity, tags) as numbered groups.
 
@@ -182,6 +186,10 @@ class _ContextGroups:
         self._complexity = Column(np.int8)
         self._tag_count = Column(np.int16)
         self._tag_postings: list[array[int]] = []
+        # per query complexity level / domain: that part of the similarity of every group
+        # so far (extended when groups are added); queries repeat them a lot
+        self._complexity_parts: dict[int, FloatArray] = {}
+        self._domain_parts: dict[str, FloatArray] = {}
 
     def id(self, context: TaskContext) -> int:
         """The group of a context (created on first sight)."""
@@ -217,16 +225,15 @@ class _ContextGroups:
         total = query.total_weight
         if total <= 0 or size == 0:
             return np.zeros(size, np.float32)
-        complexity = self._complexity.values.astype(np.float32)
-        score = query.w_complexity * np.clip(
-            1.0 - 0.5 * np.abs(complexity - query.complexity), 0.0, 1.0
+        level = query.complexity
+        score = query.w_complexity * self._part(
+            self._complexity_parts, level, lambda start: self._complexity_part(level, start)
         )
         if query.domain is not None:
-            table = np.array(
-                [domain_similarity(query.domain, name) for name in self._domains.names],
-                np.float32,
+            domain = query.domain
+            score += query.w_domain * self._part(
+                self._domain_parts, domain, lambda start: self._domain_part(domain, start)
             )
-            score += query.w_domain * table[self._domain.values]
         if query.language is not None:
             lang = self._languages.ids.get(query.language, -2)
             score += query.w_language * (self._language.values == lang)
@@ -243,6 +250,35 @@ class _ContextGroups:
             score += query.w_tags * shared / np.maximum(union, 1.0)
         result: FloatArray = (score / total).astype(np.float32)
         return result
+
+    def _part(
+        self, parts: dict[Any, FloatArray], key: Any, compute: Callable[[int], FloatArray]
+    ) -> FloatArray:
+        """``parts[key]`` covering every group, computing only the groups it lacks."""
+        size = self._domain.size
+        held = parts.get(key)
+        if held is None or len(held) < size:
+            if held is None and len(parts) >= _MAX_PARTS:
+                parts.clear()  # many distinct query domains: start over
+            start = 0 if held is None else len(held)
+            fresh = compute(start)
+            held = fresh if held is None else np.concatenate((held, fresh))
+            parts[key] = held
+        return held
+
+    def _complexity_part(self, level: int, start: int) -> FloatArray:
+        """Complexity similarity to query level ``level`` of the groups from ``start`` on."""
+        complexity = self._complexity.values[start:].astype(np.float32)
+        part: FloatArray = np.clip(1.0 - 0.5 * np.abs(complexity - level), 0.0, 1.0)
+        return part
+
+    def _domain_part(self, domain: str, start: int) -> FloatArray:
+        """Domain similarity to query domain ``domain`` of the groups from ``start`` on."""
+        table = np.array(
+            [domain_similarity(domain, name) for name in self._domains.names], np.float32
+        )
+        part: FloatArray = table[self._domain.values[start:]]
+        return part
 
     @property
     def nbytes(self) -> int:

@@ -131,10 +131,7 @@ class LexicalIndex:
             ids.append(term_id)
         tfs = list(counts.values())
         if self._postings:
-            docs, doc_tfs = self._docs, self._tfs
-            for term_id, tf in zip(ids, tfs, strict=True):
-                docs[term_id] = extended(docs[term_id], (slot,))
-                doc_tfs[term_id] = extended(doc_tfs[term_id], (tf,))
+            self._post(slot, ids, tfs)
         self._fwd_terms = extended(self._fwd_terms, ids)
         self._fwd_tfs = extended(self._fwd_tfs, tfs)
         length = sum(tfs, 0.0)
@@ -144,6 +141,21 @@ class LexicalIndex:
         self._total_length += length
         self.live_count += 1
         return slot
+
+    def _post(self, slot: int, ids: Sequence[int], tfs: Sequence[float]) -> None:
+        """Append ``slot`` (with its counts) to the postings of its terms."""
+        docs, doc_tfs = self._docs, self._tfs
+        done = 0
+        try:  # plain appends; `extended` only for a buffer a numpy view pins
+            for term_id, tf in zip(ids, tfs, strict=True):
+                docs[term_id].append(slot)
+                doc_tfs[term_id].append(tf)
+                done += 1
+        except BufferError:
+            for term_id, tf in zip(ids[done:], tfs[done:], strict=True):
+                if len(docs[term_id]) == len(doc_tfs[term_id]):  # slot not appended yet
+                    docs[term_id] = extended(docs[term_id], (slot,))
+                doc_tfs[term_id] = extended(doc_tfs[term_id], (tf,))
 
     def remove(self, slot: int) -> None:
         """Stop counting a document (its slot is never reused)."""
@@ -176,6 +188,10 @@ class LexicalIndex:
             count = self.live_count
         else:
             df, count = corpus.frequencies([term])[0], corpus.doc_count
+        return self._idf(term, df, count)
+
+    def _idf(self, term: str, df: int, count: int) -> float:
+        """`idf` of a term found in ``df`` of ``count`` documents."""
         n = count if term.startswith(FIELD_MARK) else max(count, self.min_corpus)
         return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
@@ -217,12 +233,17 @@ class LexicalIndex:
         docs_of: list[np.ndarray[Any, Any]] = []
         tfs_of: list[FloatArray] = []
         weights: list[float] = []
-        for term in unique:
-            idf = self.idf(term)
+        vocab, df_of, corpus = self._vocab, self._df, self.corpus
+        count = self.live_count if corpus is None else corpus.doc_count
+        found = corpus.frequencies(unique) if corpus is not None else None
+        for number, term in enumerate(unique):
+            term_id = vocab.get(term)
+            held = 0 if term_id is None else df_of[term_id]  # documents here holding it
+            idf = self._idf(term, held if found is None else found[number], count)
             reference += idf * self.saturation(wanted[term])
-            term_id = self._vocab.get(term)
-            if term_id is None or self._df[term_id] == 0:
+            if held == 0:
                 continue
+            assert term_id is not None
             docs, tfs = self._postings_of(term_id)
             docs_of.append(docs)
             tfs_of.append(tfs)
