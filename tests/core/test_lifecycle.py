@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,7 @@ from memory_core import (
     InvalidInputError,
     MemoryConfig,
     SelfLearningMemory,
+    SQLAlchemyEpisodeStore,
     SyncSelfLearningMemory,
     TaskContext,
     TaskOutcome,
@@ -21,6 +23,7 @@ from memory_core import (
     TokenUsage,
 )
 from memory_core.models import utcnow
+from memory_core.storage import CountingStore
 
 
 def test_round_trip(memory: SyncSelfLearningMemory) -> None:
@@ -183,6 +186,42 @@ def test_stats_counts(memory: SyncSelfLearningMemory) -> None:
     assert stats.namespace == memory.namespace
     assert (stats.episodes_total, stats.episodes_completed, stats.episodes_in_flight) == (3, 2, 1)
     assert stats.pending_writes == 0
+
+
+class _ListingStore:
+    """The real store without its counting capability: counts are taken by listing."""
+
+    def __init__(self, inner: SQLAlchemyEpisodeStore) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("count_") and name != "count_episodes":
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+
+def test_stats_are_the_same_for_a_store_that_cannot_count(
+    config: MemoryConfig, namespace: str
+) -> None:
+    with SyncSelfLearningMemory(config, namespace=namespace) as memory:
+        for i in range(4):
+            eid = memory.start_episode(f"Fix the flaky test {i}", TaskContext(domain="ci"))
+            memory.log_step(eid, ExecutionStep(tool="pytest", action="rerun the test"))
+            memory.complete_episode(eid, TaskOutcome.success("ok"))
+        assert memory.wait_for_learning(timeout=60)
+        counted = memory.stats()
+    inner = SQLAlchemyEpisodeStore(config.database_url)
+    store = _ListingStore(inner)
+    assert isinstance(inner, CountingStore)
+    assert not isinstance(store, CountingStore)
+    try:
+        with SyncSelfLearningMemory(config, namespace=namespace, store=store) as memory:  # type: ignore[arg-type]
+            listed = memory.stats()
+    finally:
+        inner.close()
+    assert counted.patterns_total > 0
+    fields = ("episodes_completed", "episodes_unlearned", "patterns_total", "heuristics_total")
+    assert [getattr(listed, f) for f in fields] == [getattr(counted, f) for f in fields]
 
 
 def test_close_is_idempotent_and_final(config: MemoryConfig, namespace: str) -> None:

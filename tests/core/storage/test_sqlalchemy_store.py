@@ -25,7 +25,13 @@ from memory_core import (
     TaskType,
     ToolSequence,
 )
-from memory_core.storage import EpisodeQuery, EpisodeStore, WriteBatch, normalize_database_url
+from memory_core.storage import (
+    CountingStore,
+    EpisodeQuery,
+    EpisodeStore,
+    WriteBatch,
+    normalize_database_url,
+)
 
 Factory = Callable[..., Episode]
 
@@ -320,6 +326,38 @@ def test_patterns_round_trip_and_link_to_episodes(
     assert learned is not None
     assert learned.pattern_ids == [*episode.pattern_ids, *(p.pattern_id for p in patterns)]
     assert store.unlearned_episode_ids(namespace) == []
+
+
+def test_counts_agree_with_the_listings_namespace_by_namespace(
+    store: SQLAlchemyEpisodeStore, namespace: str, episode_factory: Factory
+) -> None:
+    assert isinstance(store, CountingStore)
+    other = namespace + "-other"
+    done = [episode_factory(outcome=TaskOutcome.success("ok")) for _ in range(3)]
+    running = episode_factory()
+    store.write(namespace, WriteBatch(new_episodes=[*done, running]))
+    store.write(
+        other, WriteBatch(new_episodes=[episode_factory(outcome=TaskOutcome.success("ok"))])
+    )
+    patterns = _patterns()
+    store.merge_patterns(namespace, done[0].episode_id, patterns, _insert_new)
+    store.merge_heuristics(namespace, [Heuristic(condition="c", action="a")], lambda h, g: None)
+    store.mark_learned(namespace, done[0].episode_id, [p.pattern_id for p in patterns])
+
+    def counts(ns: str) -> tuple[int, int, int]:
+        return store.count_unlearned(ns), store.count_patterns(ns), store.count_heuristics(ns)
+
+    def listed(ns: str) -> tuple[int, int, int]:
+        return (
+            len(store.unlearned_episode_ids(ns)),
+            len(store.list_patterns(ns)),
+            len(store.list_heuristics(ns)),
+        )
+
+    assert counts(namespace) == listed(namespace) == (2, len(patterns), 1)
+    assert counts(other) == listed(other) == (1, 0, 0)
+    store.mark_unlearned(namespace)
+    assert counts(namespace) == listed(namespace) == (3, len(patterns), 1)
 
 
 def test_merging_updates_the_stored_pattern(store: SQLAlchemyEpisodeStore, namespace: str) -> None:

@@ -61,6 +61,7 @@ from memory_core.storage import (
     EpisodeStore,
     HotCache,
 )
+from memory_core.storage.base import count_learned_items, count_unlearned
 from memory_core.storage.buffer import WriteBehindBuffer
 from memory_core.storage.erasure import LifecycleStore
 from memory_core.storage.retention import PruneReport, prune
@@ -664,7 +665,8 @@ class MemoryEngine:
         self._buffer.flush()
         total = self.store.count_episodes(self.namespace)
         completed = self.store.count_episodes(self.namespace, completed=True)
-        unlearned = len(self.store.unlearned_episode_ids(self.namespace))
+        unlearned = count_unlearned(self.store, self.namespace)
+        patterns, heuristics = count_learned_items(self.store, self.namespace)
         return MemoryStats(
             namespace=self.namespace,
             database_url=_safe_url(getattr(self.store, "url", "custom store")),
@@ -672,8 +674,8 @@ class MemoryEngine:
             episodes_completed=completed,
             episodes_in_flight=in_flight,
             episodes_unlearned=unlearned,
-            patterns_total=len(self.store.list_patterns(self.namespace)),
-            heuristics_total=len(self.store.list_heuristics(self.namespace)),
+            patterns_total=patterns,
+            heuristics_total=heuristics,
             pending_writes=self._buffer.pending,
             episode_cache_hits=self._episode_cache.hits,
             episode_cache_misses=self._episode_cache.misses,
@@ -696,7 +698,7 @@ class MemoryEngine:
         self._buffer.flush()
         if self._learner is not None:
             return self._learner.wait_until(
-                lambda: not self.store.unlearned_episode_ids(self.namespace), timeout
+                lambda: count_unlearned(self.store, self.namespace) == 0, timeout
             )
         return self.learning.wait(timeout)
 

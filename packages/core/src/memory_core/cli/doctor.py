@@ -28,6 +28,7 @@ from memory_core.config import MemoryConfig
 from memory_core.errors import ConfigurationError, MemoryCoreError
 from memory_core.memory import SyncSelfLearningMemory
 from memory_core.storage._schema import SCHEMA_VERSION
+from memory_core.storage.base import count_learned_items, count_unlearned
 
 __all__ = ["Check", "doctor_command", "migrate_command", "run_checks"]
 
@@ -93,7 +94,7 @@ def _database_checks(memory: SyncSelfLearningMemory) -> list[Check]:
         )
     total = store.count_episodes(namespace)
     in_flight = store.count_episodes(namespace, completed=False)
-    patterns = len(store.list_patterns(namespace))
+    patterns, _ = count_learned_items(store, namespace)
     checks.append(
         Check(
             "contents",
@@ -103,7 +104,7 @@ def _database_checks(memory: SyncSelfLearningMemory) -> list[Check]:
             + ("" if total else " — empty; is this the namespace you meant (--namespace)?"),
         )
     )
-    pending = len(store.unlearned_episode_ids(namespace))
+    pending = count_unlearned(store, namespace)
     checks.append(
         Check(
             "pending extraction",

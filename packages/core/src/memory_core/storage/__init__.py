@@ -3,6 +3,7 @@
 from memory_core.storage.base import (
     Change,
     ChangeEntity,
+    CountingStore,
     EpisodeQuery,
     EpisodeStore,
     HeuristicMerge,
@@ -16,6 +17,7 @@ from memory_core.storage.sqlalchemy import SQLAlchemyEpisodeStore, normalize_dat
 __all__ = [
     "Change",
     "ChangeEntity",
+    "CountingStore",
     "EpisodeQuery",
     "EpisodeStore",
     "HeuristicMerge",

@@ -28,6 +28,7 @@ __all__ = [
     "BatchLearningStore",
     "Change",
     "ChangeEntity",
+    "CountingStore",
     "EpisodeQuery",
     "EpisodeState",
     "EpisodeStore",
@@ -39,6 +40,8 @@ __all__ = [
     "PatternMerge",
     "PatternUpdate",
     "WriteBatch",
+    "count_learned_items",
+    "count_unlearned",
 ]
 
 
@@ -228,6 +231,40 @@ class BatchLearningStore(Protocol):
     def learning_transaction(self, namespace: str) -> AbstractContextManager[LearningTransaction]:
         """Open a learning transaction on ``namespace``; it commits when the block exits."""
         ...
+
+
+@runtime_checkable
+class CountingStore(Protocol):
+    """A store that counts rows without reading them (optional capability).
+
+    Stores without it are counted by listing (see `count_unlearned` and `count_learned_items`).
+    """
+
+    def count_unlearned(self, namespace: str) -> int:
+        """Completed episodes whose pattern extraction has not run yet."""
+        ...
+
+    def count_patterns(self, namespace: str) -> int:
+        """Patterns stored in the namespace."""
+        ...
+
+    def count_heuristics(self, namespace: str) -> int:
+        """Heuristics stored in the namespace."""
+        ...
+
+
+def count_unlearned(store: EpisodeStore, namespace: str) -> int:
+    """Completed episodes of ``namespace`` not learned from yet (counted, or listed)."""
+    if isinstance(store, CountingStore):
+        return store.count_unlearned(namespace)
+    return len(store.unlearned_episode_ids(namespace))
+
+
+def count_learned_items(store: EpisodeStore, namespace: str) -> tuple[int, int]:
+    """(patterns, heuristics) stored in ``namespace`` (counted, or listed)."""
+    if isinstance(store, CountingStore):
+        return store.count_patterns(namespace), store.count_heuristics(namespace)
+    return len(store.list_patterns(namespace)), len(store.list_heuristics(namespace))
 
 
 PatternMerge = Callable[[Pattern, Sequence[Pattern]], Pattern | None]

@@ -609,6 +609,20 @@ class SQLAlchemyEpisodeStore(BrowseQueries, ErasureQueries):
             ).all()
         return [UUID(i) for i in ids]
 
+    def count_unlearned(self, namespace: str) -> int:
+        """Completed episodes whose pattern extraction has not run yet."""
+        stmt = (
+            select(func.count())
+            .select_from(EpisodeRow)
+            .where(
+                EpisodeRow.namespace == namespace,
+                EpisodeRow.learned.is_(False),
+                EpisodeRow.end_us.is_not(None),
+            )
+        )
+        with self._session() as session:
+            return int(session.scalar(stmt) or 0)
+
     def mark_learned(
         self,
         namespace: str,
@@ -1020,6 +1034,22 @@ class SQLAlchemyEpisodeStore(BrowseQueries, ErasureQueries):
             "heuristic",
             heuristic_ids,
         )
+
+    def count_patterns(self, namespace: str) -> int:
+        """Patterns stored in the namespace."""
+        stmt = select(func.count()).select_from(PatternRow).where(PatternRow.namespace == namespace)
+        with self._session() as session:
+            return int(session.scalar(stmt) or 0)
+
+    def count_heuristics(self, namespace: str) -> int:
+        """Heuristics stored in the namespace."""
+        stmt = (
+            select(func.count())
+            .select_from(HeuristicRow)
+            .where(HeuristicRow.namespace == namespace)
+        )
+        with self._session() as session:
+            return int(session.scalar(stmt) or 0)
 
     def list_heuristics(self, namespace: str, *, limit: int | None = None) -> list[Heuristic]:
         """Return heuristics, most recently updated first."""
