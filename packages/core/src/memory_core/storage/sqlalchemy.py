@@ -1041,16 +1041,6 @@ class SQLAlchemyEpisodeStore(BrowseQueries, ErasureQueries):
         with self._session() as session:
             return int(session.scalar(stmt) or 0)
 
-    def count_heuristics(self, namespace: str) -> int:
-        """Heuristics stored in the namespace."""
-        stmt = (
-            select(func.count())
-            .select_from(HeuristicRow)
-            .where(HeuristicRow.namespace == namespace)
-        )
-        with self._session() as session:
-            return int(session.scalar(stmt) or 0)
-
     def list_heuristics(self, namespace: str, *, limit: int | None = None) -> list[Heuristic]:
         """Return heuristics, most recently updated first."""
         stmt = (
